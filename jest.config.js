@@ -1,0 +1,18 @@
+/** Tests run on the TypeScript sources: package names map to each package's src/. */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/shared', '<rootDir>/server', '<rootDir>/client', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  moduleNameMapper: {
+    '^@roomwire/shared$': '<rootDir>/shared/src/index.ts',
+    '^@roomwire/server$': '<rootDir>/server/src/index.ts',
+    '^@roomwire/client$': '<rootDir>/client/src/index.ts',
+  },
+  testTimeout: 30000,
+  // Integration tests start redis-server processes and Socket.IO nodes; two workers fit a 2-core machine.
+  maxWorkers: 2,
+};
