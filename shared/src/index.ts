@@ -1,0 +1,41 @@
+export {
+  catalog,
+  defineEvents,
+  event,
+  findEvent,
+  isVolatile,
+  type Catalog,
+  type CatalogDefinition,
+  type EventData,
+  type EventDefinition,
+  type EventType,
+  type ServiceName,
+} from './catalog';
+export {
+  ERROR_CODES,
+  RoomwireError,
+  isErrorCode,
+  isRetryable,
+  type ErrorCode,
+  type RwErrorPayload,
+} from './codes';
+export { isDeliveryFrame, type DeliveryFrame, type EventEnvelope, type TypedEnvelope } from './envelope';
+export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgRoom, parseServiceRoom, serviceRoom } from './names';
+export {
+  EVENTS,
+  PROTOCOL_VERSION,
+  compareOffsets,
+  isValidOffset,
+  type ClientToServerEvents,
+  type FailureAck,
+  type HandshakeAuth,
+  type PositionNotice,
+  type ResumeAck,
+  type ResumeRequest,
+  type ResyncNotice,
+  type ServerToClientEvents,
+  type StreamPosition,
+  type SubscribeAck,
+  type SubscribeRequest,
+  type UnsubscribeAck,
+} from './protocol';

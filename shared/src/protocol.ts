@@ -1,0 +1,125 @@
+import type { RwErrorPayload } from './codes';
+import type { DeliveryFrame } from './envelope';
+
+/** Version of the wire protocol described in PROTOCOL.md; sent by clients in the handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** Socket.IO event names of the protocol. Never emit an event whose last argument is a string. */
+export const EVENTS = {
+  /** client → server, with ack: join service rooms. */
+  subscribe: 'rw:subscribe',
+  /** client → server, with ack: leave service rooms. */
+  unsubscribe: 'rw:unsubscribe',
+  /** client → server, with ack: rejoin service rooms and replay what was missed since a position. */
+  resume: 'rw:resume',
+  /** server → client: a delivery frame; durable frames carry their stream offset as a last argument. */
+  event: 'rw:event',
+  /**
+   * server → client: a watermark. Every durable frame of the socket's rooms up to `offset` has been
+   * sent before it, so a quiet client still holds a recent position. `offset` is the last argument on
+   * purpose: socket.io-client adopts it as its recovery offset.
+   */
+  position: 'rw:position',
+  /** server → client: events of these services were lost for this socket; reload state. */
+  resync: 'rw:resync',
+  /** server → client: a notice with an error code (e.g. the token is about to expire). */
+  error: 'rw:error',
+} as const;
+
+/**
+ * Where a client stands in the cluster's event stream. `offset` is a stream entry id (`ms-seq`);
+ * `epoch` names the stream's lifetime, so a stream that was lost (Redis restarted without
+ * persistence) is never mistaken for the one the offset came from.
+ */
+export interface StreamPosition {
+  epoch: string;
+  offset: string;
+}
+
+/** The `auth` object of the Socket.IO handshake. socket.io-client adds `pid` and `offset` itself. */
+export interface HandshakeAuth {
+  token: string;
+  /** Protocol version, {@link PROTOCOL_VERSION}. */
+  v: number;
+}
+
+/** Body of `rw:subscribe` and `rw:unsubscribe`. */
+export interface SubscribeRequest {
+  services: string[];
+}
+
+/** Body of `rw:resume`. */
+export interface ResumeRequest {
+  services: string[];
+  /** The last position the client holds (from a subscribe ack or the offset of the last frame). */
+  position: StreamPosition;
+}
+
+/** Failure ack of any request. */
+export interface FailureAck {
+  ok: false;
+  error: RwErrorPayload;
+}
+
+/** Ack of `rw:subscribe`: the position from which the client is guaranteed every event. */
+export type SubscribeAck = { ok: true; services: string[]; position: StreamPosition } | FailureAck;
+
+/** Ack of `rw:unsubscribe`. */
+export type UnsubscribeAck = { ok: true; services: string[] } | FailureAck;
+
+/**
+ * Ack of `rw:resume`. With `recovered: true`, every missed durable frame was emitted (as `rw:event`)
+ * before this ack. With `recovered: false`, nothing was replayed: the client must resync `services`.
+ */
+export type ResumeAck =
+  | { ok: true; recovered: true; services: string[]; position: StreamPosition; replayed: number }
+  | { ok: true; recovered: false; services: string[]; position: StreamPosition; reason: string }
+  | FailureAck;
+
+/** First argument of `rw:position`; the offset follows as the last argument. */
+export interface PositionNotice {
+  epoch: string;
+}
+
+/** Body of `rw:resync`. */
+export interface ResyncNotice {
+  services: string[];
+  reason: string;
+}
+
+/** Events the server emits, typed for Socket.IO's `Server<…>` and socket.io-client's `Socket<…>`. */
+export interface ServerToClientEvents {
+  'rw:event': (frame: DeliveryFrame, offset?: string) => void;
+  'rw:position': (notice: PositionNotice, offset: string) => void;
+  'rw:resync': (notice: ResyncNotice) => void;
+  'rw:error': (notice: RwErrorPayload) => void;
+}
+
+/** Events the client emits. */
+export interface ClientToServerEvents {
+  'rw:subscribe': (request: SubscribeRequest, ack: (result: SubscribeAck) => void) => void;
+  'rw:unsubscribe': (request: SubscribeRequest, ack: (result: UnsubscribeAck) => void) => void;
+  'rw:resume': (request: ResumeRequest, ack: (result: ResumeAck) => void) => void;
+}
+
+const OFFSET_PATTERN = /^(\d{1,20})-(\d{1,20})$/;
+
+/** Why: offsets come from the wire; anything but `ms-seq` is refused before it reaches Redis. */
+export function isValidOffset(offset: unknown): offset is string {
+  return typeof offset === 'string' && OFFSET_PATTERN.test(offset);
+}
+
+/** Compares two stream offsets (`ms-seq`): negative when `a` is older, 0 when equal. */
+export function compareOffsets(a: string, b: string): number {
+  const [am, as] = splitOffset(a);
+  const [bm, bs] = splitOffset(b);
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+function splitOffset(offset: string): [bigint, bigint] {
+  const match = OFFSET_PATTERN.exec(offset);
+  if (!match) throw new TypeError(`invalid stream offset: ${JSON.stringify(offset)}`);
+  return [BigInt(match[1] as string), BigInt(match[2] as string)];
+}
