@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { LineBuffer } from './line-buffer';
+import { signalAndWait, track } from './process-registry';
+import { waitUntil } from './wait';
+
+/** Absolute path of the roomwire server CLI that {@link spawnNode} runs by default. */
+export const SERVER_CLI = path.resolve(__dirname, '../../server/src/cli.ts');
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/** Options for {@link spawnNode}. */
+export interface SpawnNodeOptions {
+  /** Merged over process.env. */
+  env: Record<string, string>;
+  /** Polled with GET until it returns 200, e.g. `http://127.0.0.1:PORT/healthz`. */
+  readyUrl: string;
+  /** Default 20000 ms. */
+  timeoutMs?: number;
+  /** TypeScript entry to run instead of {@link SERVER_CLI} (harness self-tests use a fixture). */
+  entry?: string;
+}
+
+/** A roomwire node running in a child process. */
+export interface ChildNodeHandle {
+  readonly pid: number;
+  /** Send `signal` (default SIGKILL) and wait for exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Exit code, or null when ended by a signal. */
+  readonly exited: Promise<number | null>;
+  /** Last 200 lines of stdout + stderr. */
+  output(): string;
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the server CLI from source under tsx; resolves once `readyUrl` answers 200. */
+export async function spawnNode(opts: SpawnNodeOptions): Promise<ChildNodeHandle> {
+  const entry = opts.entry ?? SERVER_CLI;
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const log = new LineBuffer(200);
+  const child = spawn(process.execPath, ['--conditions=roomwire-source', '--import', 'tsx', entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => log.write(c));
+  child.stderr?.on('data', (c: Buffer) => log.write(c));
+  child.on('error', (err) => log.write(`spawn error: ${err.message}\n`));
+  const exited = track(child);
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+  const alive = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  const kill = (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => signalAndWait(child, exited, signal);
+
+  let failure: string | undefined;
+  try {
+    await waitUntil(async () => !alive() || (await isReady(opts.readyUrl)), {
+      what: `${path.basename(entry)} to answer 200 on ${opts.readyUrl}`,
+      timeoutMs,
+      intervalMs: 50,
+    });
+    if (!alive()) {
+      failure = `${path.basename(entry)} exited before ready (code ${child.exitCode}, signal ${child.signalCode})`;
+    }
+  } catch (err) {
+    await kill('SIGKILL');
+    failure = (err as Error).message;
+  }
+  if (failure !== undefined) {
+    await closed;
+    throw new Error(`${failure}\n--- child output ---\n${log.toString()}`);
+  }
+
+  return {
+    pid: child.pid ?? -1,
+    kill,
+    exited,
+    output: () => log.toString(),
+  };
+}

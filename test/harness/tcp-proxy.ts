@@ -1,0 +1,84 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+
+/** A loopback TCP proxy a test can cut and restore to simulate a network outage. */
+export interface TcpProxy {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`, handy as a Socket.IO client URL. */
+  readonly url: string;
+  /** Number of client connections currently proxied. */
+  connections(): number;
+  /** Destroys every current connection (both sides) and, until restore(), each new one on arrival. */
+  cut(): void;
+  /** Lets new connections through again. */
+  restore(): void;
+  /** Sends new connections to `port` (existing ones keep their upstream). */
+  setTarget(port: number): void;
+  /** Destroys all connections and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on 127.0.0.1:<random> forwarding each connection to 127.0.0.1:`targetPort`. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  let target = targetPort;
+  let isCut = false;
+  const pairs = new Set<[Socket, Socket]>();
+
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (isCut) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target, '127.0.0.1');
+    upstream.on('error', () => {});
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const teardown = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once('close', teardown);
+    upstream.once('close', teardown);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  server.on('error', () => {});
+
+  const destroyAll = (): void => {
+    for (const [client, upstream] of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    connections: () => pairs.size,
+    cut() {
+      isCut = true;
+      destroyAll();
+    },
+    restore() {
+      isCut = false;
+    },
+    setTarget(next) {
+      target = next;
+    },
+    close() {
+      destroyAll();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
