@@ -1,0 +1,145 @@
+import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
+import type { Logger } from 'pino';
+
+/** How clients authenticate: an HS256 secret or a JWKS URL (RS256/ES256). Exactly one is required. */
+export interface AuthOptions {
+  /** Shared secret for HS256 client tokens. */
+  jwtSecret?: string;
+  /** URL of a JSON Web Key Set for RS256/ES256 client tokens. */
+  jwksUrl?: string;
+  /** When set, tokens must carry this `iss`. */
+  issuer?: string;
+  /** When set, tokens must carry this `aud`. */
+  audience?: string;
+}
+
+/** Options of {@link createNode}. Every option but `auth` has a default. */
+export interface NodeOptions {
+  /** Client authentication. */
+  auth: AuthOptions;
+  /** TCP port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Redis URL; without it the node runs alone on the in-memory adapter. @default undefined */
+  redisUrl?: string;
+  /** Bearer key of `POST /v1/publish`; without it the HTTP publish API answers 401. @default undefined */
+  publishApiKey?: string;
+  /** The event catalog. @default the example catalog of `@roomwire/shared` */
+  catalog?: CatalogDefinition;
+  /** How long a disconnected client can still recover every missed event, in ms. @default 300000 */
+  replayWindowMs?: number;
+  /** Hard cap on stream entries, whatever the window; recovery past a trimmed entry resyncs. @default 1000000 */
+  maxStreamLength?: number;
+  /** Most durable frames replayed to one socket; beyond it the client resyncs instead. @default 10000 */
+  maxReplayFrames?: number;
+  /** Stream entries read per XRANGE page while replaying. @default 500 */
+  replayPageSize?: number;
+  /** Largest accepted publish body (HTTP) or payload (library), in bytes. @default 65536 */
+  maxPayloadBytes?: number;
+  /** Most services one socket may be subscribed to. @default 100 */
+  maxSubscriptionsPerSocket?: number;
+  /** How often each socket is sent a position watermark, in ms; capped at a tenth of the window. @default 15000 */
+  positionIntervalMs?: number;
+  /** Socket.IO ping interval, in ms. @default 25000 */
+  pingIntervalMs?: number;
+  /** Socket.IO ping timeout, in ms. @default 20000 */
+  pingTimeoutMs?: number;
+  /** Grace before `close()` cuts sockets after it stops accepting, in ms. @default 0 */
+  drainDelayMs?: number;
+  /** Origins allowed to connect from browsers (CORS); same-origin pages always can. @default [] */
+  corsOrigins?: string[];
+  /** Name of the Redis stream shared by the cluster. The `{}` hash tag keeps its keys on one slot. @default '{roomwire}:stream' */
+  streamName?: string;
+  /** This node's id in logs and metrics. @default a random id */
+  nodeId?: string;
+  /** Logger; pass one to route logs. @default a pino JSON logger at `info` */
+  logger?: Logger;
+}
+
+/** Defaults of {@link NodeOptions}, merged once by {@link resolveNodeOptions}. */
+export const nodeDefaults = {
+  port: 0,
+  host: '127.0.0.1',
+  catalog: exampleCatalog as CatalogDefinition,
+  replayWindowMs: 300_000,
+  maxStreamLength: 1_000_000,
+  maxReplayFrames: 10_000,
+  replayPageSize: 500,
+  maxPayloadBytes: 65_536,
+  maxSubscriptionsPerSocket: 100,
+  positionIntervalMs: 15_000,
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
+  drainDelayMs: 0,
+  corsOrigins: [] as string[],
+  streamName: '{roomwire}:stream',
+} as const;
+
+/** Options after defaults are merged and checked. */
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger'>> &
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & { nodeId: string; logger?: Logger };
+
+/**
+ * Merges the defaults into `options` and checks them; a bad option is a programmer error and throws a
+ * precise `TypeError` at start-up.
+ */
+export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as NodeOptions;
+  const resolved: ResolvedNodeOptions = {
+    ...nodeDefaults,
+    corsOrigins: [...nodeDefaults.corsOrigins],
+    nodeId: `node-${Math.random().toString(36).slice(2, 10)}`,
+    ...defined,
+  };
+  const { auth } = resolved;
+  if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {
+    throw new TypeError('createNode: set exactly one of auth.jwtSecret and auth.jwksUrl');
+  }
+  if (auth.jwtSecret !== undefined && Buffer.byteLength(auth.jwtSecret) < 32) {
+    throw new TypeError('createNode: auth.jwtSecret must be at least 32 bytes (HS256 key strength)');
+  }
+  if (auth.jwksUrl !== undefined && !/^https?:\/\//.test(auth.jwksUrl)) {
+    throw new TypeError(`createNode: auth.jwksUrl must be an http(s) URL, got ${JSON.stringify(auth.jwksUrl)}`);
+  }
+  const positive: (keyof typeof nodeDefaults)[] = [
+    'replayWindowMs',
+    'maxStreamLength',
+    'maxReplayFrames',
+    'replayPageSize',
+    'maxPayloadBytes',
+    'maxSubscriptionsPerSocket',
+    'positionIntervalMs',
+    'pingIntervalMs',
+    'pingTimeoutMs',
+  ];
+  for (const key of positive) {
+    const value = resolved[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new TypeError(`createNode: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
+    throw new TypeError(`createNode: port must be an integer in 0..65535, got ${JSON.stringify(resolved.port)}`);
+  }
+  if (!Number.isInteger(resolved.drainDelayMs) || resolved.drainDelayMs < 0) {
+    throw new TypeError(`createNode: drainDelayMs must be a non-negative integer`);
+  }
+  if (resolved.publishApiKey !== undefined && resolved.publishApiKey.length < 16) {
+    throw new TypeError('createNode: publishApiKey must be at least 16 characters');
+  }
+  return resolved;
+}
+
+/** Why: a quiet client's position lags by up to this; it must stay small against the window. */
+export function effectivePositionIntervalMs(options: Pick<ResolvedNodeOptions, 'positionIntervalMs' | 'replayWindowMs'>): number {
+  return Math.max(50, Math.min(options.positionIntervalMs, Math.floor(options.replayWindowMs / 10)));
+}
+
+/**
+ * Oldest position a replay starts from, as an age in ms: the window, plus the lag of watermarks and
+ * of the stream heartbeats that carry a quiet node's reader forward.
+ */
+export function maxPositionAgeMs(options: Pick<ResolvedNodeOptions, 'positionIntervalMs' | 'replayWindowMs'>): number {
+  return options.replayWindowMs + 2 * effectivePositionIntervalMs(options);
+}

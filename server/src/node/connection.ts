@@ -1,0 +1,203 @@
+import {
+  EVENTS,
+  PROTOCOL_VERSION,
+  RoomwireError,
+  isValidOffset,
+  orgRoom,
+  parseServiceRoom,
+  type CatalogDefinition,
+  type ResumeAck,
+  type StreamPosition,
+  type SubscribeAck,
+  type UnsubscribeAck,
+} from '@roomwire/shared';
+import type { Logger } from 'pino';
+import { canSeeService } from '../auth/claims';
+import type { TokenVerifier } from '../auth/verify-token';
+import { replayInto, type ReplayContext } from '../recovery/replay';
+import { RESTORE_KEY } from './socket-state';
+import { checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
+import type { RoomwireServer, RoomwireSocket } from './types';
+
+/** What the connection handlers need from the node. */
+export interface ConnectionContext extends ReplayContext {
+  verify: TokenVerifier;
+  catalog: CatalogDefinition;
+  maxSubscriptionsPerSocket: number;
+  logger: Logger;
+}
+
+/**
+ * Sockets that have completed a subscribe or a resume on this connection. Only they get position
+ * watermarks: a socket that has not rejoined its rooms yet must not be told it is up to date.
+ */
+export const SYNCED_ROOM = 'rw:synced';
+
+/** Longest timer Node accepts; tokens valid for longer are re-checked at that horizon. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket. */
+export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionContext): void {
+  io.use((socket, next) => {
+    const auth = (socket.handshake.auth ?? {}) as { token?: unknown; v?: unknown };
+    if (auth.v !== undefined && auth.v !== PROTOCOL_VERSION) {
+      next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${String(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));
+      return;
+    }
+    ctx.verify(auth.token).then(
+      (claims) => {
+        socket.data.claims = claims;
+        socket.data.connId = socket.id;
+        next();
+      },
+      (err: unknown) => {
+        const error = err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAUTHORIZED', 'invalid token');
+        ctx.logger.info({ code: error.code, address: socket.handshake.address }, 'handshake refused');
+        next(connectError(error));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => onConnection(socket, ctx));
+}
+
+function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
+  const { claims } = socket.data;
+  const log = ctx.logger.child({ connId: socket.data.connId, org: claims.org });
+  log.debug({ recovered: socket.recovered }, 'connected');
+  socket.join(orgRoom(claims.org));
+
+  // Requests of one socket run one after another, so a subscribe never races a replay.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task, task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const restore = socket.data[RESTORE_KEY];
+  if (restore) {
+    delete socket.data[RESTORE_KEY];
+    void serially(() => replayRestored(socket, restore.rooms, restore.position, ctx, log));
+  }
+
+  const expiry = scheduleExpiry(socket, claims.exp, log);
+
+  socket.on(EVENTS.subscribe, (body, ack) => {
+    void serially(async (): Promise<void> => {
+      let result: SubscribeAck;
+      try {
+        const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+        const current = servicesOf(socket.rooms, claims.org);
+        if (new Set([...current, ...services]).size > ctx.maxSubscriptionsPerSocket) {
+          throw new RoomwireError('RW_ERR_INVALID_REQUEST', `at most ${ctx.maxSubscriptionsPerSocket} subscriptions per connection`);
+        }
+        socket.join(roomsFor(claims, services));
+        // Every entry after the reader's offset at the moment of the join reaches this socket live.
+        const offset = ctx.readerOffset();
+        socket.join(SYNCED_ROOM);
+        result = { ok: true, services, position: { epoch: await ctx.log.epoch(), offset } };
+      } catch (err) {
+        result = failureAck(err);
+      }
+      reply(ack, result);
+    });
+  });
+
+  socket.on(EVENTS.unsubscribe, (body, ack) => {
+    void serially(async (): Promise<void> => {
+      let result: UnsubscribeAck;
+      try {
+        const services = checkServices(body, { ...claims, services: '*' }, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+        for (const room of roomsFor(claims, services).slice(1)) socket.leave(room);
+        result = { ok: true, services };
+      } catch (err) {
+        result = failureAck(err);
+      }
+      reply(ack, result);
+    });
+  });
+
+  socket.on(EVENTS.resume, (body, ack) => {
+    void serially(async (): Promise<void> => {
+      let result: ResumeAck;
+      try {
+        const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+        const position = checkPosition((body as { position?: unknown }).position);
+        const outcome = await replayInto(socket, roomsFor(claims, services), position, ctx);
+        socket.join(SYNCED_ROOM);
+        result = outcome.recovered
+          ? { ok: true, recovered: true, services, position: outcome.position, replayed: outcome.replayed }
+          : { ok: true, recovered: false, services, position: outcome.position, reason: outcome.reason };
+        log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'resume');
+      } catch (err) {
+        log.warn({ err }, 'resume failed');
+        result = failureAck(err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAVAILABLE', 'could not read the event stream'));
+      }
+      reply(ack, result);
+    });
+  });
+
+  socket.on('disconnect', (reason) => {
+    clearTimeout(expiry);
+    ctx.gate.drop(socket.id);
+    log.debug({ reason }, 'disconnected');
+  });
+}
+
+async function replayRestored(socket: RoomwireSocket, rooms: string[], position: StreamPosition, ctx: ConnectionContext, log: Logger): Promise<void> {
+  const { claims } = socket.data;
+  // The fresh token decides: rooms it no longer allows are not rejoined.
+  const allowed = rooms.filter((room) => {
+    if (room === orgRoom(claims.org)) return true;
+    const parsed = parseServiceRoom(room);
+    return parsed !== undefined && parsed.org === claims.org && canSeeService(claims, parsed.service);
+  });
+  const services = servicesOf(allowed, claims.org);
+  try {
+    const outcome = await replayInto(socket, allowed, position, ctx);
+    socket.join(SYNCED_ROOM);
+    log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'session restored');
+    if (!outcome.recovered && services.length > 0) socket.emit(EVENTS.resync, { services, reason: outcome.reason });
+  } catch (err) {
+    log.warn({ err }, 'replay of a restored session failed');
+    if (services.length > 0) socket.emit(EVENTS.resync, { services, reason: 'unavailable' });
+  }
+}
+
+function checkPosition(value: unknown): StreamPosition {
+  const position = value as Partial<StreamPosition> | undefined;
+  if (
+    typeof position !== 'object' ||
+    position === null ||
+    typeof position.epoch !== 'string' ||
+    position.epoch.length === 0 ||
+    position.epoch.length > 100 ||
+    !isValidOffset(position.offset)
+  ) {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'position must be { epoch, offset } with an offset of the form ms-seq');
+  }
+  return { epoch: position.epoch, offset: position.offset };
+}
+
+/** A socket whose token expires is closed recoverably; its client reconnects with a fresh token. */
+function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Logger): NodeJS.Timeout | undefined {
+  if (exp === undefined) return undefined;
+  const delay = Math.min(Math.max(0, exp * 1000 - Date.now()), MAX_TIMER_MS);
+  const timer = setTimeout(() => {
+    if (exp * 1000 > Date.now()) return;
+    log.info('token expired; closing the connection so the client reconnects with a fresh token');
+    socket.emit(EVENTS.error, { code: 'RW_ERR_TOKEN_EXPIRED', message: 'token expired' });
+    socket.conn.close();
+  }, delay);
+  timer.unref();
+  return timer;
+}
+
+function reply<T>(ack: unknown, result: T): void {
+  if (typeof ack === 'function') (ack as (r: T) => void)(result);
+}
+
+function connectError(error: RoomwireError): Error & { data: { code: string; message: string } } {
+  return Object.assign(new Error(error.message), { data: error.toJSON() });
+}

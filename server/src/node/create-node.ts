@@ -1,0 +1,256 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EVENTS, compareOffsets } from '@roomwire/shared';
+import { Server, type ServerOptions } from 'socket.io';
+import type { Adapter } from 'socket.io-adapter';
+import type { Logger } from 'pino';
+import { createTokenVerifier } from '../auth/verify-token';
+import { effectivePositionIntervalMs, maxPositionAgeMs, resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '../config/node-options';
+import { createLogger } from '../logger';
+import { createHttpPublishHandler, sendJson } from '../publish/http-publish';
+import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
+import { RecoveryGate } from '../recovery/recovery-gate';
+import { installSessionHooks } from '../recovery/session-hooks';
+import { memorySessionStore, redisSessionStore, type SessionStore } from '../recovery/session-store';
+import { EMITTER_UID, HEARTBEAT_TYPE } from '../stream/adapter-message';
+import type { EventLog } from '../stream/event-log';
+import { memoryAdapterClass } from '../stream/memory-adapter';
+import { MemoryStreamLog } from '../stream/memory-stream-log';
+import { connectRedis, type RedisClient } from '../stream/redis-client';
+import { RedisStreamLog } from '../stream/redis-stream-log';
+import { streamsAdapterFactory } from '../stream/streams-adapter';
+import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
+import { createStatusPage } from './status-page';
+import type { RoomwireServer } from './types';
+
+/** A running node. */
+export interface RoomwireNode {
+  /** The typed Socket.IO server. */
+  io: RoomwireServer;
+  /** The HTTP server (Socket.IO, health, publish API, status page). */
+  httpServer: HttpServer;
+  /** Base URL the node listens on, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** This node's id, as in its logs. */
+  nodeId: string;
+  /** Publishes through this node, exactly as `POST /v1/publish` does. */
+  publish: PublishFn;
+  /** Drains: fails `/readyz`, stops accepting, closes sockets recoverably, saves their sessions, exits cleanly. */
+  close(): Promise<void>;
+}
+
+/** Extra, non-public options the CLI passes. */
+interface InternalOptions {
+  /** A development token the status page may use (never set in production). */
+  statusPageToken?: string;
+}
+
+/** Sessions persisted for recovery live under this prefix (next to the stream's keys). */
+const SESSION_SUFFIX = ':session:';
+/** Longest wait for this node's stream reader to come alive. */
+const READER_START_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts a node: HTTP + Socket.IO, on `@socket.io/redis-streams-adapter` when `redisUrl` is set (the
+ * in-memory adapter otherwise), with JWT handshake auth, subscriptions checked against the claims,
+ * loss-free recovery within the replay window, health endpoints and the HTTP publish API.
+ *
+ * @example
+ * const node = await createNode({ auth: { jwtSecret }, redisUrl: 'redis://127.0.0.1:6379', port: 3000 });
+ * // … later
+ * await node.close();
+ */
+export async function createNode(options: NodeOptions & InternalOptions): Promise<RoomwireNode> {
+  const opts = resolveNodeOptions(options);
+  // What start-up has opened so far, closed again (newest first) if start-up fails.
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await startNode(opts, options, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, opened: (() => Promise<unknown>)[]): Promise<RoomwireNode> {
+  const logger: Logger = opts.logger ?? createLogger(opts.nodeId);
+  const verify = createTokenVerifier(opts.auth);
+  const gate = new RecoveryGate(opts.maxReplayFrames);
+  const savingSessions = new Set<Promise<void>>();
+  const track = (saving: Promise<void>): void => {
+    savingSessions.add(saving);
+    void saving.finally(() => savingSessions.delete(saving));
+  };
+
+  let log: EventLog;
+  let sessions: SessionStore;
+  let readerOffset: () => string;
+  let epoch = '';
+  let redisClients: RedisClient[] = [];
+  let adapter: ServerOptions['adapter'];
+  let bindMemoryLog: ((io: RoomwireServer) => void) | undefined;
+  let startReader: () => Promise<void> = async () => undefined;
+  const sessionHooks = (a: Adapter): void => installSessionHooks(a, { store: sessions, log, epoch: () => epoch, logger, track });
+
+  if (opts.redisUrl !== undefined) {
+    const onError = (err: Error): void => logger.warn({ err: err.message }, 'redis connection error');
+    const adapterClient = await connectRedis(opts.redisUrl, { failFast: false, name: `roomwire-adapter-${opts.nodeId}`, onError });
+    opened.push(() => adapterClient.close());
+    const client = await connectRedis(opts.redisUrl, { failFast: true, name: `roomwire-${opts.nodeId}`, onError });
+    opened.push(() => client.close());
+    redisClients = [client, adapterClient];
+    log = new RedisStreamLog(client, { streamName: opts.streamName, replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength });
+    sessions = redisSessionStore(client, opts.streamName + SESSION_SUFFIX, opts.replayWindowMs);
+    let delivered: string | null = null;
+    readerOffset = () => delivered ?? '0-0';
+    adapter = streamsAdapterFactory(adapterClient, {
+      streamName: opts.streamName,
+      maxStreamLength: opts.maxStreamLength,
+      sessionKeyPrefix: opts.streamName + SESSION_SUFFIX,
+      heartbeatIntervalMs: Math.min(5000, effectivePositionIntervalMs(opts)),
+      gate,
+      onDelivered: (offset) => {
+        if (delivered === null || compareOffsets(offset, delivered) > 0) delivered = offset;
+      },
+      onAdapter: sessionHooks,
+    }) as unknown as ServerOptions['adapter'];
+    startReader = () => waitForReader(client, opts.streamName, opts.maxStreamLength, () => delivered);
+  } else {
+    const memoryLog = new MemoryStreamLog({ replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength });
+    log = memoryLog;
+    sessions = memorySessionStore(opts.replayWindowMs);
+    readerOffset = () => memoryLog.deliveredOffset;
+    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks);
+    bindMemoryLog = (server) =>
+      memoryLog.bind((room, frame, volatile) => {
+        const target = server.to(room);
+        (volatile ? target.volatile : target).emit(EVENTS.event, frame);
+      });
+  }
+  epoch = await log.epoch();
+
+  const io: RoomwireServer = new Server({
+    adapter,
+    connectionStateRecovery: { maxDisconnectionDuration: opts.replayWindowMs, skipMiddlewares: false },
+    pingInterval: opts.pingIntervalMs,
+    pingTimeout: opts.pingTimeoutMs,
+    maxHttpBufferSize: 64 * 1024,
+    serveClient: false,
+    ...(opts.corsOrigins.length > 0 ? { cors: { origin: opts.corsOrigins, credentials: true } } : {}),
+  });
+  opened.push(() => io.close());
+  bindMemoryLog?.(io);
+  await startReader();
+
+  attachConnectionHandlers(io, {
+    verify,
+    catalog: opts.catalog,
+    maxSubscriptionsPerSocket: opts.maxSubscriptionsPerSocket,
+    logger,
+    log,
+    gate,
+    readerOffset,
+    maxReplayFrames: opts.maxReplayFrames,
+    replayPageSize: opts.replayPageSize,
+    maxPositionAgeMs: maxPositionAgeMs(opts),
+  });
+
+  const publish = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes });
+  const httpPublish = createHttpPublishHandler({ publish, apiKey: opts.publishApiKey, maxBodyBytes: opts.maxPayloadBytes, logger });
+  const statusPage = createStatusPage({
+    io,
+    nodeId: opts.nodeId,
+    ...(options.statusPageToken === undefined ? {} : { devToken: options.statusPageToken }),
+  });
+  let draining = false;
+
+  const ready = async (): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }> => {
+    if (redisClients.length === 0) return { ok: !draining, redis: 'none' };
+    const [client] = redisClients as [RedisClient];
+    const redisUp = await Promise.race([
+      client.ping().then(() => true, () => false),
+      new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
+    ]);
+    return { ok: !draining && redisUp, redis: redisUp ? 'ok' : 'down' };
+  };
+
+  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      sendJson(res, 200, { status: 'ok', nodeId: opts.nodeId });
+    } else if (req.method === 'GET' && path === '/readyz') {
+      void ready().then((r) => sendJson(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', draining, redis: r.redis, nodeId: opts.nodeId }));
+    } else if (path === '/v1/publish') {
+      if (req.method !== 'POST') {
+        res.setHeader('Allow', 'POST');
+        sendJson(res, 405, { error: { code: 'RW_ERR_INVALID_REQUEST', message: 'use POST' } });
+      } else {
+        void httpPublish(req, res);
+      }
+    } else if (!statusPage(req, res)) {
+      sendJson(res, 404, { error: { code: 'RW_ERR_NOT_FOUND', message: `no route ${req.method ?? ''} ${path ?? ''}` } });
+    }
+  });
+  io.attach(httpServer);
+
+  // Watermarks keep quiet clients' positions recent, and refresh the epoch (a lost stream gets a new one).
+  const positionTimer = setInterval(() => {
+    log.epoch().then(
+      (current) => {
+        epoch = current;
+        io.local.to(SYNCED_ROOM).except(gate.heldIds()).emit(EVENTS.position, { epoch }, readerOffset());
+      },
+      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not refresh the stream epoch'),
+    );
+  }, effectivePositionIntervalMs(opts));
+  positionTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, redis: opts.redisUrl !== undefined, replayWindowMs: opts.replayWindowMs }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      clearInterval(positionTimer);
+      logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
+      if (opts.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
+      // Disconnects every socket with "server shutting down", a recoverable reason: sessions are saved.
+      await io.close();
+      await Promise.allSettled([...savingSessions]);
+      sessions.close();
+      await Promise.allSettled(redisClients.map((c) => (c.isOpen ? c.close() : Promise.resolve())));
+      logger.info('closed');
+    })();
+    return closing;
+  };
+
+  return { io, httpServer, url, nodeId: opts.nodeId, publish, close };
+}
+
+/**
+ * The streams adapter starts reading at `$` some time after it is created. Until this node has seen an
+ * entry come through its reader, it could miss entries, so it writes probes until one arrives.
+ */
+async function waitForReader(client: RedisClient, streamName: string, maxLen: number, delivered: () => string | null): Promise<void> {
+  const deadline = Date.now() + READER_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const probe = (await client.sendCommand(['XADD', streamName, 'MAXLEN', '~', String(maxLen), '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', HEARTBEAT_TYPE])) as string;
+    const until = Date.now() + 250;
+    while (Date.now() < until) {
+      const seen = delivered();
+      if (seen !== null && compareOffsets(seen, probe) >= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  throw new Error(`createNode: the stream reader did not start within ${READER_START_TIMEOUT_MS} ms`);
+}

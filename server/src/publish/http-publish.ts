@@ -1,0 +1,87 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_CODES, RoomwireError } from '@roomwire/shared';
+import type { Logger } from 'pino';
+import type { PublishFn } from './publish-pipeline';
+
+/** Options of the HTTP publish API. */
+export interface HttpPublishOptions {
+  publish: PublishFn;
+  /** The bearer key; without one every request is refused. */
+  apiKey: string | undefined;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/**
+ * `POST /v1/publish`: `Authorization: Bearer <key>`, JSON `{ org, service, type, data, idempotencyKey? }`
+ * → 200 `{ id, offset, duplicate }`; errors are `{ error: { code, message } }` with the code's status.
+ */
+export function createHttpPublishHandler(options: HttpPublishOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const expected = options.apiKey === undefined ? undefined : digest(options.apiKey);
+  return async (req, res) => {
+    try {
+      if (expected === undefined || !matchesKey(req.headers.authorization, expected)) {
+        throw new RoomwireError('RW_ERR_UNAUTHORIZED', 'missing or invalid publish API key (Authorization: Bearer <key>)');
+      }
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (contentType !== 'application/json') {
+        throw new RoomwireError('RW_ERR_UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
+      }
+      const body = await readJson(req, options.maxBodyBytes);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'the body must be a JSON object { org, service, type, data, idempotencyKey? }');
+      }
+      const { org, service, type, data, idempotencyKey } = body as Record<string, unknown>;
+      const result = await options.publish({
+        org: org as string,
+        service: service as string,
+        type: type as string,
+        data,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey: idempotencyKey as string }),
+      });
+      sendJson(res, 200, result);
+    } catch (err) {
+      const error = err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_INTERNAL', 'internal error');
+      if (error.code === 'RW_ERR_INTERNAL' || error.code === 'RW_ERR_UNAVAILABLE') options.logger.error({ err }, 'publish failed');
+      if (error.code === 'RW_ERR_PAYLOAD_TOO_LARGE') res.setHeader('Connection', 'close');
+      sendJson(res, ERROR_CODES[error.code].httpStatus, { error: error.toJSON() });
+    }
+  };
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function matchesKey(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  // Compare digests: equal length, constant time.
+  return match !== null && timingSafeEqual(digest(match[1] as string), expected);
+}
+
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is ${declared} bytes, more than the limit of ${maxBytes}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is more than the limit of ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'the body is not valid JSON');
+  }
+}

@@ -1,0 +1,86 @@
+import { catalog as exampleCatalog, type Catalog, type CatalogDefinition, type EventData, type EventType, type ServiceName } from '@roomwire/shared';
+import { connectRedis, type RedisClient } from '../stream/redis-client';
+import { RedisStreamLog } from '../stream/redis-stream-log';
+import { nodeDefaults } from '../config/node-options';
+import { createPublishPipeline, type PublishResult } from './publish-pipeline';
+
+/** Options of {@link createPublisher}. */
+export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
+  /** Redis URL of the cluster; or pass `redis`. */
+  redisUrl?: string;
+  /** A connected node-redis client to use instead of `redisUrl`; it is not closed by `close()`. */
+  redis?: RedisClient;
+  /** The event catalog; must be the nodes' catalog. @default the example catalog */
+  catalog?: C;
+  /** Must equal the nodes' replay window: appends trim the stream by it, in ms. @default 300000 */
+  replayWindowMs?: number;
+  /** Must equal the nodes' stream length cap. @default 1000000 */
+  maxStreamLength?: number;
+  /** Must equal the nodes' stream name. @default '{roomwire}:stream' */
+  streamName?: string;
+  /** Largest accepted event, in bytes. @default 65536 */
+  maxPayloadBytes?: number;
+}
+
+/** Options of one emit. */
+export interface EmitOptions {
+  /** A retry with the same key within the replay window is not delivered twice. */
+  idempotencyKey?: string;
+}
+
+/** Publishes the events of one org and service. */
+export interface ServiceEmitter<C extends CatalogDefinition, S extends ServiceName<C>> {
+  /**
+   * Validates and publishes one event; resolves once it is in the stream.
+   * @throws RoomwireError `RW_ERR_UNKNOWN_EVENT`, `RW_ERR_INVALID_PAYLOAD`, `RW_ERR_INVALID_REQUEST`,
+   * `RW_ERR_PAYLOAD_TOO_LARGE` (nothing sent), or `RW_ERR_UNAVAILABLE` (Redis down; retry).
+   */
+  emit<T extends EventType<C, S>>(type: T, data: EventData<C, S, T>, options?: EmitOptions): Promise<PublishResult>;
+}
+
+/** A publisher for trusted service code inside the network. */
+export interface Publisher<C extends CatalogDefinition = Catalog> {
+  /** Targets the room of one service of one org. */
+  to<S extends ServiceName<C>>(org: string, service: S): ServiceEmitter<C, S>;
+  /** Closes the Redis connection the publisher opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a publisher that writes events straight into the cluster's Redis stream; every node
+ * delivers them to its sockets.
+ *
+ * @example
+ * const publisher = await createPublisher({ redisUrl: 'redis://127.0.0.1:6379' });
+ * const { id, offset } = await publisher.to('acme', 'billing').emit('invoice.paid', { invoiceId: 'in_1', amountCents: 4200 });
+ */
+export async function createPublisher<C extends CatalogDefinition = Catalog>(options: PublisherOptions<C>): Promise<Publisher<C>> {
+  if (!options.redis && !options.redisUrl) throw new TypeError('createPublisher: set redisUrl or redis');
+  const owned = !options.redis;
+  const client =
+    options.redis ??
+    (await connectRedis(options.redisUrl as string, { failFast: true, name: 'roomwire-publisher', onError: () => undefined }));
+  const log = new RedisStreamLog(client, {
+    streamName: options.streamName ?? nodeDefaults.streamName,
+    replayWindowMs: options.replayWindowMs ?? nodeDefaults.replayWindowMs,
+    maxStreamLength: options.maxStreamLength ?? nodeDefaults.maxStreamLength,
+  });
+  const publish = createPublishPipeline({
+    catalog: options.catalog ?? (exampleCatalog as unknown as C),
+    log,
+    maxPayloadBytes: options.maxPayloadBytes ?? nodeDefaults.maxPayloadBytes,
+  });
+  return {
+    to(org, service) {
+      return {
+        emit(type, data, emitOptions = {}) {
+          const request = { org, service, type, data, ...(emitOptions.idempotencyKey === undefined ? {} : { idempotencyKey: emitOptions.idempotencyKey }) };
+          return publish(request);
+        },
+      };
+    },
+    async close() {
+      if (owned && client.isOpen) await client.close();
+    },
+  };
+}

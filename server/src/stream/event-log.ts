@@ -1,0 +1,49 @@
+import type { DeliveryFrame, StreamPosition } from '@roomwire/shared';
+
+/** One durable frame read back from the log, with the rooms it was sent to. */
+export interface LogEntry {
+  offset: string;
+  rooms: string[];
+  frame: DeliveryFrame;
+}
+
+/** What an append did: the new offset, or the earlier result of the same idempotency key. */
+export interface AppendResult {
+  /** Offset of the entry; `null` for volatile frames, which are not kept for replay. */
+  offset: string | null;
+  /** Set when the idempotency key was seen within the window: nothing was appended. */
+  duplicateOf?: { id: string; offset: string | null };
+}
+
+/** Options of one append. */
+export interface AppendOptions {
+  volatile: boolean;
+  /** Idempotency key and the id of the (single) event it guards. */
+  idempotency?: { key: string; eventId: string };
+}
+
+/** A page of the log, oldest first. `cursor` is the last entry id read, to continue from. */
+export interface LogPage {
+  entries: LogEntry[];
+  cursor: string | null;
+}
+
+/** Whether every durable entry after a position is still in the log. */
+export type Recoverability = { ok: true } | { ok: false; reason: 'stream-reset' | 'trimmed' };
+
+/**
+ * The cluster's ordered event log: the Redis stream (read by every node through the streams adapter),
+ * or, for a lone node, an in-memory log. Publishing appends to it; recovery reads it.
+ */
+export interface EventLog {
+  /** Appends one frame for one room; resolves once the entry is stored. */
+  append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult>;
+  /** The current epoch of the log (see {@link StreamPosition}). */
+  epoch(): Promise<string>;
+  /** The newest entry id of the log, with the epoch. */
+  head(): Promise<StreamPosition>;
+  /** Why: a replay may only start where no entry after it has been trimmed, in the same epoch. */
+  canRecoverFrom(position: StreamPosition): Promise<Recoverability>;
+  /** Reads up to `count` entries after `offset` (exclusive); durable Roomwire frames only. */
+  readAfter(offset: string, count: number): Promise<LogPage>;
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { compareOffsets, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
+import { retentionMs } from './retention';
+import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
+
+/** Sends a frame to the local sockets of a room (through the in-memory adapter, which calls `record`). */
+export type LocalBroadcast = (room: string, frame: DeliveryFrame, volatile: boolean) => void;
+
+/** Options of {@link MemoryStreamLog}. */
+export interface MemoryStreamLogOptions {
+  replayWindowMs: number;
+  maxStreamLength: number;
+  /** Most idempotency keys remembered at once. @default 100000 */
+  maxIdempotencyKeys?: number;
+}
+
+/**
+ * The event log of a lone node without Redis: the same contract as the Redis stream, bounded by the
+ * replay window and a length cap. A restart starts a new epoch, so old positions resync.
+ */
+export class MemoryStreamLog implements EventLog {
+  readonly #opts: Required<MemoryStreamLogOptions>;
+  readonly #epoch = randomUUID();
+  #entries: (LogEntry & { at: number })[] = [];
+  #first = 0;
+  #lastOffset = '0-0';
+  #lastMs = 0;
+  #seq = 0;
+  #trimmedThrough = '0-0';
+  readonly #idempotency = new Map<string, { id: string; offset: string | null; expiresAt: number }>();
+  #broadcast: LocalBroadcast | undefined;
+
+  constructor(options: MemoryStreamLogOptions) {
+    this.#opts = { maxIdempotencyKeys: 100_000, ...options };
+  }
+
+  /** Connects the log to the node's Socket.IO server. */
+  bind(broadcast: LocalBroadcast): void {
+    this.#broadcast = broadcast;
+  }
+
+  /**
+   * Every entry up to this offset has been delivered locally. Delivery is synchronous, so this moves
+   * with the clock even when nothing is published (a quiet client's position stays recent); any entry
+   * recorded later gets a larger offset.
+   */
+  get deliveredOffset(): string {
+    const now = `${Math.max(this.#lastMs, Date.now() - 1)}-0`;
+    return compareOffsets(now, this.#lastOffset) > 0 ? now : this.#lastOffset;
+  }
+
+  /** Offset of the newest entry. */
+  get lastOffset(): string {
+    return this.#lastOffset;
+  }
+
+  /** Stores a durable frame as it is broadcast and returns its offset. Called by the memory adapter. */
+  record(rooms: string[], frame: DeliveryFrame): string {
+    const now = Date.now();
+    if (now > this.#lastMs) {
+      this.#lastMs = now;
+      this.#seq = 0;
+    } else {
+      this.#seq += 1;
+    }
+    const offset = `${this.#lastMs}-${this.#seq}`;
+    this.#entries.push({ offset, rooms, frame, at: now });
+    this.#lastOffset = offset;
+    this.#trim(now);
+    return offset;
+  }
+
+  async append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult> {
+    if (!this.#broadcast) throw new Error('MemoryStreamLog: bind() was not called');
+    const now = Date.now();
+    if (options.idempotency) {
+      const prior = this.#idempotency.get(options.idempotency.key);
+      if (prior && prior.expiresAt > now) return { offset: prior.offset, duplicateOf: { id: prior.id, offset: prior.offset } };
+    }
+    this.#broadcast(room, frame, options.volatile);
+    const offset = options.volatile ? null : this.#lastOffset;
+    if (options.idempotency) this.#remember(options.idempotency.key, options.idempotency.eventId, offset, now);
+    return { offset };
+  }
+
+  async epoch(): Promise<string> {
+    return this.#epoch;
+  }
+
+  async head(): Promise<StreamPosition> {
+    return { epoch: this.#epoch, offset: this.#lastOffset };
+  }
+
+  async canRecoverFrom(position: StreamPosition): Promise<Recoverability> {
+    if (position.epoch !== this.#epoch) return { ok: false, reason: 'stream-reset' };
+    this.#trim(Date.now());
+    return compareOffsets(position.offset, this.#trimmedThrough) >= 0 ? { ok: true } : { ok: false, reason: 'trimmed' };
+  }
+
+  async readAfter(offset: string, count: number): Promise<LogPage> {
+    const entries: LogEntry[] = [];
+    let i = this.#indexAfter(offset);
+    for (; i < this.#entries.length && entries.length < count; i++) {
+      const { at: _at, ...entry } = this.#entries[i] as LogEntry & { at: number };
+      entries.push(entry);
+    }
+    return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
+  }
+
+  #indexAfter(offset: string): number {
+    let lo = this.#first;
+    let hi = this.#entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareOffsets((this.#entries[mid] as LogEntry).offset, offset) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #trim(now: number): void {
+    const minAt = now - retentionMs(this.#opts.replayWindowMs);
+    const live = () => this.#entries.length - this.#first;
+    while (live() > 0) {
+      const oldest = this.#entries[this.#first] as LogEntry & { at: number };
+      if (oldest.at >= minAt && live() <= this.#opts.maxStreamLength) break;
+      this.#trimmedThrough = oldest.offset;
+      this.#entries[this.#first] = undefined as never;
+      this.#first += 1;
+    }
+    if (this.#first > 1024 && this.#first * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#first);
+      this.#first = 0;
+    }
+  }
+
+  #remember(key: string, id: string, offset: string | null, now: number): void {
+    for (const [k, v] of this.#idempotency) {
+      if (v.expiresAt > now && this.#idempotency.size < this.#opts.maxIdempotencyKeys) break;
+      this.#idempotency.delete(k);
+    }
+    this.#idempotency.set(key, { id, offset, expiresAt: now + this.#opts.replayWindowMs });
+  }
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { compareOffsets, RoomwireError, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
+import { decodeDurableFrame, encodeBroadcast, fieldsFromReply } from './adapter-message';
+import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
+import type { RedisClient } from './redis-client';
+import { retentionMs } from './retention';
+
+/**
+ * Appends one entry, atomically with its idempotency record, and trims the stream by time (MINID,
+ * from Redis's own clock) and by a hard length cap. Trimming is approximate (`~`), so the stream
+ * keeps at least the window. KEYS: stream[, idempotency key].
+ * ARGV: retentionMs, maxLen, uid, nsp, type, data, eventId, idempotencyTtlMs.
+ */
+const APPEND_SCRIPT = `
+if #KEYS > 1 then
+  local prior = redis.call('GET', KEYS[2])
+  if prior then return {0, prior} end
+end
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local minId = tostring(math.max(0, nowMs - tonumber(ARGV[1]))) .. '-0'
+local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', 'uid', ARGV[3], 'nsp', ARGV[4], 'type', ARGV[5], 'data', ARGV[6])
+redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
+if #KEYS > 1 then
+  redis.call('SET', KEYS[2], ARGV[7] .. ' ' .. offset, 'PX', ARGV[8])
+end
+return {1, offset}
+`;
+
+/** Options of {@link RedisStreamLog}. */
+export interface RedisStreamLogOptions {
+  streamName: string;
+  replayWindowMs: number;
+  maxStreamLength: number;
+  /** Per-command timeout of appends, in ms. */
+  commandTimeoutMs?: number;
+}
+
+interface StreamInfo {
+  length: number;
+  lastGeneratedId: string;
+  firstEntryId: string | null;
+  maxDeletedEntryId: string;
+}
+
+/** The event log on the Redis stream that `@socket.io/redis-streams-adapter` reads. */
+export class RedisStreamLog implements EventLog {
+  readonly #client: RedisClient;
+  readonly #opts: Required<RedisStreamLogOptions>;
+  readonly #epochKey: string;
+  readonly #idempotencyPrefix: string;
+  #scriptSha: string | undefined;
+
+  constructor(client: RedisClient, options: RedisStreamLogOptions) {
+    this.#client = client;
+    this.#opts = { commandTimeoutMs: 5000, ...options };
+    // Keys share the stream's hash tag (if any) so the append script stays on one Redis Cluster slot.
+    this.#epochKey = `${options.streamName}:epoch`;
+    this.#idempotencyPrefix = `${options.streamName}:idem:`;
+  }
+
+  async append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult> {
+    const fields = encodeBroadcast(room, frame, options.volatile);
+    const keys = [this.#opts.streamName];
+    if (options.idempotency) keys.push(this.#idempotencyPrefix + options.idempotency.key);
+    const args = [
+      String(retentionMs(this.#opts.replayWindowMs)),
+      String(this.#opts.maxStreamLength),
+      fields.uid as string,
+      fields.nsp as string,
+      fields.type as string,
+      fields.data as string,
+      options.idempotency?.eventId ?? '',
+      String(this.#opts.replayWindowMs),
+    ];
+    const reply = await this.#withUnavailable(() => this.#evalAppend(keys, args));
+    const [fresh, value] = reply as [number, string];
+    if (fresh === 1) return { offset: options.volatile ? null : value };
+    const [id = '', offset = ''] = value.split(' ');
+    return { offset: options.volatile ? null : offset, duplicateOf: { id, offset: options.volatile ? null : offset } };
+  }
+
+  async epoch(): Promise<string> {
+    const current = await this.#client.get(this.#epochKey);
+    if (current !== null) return current;
+    // A missing epoch means a new or lost stream (Redis restarted without persistence): name a new
+    // lifetime; every position from the old one now fails to recover and its client resyncs.
+    await this.#client.set(this.#epochKey, randomUUID(), { condition: 'NX' });
+    const created = await this.#client.get(this.#epochKey);
+    if (created === null) throw new RoomwireError('RW_ERR_UNAVAILABLE', 'could not establish the stream epoch');
+    return created;
+  }
+
+  async head(): Promise<StreamPosition> {
+    const [epoch, info] = await Promise.all([this.epoch(), this.#info()]);
+    return { epoch, offset: info.lastGeneratedId };
+  }
+
+  async canRecoverFrom(position: StreamPosition): Promise<Recoverability> {
+    const [epoch, info] = await Promise.all([this.epoch(), this.#info()]);
+    if (epoch !== position.epoch) return { ok: false, reason: 'stream-reset' };
+    // Trimming removes the oldest entries and (unlike XDEL) leaves max-deleted-entry-id alone, so an
+    // offset is safe when nothing newer was deleted and it is not older than the first kept entry
+    // (or the stream holds nothing newer at all).
+    if (compareOffsets(info.maxDeletedEntryId, position.offset) > 0) return { ok: false, reason: 'trimmed' };
+    if (compareOffsets(position.offset, info.lastGeneratedId) >= 0) return { ok: true };
+    if (info.firstEntryId !== null && compareOffsets(position.offset, info.firstEntryId) >= 0) return { ok: true };
+    return { ok: false, reason: 'trimmed' };
+  }
+
+  async readAfter(offset: string, count: number): Promise<LogPage> {
+    const reply = (await this.#client.sendCommand(['XRANGE', this.#opts.streamName, `(${offset}`, '+', 'COUNT', String(count)])) as unknown[];
+    const entries: LogEntry[] = [];
+    let cursor: string | null = null;
+    for (const raw of reply) {
+      const [id, flat] = raw as [string, unknown];
+      cursor = id;
+      const decoded = decodeDurableFrame(fieldsFromReply(flat));
+      if (decoded) entries.push({ offset: id, ...decoded });
+    }
+    return { entries, cursor };
+  }
+
+  async #info(): Promise<StreamInfo> {
+    let reply: unknown;
+    try {
+      reply = await this.#client.sendCommand(['XINFO', 'STREAM', this.#opts.streamName]);
+    } catch (err) {
+      if (err instanceof Error && /no such key/i.test(err.message)) {
+        return { length: 0, lastGeneratedId: '0-0', firstEntryId: null, maxDeletedEntryId: '0-0' };
+      }
+      throw err;
+    }
+    const flat = reply as unknown[];
+    const map = new Map<string, unknown>();
+    for (let i = 0; i + 1 < flat.length; i += 2) map.set(String(flat[i]), flat[i + 1]);
+    const first = map.get('first-entry');
+    return {
+      length: Number(map.get('length') ?? 0),
+      lastGeneratedId: String(map.get('last-generated-id') ?? '0-0'),
+      firstEntryId: Array.isArray(first) && typeof first[0] === 'string' ? first[0] : null,
+      // Redis < 7 has no max-deleted-entry-id; Roomwire never XDELs, so 0-0 is then exact.
+      maxDeletedEntryId: String(map.get('max-deleted-entry-id') ?? '0-0'),
+    };
+  }
+
+  async #evalAppend(keys: string[], args: string[]): Promise<unknown> {
+    const signal = AbortSignal.timeout(this.#opts.commandTimeoutMs);
+    if (this.#scriptSha === undefined) {
+      this.#scriptSha = (await this.#client.sendCommand(['SCRIPT', 'LOAD', APPEND_SCRIPT], { abortSignal: signal })) as string;
+    }
+    try {
+      return await this.#client.sendCommand(['EVALSHA', this.#scriptSha, String(keys.length), ...keys, ...args], { abortSignal: signal });
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+        // Redis restarted and lost its script cache.
+        return this.#client.sendCommand(['EVAL', APPEND_SCRIPT, String(keys.length), ...keys, ...args], { abortSignal: signal });
+      }
+      throw err;
+    }
+  }
+
+  async #withUnavailable<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof RoomwireError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: ${reason}`);
+    }
+  }
+}
