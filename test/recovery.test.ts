@@ -1,0 +1,75 @@
+import type { EventEnvelope } from '@roomwire/shared';
+import type { RoomwireClient } from '@roomwire/client';
+import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
+import { startCluster, type TestCluster } from './support/cluster';
+import { signToken, uniqueOrg } from './support/tokens';
+
+let cluster: TestCluster;
+const proxies: TcpProxy[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 2 });
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await cluster?.cleanup();
+});
+
+async function clientBehindProxy(org: string): Promise<{ client: RoomwireClient; proxy: TcpProxy; received: EventEnvelope[] }> {
+  const port = Number(new URL((cluster.nodes[0] as TestCluster['nodes'][0]).url).port);
+  const proxy = await startTcpProxy(port);
+  proxies.push(proxy);
+  const client = cluster.client({ url: proxy.url, token: () => signToken({ org, services: ['billing'] }), services: ['billing'] });
+  const received: EventEnvelope[] = [];
+  client.on('billing', 'invoice.paid', (_data, envelope) => received.push(envelope));
+  await waitUntil(() => client.state === 'connected', { what: 'client connected' });
+  return { client, proxy, received };
+}
+
+/** Publishes `count` events spread over about `spreadMs`, returning their ids in order. */
+async function publishSpread(org: string, count: number, spreadMs: number, tag: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    ids.push((await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: `${tag}-${i}`, amountCents: i })).id);
+    await new Promise((resolve) => setTimeout(resolve, spreadMs / count));
+  }
+  return ids;
+}
+
+test('a client cut for 3 s while 50 events are published receives exactly those 50, once, in order', async () => {
+  const org = uniqueOrg();
+  const { client, proxy, received } = await clientBehindProxy(org);
+  const before = (await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'before', amountCents: 1 })).id;
+  await waitUntil(() => received.length === 1, { what: 'the first event' });
+
+  proxy.cut();
+  await waitUntil(() => client.state === 'reconnecting', { what: 'the client to notice the cut' });
+  const missed = await publishSpread(org, 50, 3000, 'cut');
+  proxy.restore();
+
+  await waitUntil(() => received.length >= 51, { what: '50 missed events after the restore', timeoutMs: 10_000 });
+  const after = (await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'after', amountCents: 1 })).id;
+  await waitUntil(() => received.some((e) => e.id === after), { what: 'a live event after recovery' });
+  expect(received.map((e) => e.id)).toEqual([before, ...missed, after]);
+  expect(client.metrics().recoveries.resynced).toBe(0);
+  expect(client.metrics().recoveries.recovered).toBeGreaterThanOrEqual(1);
+});
+
+test('a client cut before it received its first event still receives every event published meanwhile', async () => {
+  const org = uniqueOrg();
+  const { client, proxy, received } = await clientBehindProxy(org);
+  expect(received).toEqual([]);
+
+  proxy.cut();
+  await waitUntil(() => client.state === 'reconnecting', { what: 'the client to notice the cut' });
+  const missed = await publishSpread(org, 50, 3000, 'first');
+  proxy.restore();
+
+  await waitUntil(() => received.length >= 50, { what: '50 missed events', timeoutMs: 10_000 });
+  const after = (await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'after', amountCents: 1 })).id;
+  await waitUntil(() => received.some((e) => e.id === after), { what: 'a live event after recovery' });
+  expect(received.map((e) => e.id)).toEqual([...missed, after]);
+  expect(client.metrics().recoveries.resynced).toBe(0);
+});
+
