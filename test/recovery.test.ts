@@ -73,3 +73,31 @@ test('a client cut before it received its first event still receives every event
   expect(client.metrics().recoveries.resynced).toBe(0);
 });
 
+
+test('events published without pause through a cut and the recovery arrive once each, in order', async () => {
+  const org = uniqueOrg();
+  const { client, proxy, received } = await clientBehindProxy(org);
+  const published: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      published.push((await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: `n-${i}`, amountCents: i })).id);
+    }
+  })();
+  await waitUntil(() => received.length >= 20, { what: '20 live events' });
+  proxy.cut();
+  await waitUntil(() => client.state === 'reconnecting', { what: 'the cut' });
+  const atCut = published.length;
+  await waitUntil(() => published.length >= atCut + 100, { what: '100 events during the cut' });
+  proxy.restore();
+  // Keep publishing while the client reconnects and replays, then for a while after.
+  await waitUntil(() => client.state === 'connected', { what: 'reconnected', timeoutMs: 10_000 });
+  const atRecovery = published.length;
+  await waitUntil(() => published.length >= atRecovery + 100, { what: '100 events after recovery' });
+  running = false;
+  await loop;
+  const last = published[published.length - 1];
+  await waitUntil(() => received.some((e) => e.id === last), { what: 'the last event', timeoutMs: 10_000 });
+  expect(received.map((e) => e.id)).toEqual(published);
+  expect(client.metrics().recoveries.resynced).toBe(0);
+});
