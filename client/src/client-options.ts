@@ -10,7 +10,7 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
   /** The client token; a function is called again on every reconnect. */
   token: TokenSource;
   /** Services to subscribe to from the start. @default [] */
-  services?: ServiceName<C>[];
+  services?: NoInfer<ServiceName<C>>[];
   /** Socket.IO path on the server. @default '/socket.io' */
   path?: string;
   /** Transports, in the order tried. @default ['websocket', 'polling'] */
