@@ -1,5 +1,6 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
+import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
 /** How clients authenticate: an HS256 secret or a JWKS URL (RS256/ES256). Exactly one is required. */
 export interface AuthOptions {
@@ -53,6 +54,8 @@ export interface NodeOptions {
   streamName?: string;
   /** This node's id in logs and metrics. @default a random id */
   nodeId?: string;
+  /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
+  batching?: BatchingOptions | false;
   /** Logger; pass one to route logs. @default a pino JSON logger at `info` */
   logger?: Logger;
 }
@@ -77,8 +80,8 @@ export const nodeDefaults = {
 } as const;
 
 /** Options after defaults are merged and checked. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger'>> &
-  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & { nodeId: string; logger?: Logger };
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching'>> &
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & { nodeId: string; logger?: Logger; batching: Required<BatchingOptions> | false };
 
 /**
  * Merges the defaults into `options` and checks them; a bad option is a programmer error and throws a
@@ -91,6 +94,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     corsOrigins: [...nodeDefaults.corsOrigins],
     nodeId: `node-${Math.random().toString(36).slice(2, 10)}`,
     ...defined,
+    batching: resolveBatchingOptions(defined.batching, 'createNode'),
   };
   const { auth } = resolved;
   if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {

@@ -155,7 +155,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     maxPositionAgeMs: maxPositionAgeMs(opts),
   });
 
-  const publish = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes });
+  const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching });
+  const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({ publish, apiKey: opts.publishApiKey, maxBodyBytes: opts.maxPayloadBytes, logger });
   const statusPage = createStatusPage({
     io,
@@ -183,7 +184,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     } else if (path === '/v1/publish') {
       if (req.method !== 'POST') {
         res.setHeader('Allow', 'POST');
-        sendJson(res, 405, { error: { code: 'RW_ERR_INVALID_REQUEST', message: 'use POST' } });
+        sendJson(res, 405, { error: { code: 'RW_ERR_METHOD_NOT_ALLOWED', message: 'use POST' } });
+      } else if (draining) {
+        sendJson(res, 503, { error: { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; publish through another node' } });
       } else {
         void httpPublish(req, res);
       }
@@ -223,6 +226,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       draining = true;
       clearInterval(positionTimer);
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
+      await pipeline.flush();
+      io.local.emit(EVENTS.error, { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; reconnecting recovers everything' });
       if (opts.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
       // Disconnects every socket with "server shutting down", a recoverable reason: sessions are saved.
       await io.close();

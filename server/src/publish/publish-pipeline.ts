@@ -1,4 +1,5 @@
 import type { CatalogDefinition } from '@roomwire/shared';
+import { RoomBatcher, idempotencyScope, type BatchingOptions } from '../batching/room-batcher';
 import type { EventLog } from '../stream/event-log';
 import { frameOf, validatePublish, type PublishRequest } from './publish-request';
 
@@ -6,25 +7,45 @@ import { frameOf, validatePublish, type PublishRequest } from './publish-request
 export interface PublishResult {
   /** The envelope id (the earlier one, for a repeated idempotency key). */
   id: string;
-  /** The stream offset of the event; `null` for volatile events, which are not kept. */
+  /** The stream offset of the frame that carried the event; `null` for volatile events, which are not kept. */
   offset: string | null;
   /** True when the idempotency key was already used within the window: nothing was sent again. */
   duplicate: boolean;
 }
 
-/** The publish path shared by the library and the HTTP API: validate → envelope → stream. */
+/** The publish path shared by the library and the HTTP API: validate → envelope → batch → stream. */
 export type PublishFn = (request: PublishRequest) => Promise<PublishResult>;
 
-/** Builds the publish path over an event log. */
-export function createPublishPipeline(options: { catalog: CatalogDefinition; log: EventLog; maxPayloadBytes: number }): PublishFn {
+/** A publish path and the means to flush it. */
+export interface PublishPipeline {
+  publish: PublishFn;
+  /** Sends every batched event now (on close). */
+  flush(): Promise<void>;
+}
+
+/** Builds the publish path over an event log, with adaptive batching unless `batching` is false. */
+export function createPublishPipeline(options: {
+  catalog: CatalogDefinition;
+  log: EventLog;
+  maxPayloadBytes: number;
+  batching: Required<BatchingOptions> | false;
+}): PublishPipeline {
   const { catalog, log, maxPayloadBytes } = options;
-  return async (request) => {
+  const append = log.append.bind(log);
+  const batcher = options.batching === false ? undefined : new RoomBatcher(append, options.batching);
+  const publish: PublishFn = async (request) => {
     const valid = validatePublish(catalog, request, maxPayloadBytes);
-    const appendOptions = valid.idempotencyKey === undefined
-      ? { volatile: valid.volatile }
-      : { volatile: valid.volatile, idempotency: { key: valid.idempotencyKey, eventId: valid.envelope.id } };
-    const result = await log.append(valid.room, frameOf([valid.envelope]), appendOptions);
+    const result = batcher
+      ? await batcher.submit(valid)
+      : await append(
+          valid.room,
+          frameOf([valid.envelope]),
+          valid.idempotencyKey === undefined
+            ? { volatile: valid.volatile }
+            : { volatile: valid.volatile, idempotency: { key: idempotencyScope(valid), eventId: valid.envelope.id } },
+        );
     if (result.duplicateOf) return { id: result.duplicateOf.id, offset: result.duplicateOf.offset, duplicate: true };
     return { id: valid.envelope.id, offset: result.offset, duplicate: false };
   };
+  return { publish, flush: async () => batcher?.flushAll() };
 }

@@ -21,6 +21,8 @@ export interface PublishRequest {
 /** A validated request: the envelope to send, its room and delivery class. */
 export interface ValidatedPublish {
   envelope: EventEnvelope;
+  /** Size of the envelope's JSON, in bytes. */
+  bytes: number;
   room: string;
   volatile: boolean;
   idempotencyKey?: string;
@@ -55,7 +57,7 @@ export function validatePublish(catalog: CatalogDefinition, request: PublishRequ
   if (bytes > maxPayloadBytes) {
     throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `event is ${bytes} bytes, more than the limit of ${maxPayloadBytes}`);
   }
-  const result: ValidatedPublish = { envelope, room: serviceRoom(org, service), volatile: definition.volatile };
+  const result: ValidatedPublish = { envelope, bytes, room: serviceRoom(org, service), volatile: definition.volatile };
   if (idempotencyKey !== undefined) result.idempotencyKey = idempotencyKey;
   return result;
 }

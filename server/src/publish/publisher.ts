@@ -3,6 +3,7 @@ import { connectRedis, type RedisClient } from '../stream/redis-client';
 import { RedisStreamLog } from '../stream/redis-stream-log';
 import { nodeDefaults } from '../config/node-options';
 import { createPublishPipeline, type PublishResult } from './publish-pipeline';
+import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
 /** Options of {@link createPublisher}. */
 export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
@@ -20,6 +21,8 @@ export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
   streamName?: string;
   /** Largest accepted event, in bytes. @default 65536 */
   maxPayloadBytes?: number;
+  /** Adaptive batching per room, or `false` to send every event in a frame of its own. @default batchingDefaults */
+  batching?: BatchingOptions | false;
 }
 
 /** Options of one emit. */
@@ -42,7 +45,7 @@ export interface ServiceEmitter<C extends CatalogDefinition, S extends ServiceNa
 export interface Publisher<C extends CatalogDefinition = Catalog> {
   /** Targets the room of one service of one org. */
   to<S extends ServiceName<C>>(org: string, service: S): ServiceEmitter<C, S>;
-  /** Closes the Redis connection the publisher opened. */
+  /** Sends what is batched, then closes the Redis connection the publisher opened. */
   close(): Promise<void>;
 }
 
@@ -65,10 +68,11 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
     replayWindowMs: options.replayWindowMs ?? nodeDefaults.replayWindowMs,
     maxStreamLength: options.maxStreamLength ?? nodeDefaults.maxStreamLength,
   });
-  const publish = createPublishPipeline({
+  const { publish, flush } = createPublishPipeline({
     catalog: options.catalog ?? (exampleCatalog as unknown as C),
     log,
     maxPayloadBytes: options.maxPayloadBytes ?? nodeDefaults.maxPayloadBytes,
+    batching: resolveBatchingOptions(options.batching, 'createPublisher'),
   });
   return {
     to(org, service) {
@@ -80,6 +84,7 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
       };
     },
     async close() {
+      await flush();
       if (owned && client.isOpen) await client.close();
     },
   };
