@@ -22,7 +22,7 @@ export const EVENTS = {
   position: 'rw:position',
   /** server → client: events of these services were lost for this socket; reload state. */
   resync: 'rw:resync',
-  /** server → client: a notice with an error code (e.g. the token is about to expire). */
+  /** server → client: a notice with an error code (the token expired, the node is draining, …). */
   error: 'rw:error',
 } as const;
 

@@ -33,7 +33,7 @@ export function createTokenVerifier(auth: AuthOptions): TokenVerifier {
     if (typeof token !== 'string' || token.length === 0) {
       throw new RoomwireError('RW_ERR_UNAUTHORIZED', 'missing token: pass auth.token in the handshake');
     }
-    if (token.length > MAX_TOKEN_BYTES) {
+    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
       throw new RoomwireError('RW_ERR_UNAUTHORIZED', `token larger than ${MAX_TOKEN_BYTES} bytes`);
     }
     let payload: unknown;
@@ -52,6 +52,11 @@ export function createTokenVerifier(auth: AuthOptions): TokenVerifier {
 
 function toAuthError(err: unknown): RoomwireError {
   if (err instanceof errors.JWTExpired) return new RoomwireError('RW_ERR_TOKEN_EXPIRED', 'token expired');
+  // The key set could not be fetched: the token may be fine, so the client should retry.
+  if (err instanceof errors.JWKSTimeout) return new RoomwireError('RW_ERR_UNAVAILABLE', 'the key set (JWKS) timed out');
   if (err instanceof errors.JOSEError) return new RoomwireError('RW_ERR_UNAUTHORIZED', `invalid token (${err.code})`);
+  if (err instanceof TypeError || (err instanceof Error && /fetch|network|ECONN/i.test(err.message))) {
+    return new RoomwireError('RW_ERR_UNAVAILABLE', 'the key set (JWKS) could not be fetched');
+  }
   return new RoomwireError('RW_ERR_UNAUTHORIZED', 'invalid token');
 }

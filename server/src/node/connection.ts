@@ -16,7 +16,7 @@ import { canSeeService } from '../auth/claims';
 import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
 import { RESTORE_KEY } from './socket-state';
-import { checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
+import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
 
 /** What the connection handlers need from the node. */
@@ -81,17 +81,14 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
     void serially(() => replayRestored(socket, restore.rooms, restore.position, ctx, log));
   }
 
-  const expiry = scheduleExpiry(socket, claims.exp, log);
+  const cancelExpiry = scheduleExpiry(socket, claims.exp, log);
 
   socket.on(EVENTS.subscribe, (body, ack) => {
     void serially(async (): Promise<void> => {
       let result: SubscribeAck;
       try {
         const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
-        const current = servicesOf(socket.rooms, claims.org);
-        if (new Set([...current, ...services]).size > ctx.maxSubscriptionsPerSocket) {
-          throw new RoomwireError('RW_ERR_INVALID_REQUEST', `at most ${ctx.maxSubscriptionsPerSocket} subscriptions per connection`);
-        }
+        checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
         socket.join(roomsFor(claims, services));
         // Every entry after the reader's offset at the moment of the join reaches this socket live.
         const offset = ctx.readerOffset();
@@ -108,7 +105,8 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
     void serially(async (): Promise<void> => {
       let result: UnsubscribeAck;
       try {
-        const services = checkServices(body, { ...claims, services: '*' }, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+        // No catalog or claims check: leaving a room is always allowed, even for a service since removed.
+        const services = checkServiceNames(body, ctx.maxSubscriptionsPerSocket);
         for (const room of roomsFor(claims, services).slice(1)) socket.leave(room);
         result = { ok: true, services };
       } catch (err) {
@@ -123,6 +121,7 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
       let result: ResumeAck;
       try {
         const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+        checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
         const position = checkPosition((body as { position?: unknown }).position);
         const outcome = await replayInto(socket, roomsFor(claims, services), position, ctx);
         socket.join(SYNCED_ROOM);
@@ -139,7 +138,7 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   });
 
   socket.on('disconnect', (reason) => {
-    clearTimeout(expiry);
+    cancelExpiry();
     ctx.gate.drop(socket.id);
     log.debug({ reason }, 'disconnected');
   });
@@ -165,6 +164,12 @@ async function replayRestored(socket: RoomwireSocket, rooms: string[], position:
   }
 }
 
+function checkSubscriptionLimit(socket: RoomwireSocket, services: string[], max: number): void {
+  if (new Set([...servicesOf(socket.rooms, socket.data.claims.org), ...services]).size > max) {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', `at most ${max} subscriptions per connection`);
+  }
+}
+
 function checkPosition(value: unknown): StreamPosition {
   const position = value as Partial<StreamPosition> | undefined;
   if (
@@ -180,18 +185,27 @@ function checkPosition(value: unknown): StreamPosition {
   return { epoch: position.epoch, offset: position.offset };
 }
 
-/** A socket whose token expires is closed recoverably; its client reconnects with a fresh token. */
-function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Logger): NodeJS.Timeout | undefined {
-  if (exp === undefined) return undefined;
-  const delay = Math.min(Math.max(0, exp * 1000 - Date.now()), MAX_TIMER_MS);
-  const timer = setTimeout(() => {
-    if (exp * 1000 > Date.now()) return;
+/**
+ * A socket whose token expires is closed recoverably; its client reconnects with a fresh token.
+ * Returns the cancel function (cleared on disconnect).
+ */
+function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (exp === undefined) return;
+    const remaining = exp * 1000 - Date.now();
+    if (remaining > 0) {
+      // Node caps timers at ~24.8 days: re-arm until the real expiry.
+      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
+      timer.unref();
+      return;
+    }
     log.info('token expired; closing the connection so the client reconnects with a fresh token');
     socket.emit(EVENTS.error, { code: 'RW_ERR_TOKEN_EXPIRED', message: 'token expired' });
     socket.conn.close();
-  }, delay);
-  timer.unref();
-  return timer;
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 function reply<T>(ack: unknown, result: T): void {

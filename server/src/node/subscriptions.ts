@@ -15,6 +15,16 @@ import { canSeeService, type Claims } from '../auth/claims';
  * token's claims, and returns them de-duplicated; throws a {@link RoomwireError} otherwise.
  */
 export function checkServices(body: unknown, claims: Claims, catalog: CatalogDefinition, maxServices: number): string[] {
+  const services = checkServiceNames(body, maxServices);
+  for (const service of services) {
+    if (!isKnownService(catalog, service)) throw new RoomwireError('RW_ERR_UNKNOWN_EVENT', `unknown service "${service}"`);
+    if (!canSeeService(claims, service)) throw new RoomwireError('RW_ERR_FORBIDDEN', `the token does not allow service "${service}"`);
+  }
+  return services;
+}
+
+/** Checks the shape of `services` and the names in it, and returns them de-duplicated. */
+export function checkServiceNames(body: unknown, maxServices: number): string[] {
   const services = typeof body === 'object' && body !== null ? (body as { services?: unknown }).services : undefined;
   if (!Array.isArray(services) || services.length === 0 || services.length > maxServices) {
     throw new RoomwireError('RW_ERR_INVALID_REQUEST', `services must be a list of 1 to ${maxServices} service names`);
@@ -22,8 +32,6 @@ export function checkServices(body: unknown, claims: Claims, catalog: CatalogDef
   const unique = [...new Set(services)];
   for (const service of unique) {
     if (!isValidName(service)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `invalid service name ${JSON.stringify(String(service)).slice(0, 80)}`);
-    if (!isKnownService(catalog, service)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `unknown service "${service}"`);
-    if (!canSeeService(claims, service)) throw new RoomwireError('RW_ERR_FORBIDDEN', `the token does not allow service "${service}"`);
   }
   return unique as string[];
 }

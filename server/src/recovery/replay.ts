@@ -39,7 +39,8 @@ export async function replayInto(socket: Socket, rooms: string[], from: StreamPo
     return { recovered: false, reason, position: { epoch, offset: released ? joinedAt : ctx.readerOffset() } };
   };
   try {
-    if (offsetTimeMs(from.offset) < Date.now() - ctx.maxPositionAgeMs) return await notRecovered('window-expired');
+    // Age on the stream's own clock (the reader's offset, kept fresh by heartbeats), not this host's.
+    if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) return await notRecovered('window-expired');
     const before = await log.canRecoverFrom(from);
     if (!before.ok) return await notRecovered(before.reason);
     const head = await log.head();
