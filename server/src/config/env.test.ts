@@ -1,0 +1,189 @@
+import { ConfigError, isWeakSecret, parseEnv } from './env';
+import { resolveNodeOptions } from './node-options';
+
+const SECRET = 'k3Jx9vQ2mW7pL4tZ8bN1cR6yF0hD5gA2'; // 32 random-looking bytes
+const KEY = 'pk_7fH2kQ9mX4vB8nR1';
+
+/** The ConfigError `fn` throws; fails the test when it throws nothing or something else. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseEnv in development', () => {
+  test('defaults from an empty environment', () => {
+    const config = parseEnv({});
+    expect(config.production).toBe(false);
+    expect(config.logLevel).toBe('info');
+    expect(config.options).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      replayWindowMs: 300_000,
+      drainDelayMs: 0,
+      maxPayloadBytes: 65_536,
+      corsOrigins: [],
+    });
+    expect(config.options.redisUrl).toBeUndefined();
+    expect(config.options.nodeId).toBeUndefined();
+    expect(config.options.auth.jwksUrl).toBeUndefined();
+  });
+
+  test('generates a missing JWT secret and publish key, and says so', () => {
+    const a = parseEnv({});
+    const b = parseEnv({});
+    expect(a.generated).toEqual({ jwtSecret: true, publishApiKey: true });
+    expect(Buffer.byteLength(a.options.auth.jwtSecret ?? '')).toBeGreaterThanOrEqual(32);
+    expect(a.options.publishApiKey.length).toBeGreaterThanOrEqual(16);
+    expect(a.options.auth.jwtSecret).not.toBe(b.options.auth.jwtSecret);
+    expect(a.options.publishApiKey).not.toBe(b.options.publishApiKey);
+    // The result is accepted by createNode's own checks.
+    expect(() => resolveNodeOptions(a.options)).not.toThrow();
+  });
+
+  test('keeps given secrets and generates nothing', () => {
+    const config = parseEnv({ JWT_SECRET: SECRET, PUBLISH_API_KEY: KEY });
+    expect(config.generated).toEqual({ jwtSecret: false, publishApiKey: false });
+    expect(config.options.auth.jwtSecret).toBe(SECRET);
+    expect(config.options.publishApiKey).toBe(KEY);
+  });
+
+  test('generates no JWT secret when a JWKS URL is set', () => {
+    const config = parseEnv({ JWKS_URL: 'https://auth.example.com/.well-known/jwks.json', JWT_ISSUER: 'iss', JWT_AUDIENCE: 'aud' });
+    expect(config.generated.jwtSecret).toBe(false);
+    expect(config.options.auth).toEqual({ jwksUrl: 'https://auth.example.com/.well-known/jwks.json', issuer: 'iss', audience: 'aud' });
+  });
+
+  test('reads every variable', () => {
+    const config = parseEnv({
+      PORT: '0',
+      HOST: '::1',
+      REDIS_URL: 'rediss://user:pw@127.0.0.1:6380/0',
+      JWT_SECRET: SECRET,
+      PUBLISH_API_KEY: KEY,
+      REPLAY_WINDOW_MS: '60000',
+      DRAIN_DELAY_MS: '250',
+      MAX_PAYLOAD_BYTES: '1024',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      NODE_ID: 'node-a_1',
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'test',
+    });
+    expect(config.logLevel).toBe('debug');
+    expect(config.production).toBe(false);
+    expect(config.options).toEqual({
+      auth: { jwtSecret: SECRET },
+      port: 0,
+      host: '::1',
+      redisUrl: 'rediss://user:pw@127.0.0.1:6380/0',
+      publishApiKey: KEY,
+      replayWindowMs: 60_000,
+      drainDelayMs: 250,
+      maxPayloadBytes: 1024,
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      nodeId: 'node-a_1',
+    });
+  });
+
+  test('treats empty variables as unset', () => {
+    const config = parseEnv({ PORT: '', REDIS_URL: '', LOG_LEVEL: '' });
+    expect(config.options.port).toBe(3000);
+    expect(config.options.redisUrl).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+  });
+});
+
+describe('parseEnv errors', () => {
+  test('the message has the documented form', () => {
+    expect(configError(() => parseEnv({ PORT: 'abc' })).message).toBe(
+      'Invalid configuration:\n  PORT: expected an integer from 0 to 65535, got "abc"',
+    );
+  });
+
+  test('names every bad variable in one error', () => {
+    const bad = {
+      PORT: '70000',
+      HOST: 'two words',
+      REDIS_URL: 'http://127.0.0.1:1234',
+      JWT_SECRET: 'short-one',
+      PUBLISH_API_KEY: 'tiny',
+      REPLAY_WINDOW_MS: '0',
+      DRAIN_DELAY_MS: '-5',
+      MAX_PAYLOAD_BYTES: '1.5',
+      CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
+      NODE_ID: 'node:1',
+      LOG_LEVEL: 'loud',
+    };
+    const error = configError(() => parseEnv(bad));
+    expect(error.name).toBe('ConfigError');
+    const named = error.problems.map((p) => p.split(':')[0]);
+    expect(new Set(named)).toEqual(new Set(Object.keys(bad)));
+    expect(error.message).toContain('PORT: expected an integer from 0 to 65535, got "70000"');
+    expect(error.message).toContain('REDIS_URL: expected a redis:// or rediss:// URL, got "http://127.0.0.1:1234"');
+    expect(error.message).toContain('LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
+    expect(error.message).toContain('DRAIN_DELAY_MS:');
+    expect(error.message).toContain('got "-5"');
+  });
+
+  test('never echoes secrets, nor credentials in URLs', () => {
+    const error = configError(() =>
+      parseEnv({ JWT_SECRET: 'hunter2-short', PUBLISH_API_KEY: 'tiny-key', REDIS_URL: 'redis://u:p4ssw0rd@x', JWKS_URL: 'ftp://x' }),
+    );
+    expect(error.message).toContain('JWT_SECRET: expected at least 32 bytes');
+    expect(error.message).toContain('PUBLISH_API_KEY: expected at least 16 characters');
+    expect(error.message).toContain('JWKS_URL:');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('tiny-key');
+    expect(error.message).not.toContain('p4ssw0rd');
+  });
+
+  test('refuses JWT_SECRET and JWKS_URL together', () => {
+    const error = configError(() => parseEnv({ JWT_SECRET: SECRET, JWKS_URL: 'https://auth.example.com/jwks.json' }));
+    expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: set either JWT_SECRET \(HS256\) or JWKS_URL/)]);
+    expect(error.message).not.toContain(SECRET);
+  });
+});
+
+describe('parseEnv in production', () => {
+  test('refuses to start without real secrets', () => {
+    const error = configError(() => parseEnv({ NODE_ENV: 'production' }));
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems[0]).toMatch(/^JWT_SECRET: required in production/);
+    expect(error.problems[1]).toMatch(/^PUBLISH_API_KEY: required in production/);
+  });
+
+  test('reports missing secrets together with invalid variables', () => {
+    const error = configError(() => parseEnv({ NODE_ENV: 'production', PORT: 'abc' }));
+    expect(error.problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'JWT_SECRET', 'PUBLISH_API_KEY']);
+  });
+
+  test('refuses placeholder secrets without echoing them', () => {
+    const error = configError(() =>
+      parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'changeme-changeme-changeme-changeme', PUBLISH_API_KEY: 'x'.repeat(20) }),
+    );
+    expect(error.problems.map((p) => p.split(':')[0])).toEqual(['JWT_SECRET', 'PUBLISH_API_KEY']);
+    expect(error.message).toContain('looks like a placeholder');
+    expect(error.message).not.toContain('changeme-');
+    expect(error.message).not.toContain('xxxx');
+  });
+
+  test('starts with real secrets, or with a JWKS URL, and generates nothing', () => {
+    const hs = parseEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_API_KEY: KEY });
+    expect(hs.production).toBe(true);
+    expect(hs.generated).toEqual({ jwtSecret: false, publishApiKey: false });
+    const jwks = parseEnv({ NODE_ENV: 'production', JWKS_URL: 'https://auth.example.com/jwks.json', PUBLISH_API_KEY: KEY });
+    expect(jwks.options.auth).toEqual({ jwksUrl: 'https://auth.example.com/jwks.json' });
+    expect(jwks.generated).toEqual({ jwtSecret: false, publishApiKey: false });
+  });
+
+  test('weak secrets are only refused in production', () => {
+    expect(isWeakSecret('a'.repeat(40))).toBe(true);
+    expect(isWeakSecret('my-super-SECRET-value-for-dev-only-1234')).toBe(true);
+    expect(isWeakSecret(SECRET)).toBe(false);
+    expect(parseEnv({ JWT_SECRET: 'a'.repeat(40) }).options.auth.jwtSecret).toBe('a'.repeat(40));
+  });
+});

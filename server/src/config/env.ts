@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { NAME_PATTERN } from '@roomwire/shared';
+import { z } from 'zod';
+import type { NodeOptions } from './node-options';
+
+/** Pino log levels accepted in `LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A pino log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The {@link NodeOptions} the environment sets; the publish key is always present (given or generated). */
+export type EnvNodeOptions = NodeOptions &
+  Required<Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins'>>;
+
+/** Configuration read from the environment by {@link parseEnv}. */
+export interface NodeConfig {
+  /** Options for `createNode`, as they are. */
+  options: EnvNodeOptions;
+  /** `LOG_LEVEL`. */
+  logLevel: LogLevel;
+  /** `NODE_ENV === 'production'`: real secrets are required and none are ever printed. */
+  production: boolean;
+  /** Secrets generated because the environment had none (development only). */
+  generated: { jwtSecret: boolean; publishApiKey: boolean };
+}
+
+/** The environment holds invalid configuration; `message` lists every bad variable, secrets redacted. */
+export class ConfigError extends Error {
+  /** One line per problem, each starting with the variable's name. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Variables whose values must never appear in messages or logs. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'PUBLISH_API_KEY']);
+
+/** Why: Node timers overflow past 2^31-1 ms and fire at once, so longer durations are refused. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MIN_JWT_SECRET_BYTES = 32;
+const MIN_PUBLISH_KEY_CHARS = 16;
+
+/**
+ * Secrets refused in production because they look like placeholders: one character repeated, or
+ * containing "changeme", "secret" or "password" (any case). Real secrets are random strings.
+ */
+export function isWeakSecret(value: string): boolean {
+  return /^(.)\1*$/s.test(value) || /changeme|change-me|change_me|secret|password/i.test(value);
+}
+
+function integer(min: number, max: number, expected: string) {
+  return z
+    .string()
+    .regex(/^\d+$/, { error: expected })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: expected });
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const schema = z.object({
+  PORT: integer(0, 65535, 'expected an integer from 0 to 65535').default(3000),
+  HOST: z
+    .string()
+    .regex(/^[^\s/]+$/, { error: 'expected a host name or IP address to listen on' })
+    .default('127.0.0.1'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  JWT_SECRET: z
+    .string()
+    .refine((s) => Buffer.byteLength(s) >= MIN_JWT_SECRET_BYTES, {
+      error: `expected at least ${MIN_JWT_SECRET_BYTES} bytes (HS256 key strength)`,
+    })
+    .optional(),
+  JWKS_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL of a JSON Web Key Set' }).optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  PUBLISH_API_KEY: z
+    .string()
+    .min(MIN_PUBLISH_KEY_CHARS, { error: `expected at least ${MIN_PUBLISH_KEY_CHARS} characters` })
+    .optional(),
+  REPLAY_WINDOW_MS: integer(1, MAX_TIMER_MS, `expected a positive integer of milliseconds, at most ${MAX_TIMER_MS}`).default(300_000),
+  DRAIN_DELAY_MS: integer(0, MAX_TIMER_MS, `expected a non-negative integer of milliseconds, at most ${MAX_TIMER_MS}`).default(0),
+  MAX_PAYLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(65_536),
+  BATCH_WINDOW_MS: integer(0, 60_000, 'expected an integer of milliseconds from 0 (batching off) to 60000').default(20),
+  MAX_BATCH_EVENTS: integer(1, 10_000, 'expected an integer from 1 to 10000').default(100),
+  MAX_BATCH_BYTES: integer(1, 16_777_216, 'expected a positive integer of bytes, at most 16 MiB').default(65_536),
+  MAX_BUFFERED_BYTES: integer(1024, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes, at least 1024').default(1_048_576),
+  SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
+  COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
+  CORS_ORIGINS: z
+    .string()
+    .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+    .refine((origins) => origins.every(isOrigin), {
+      error: 'expected comma-separated origins such as https://app.example.com (scheme, host, optional port; no path or "*")',
+    })
+    .default([]),
+  NODE_ID: z
+    .string()
+    .regex(NAME_PATTERN, { error: 'expected a name of letters, digits, "_" and "-" (at most 64, starting with a letter or digit)' })
+    .optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  NODE_ENV: z.string().optional(),
+});
+
+type EnvVariable = keyof z.input<typeof schema>;
+type RawEnv = Partial<Record<EnvVariable, string>>;
+const VARIABLES = Object.keys(schema.shape) as EnvVariable[];
+const PLACEHOLDER = 'looks like a placeholder (one repeated character, or contains "changeme", "secret" or "password"); use a random value';
+
+/** Rules across variables; they read the raw values so they are reported even when some field is invalid. */
+function crossVariableProblems(env: RawEnv): { variable: EnvVariable; message: string }[] {
+  const problems: { variable: EnvVariable; message: string }[] = [];
+  if (env.JWT_SECRET !== undefined && env.JWKS_URL !== undefined) {
+    problems.push({ variable: 'JWT_SECRET', message: 'set either JWT_SECRET (HS256) or JWKS_URL (RS256/ES256), not both' });
+  }
+  if (env.NODE_ENV !== 'production') return problems;
+  if (env.JWT_SECRET === undefined && env.JWKS_URL === undefined) {
+    problems.push({ variable: 'JWT_SECRET', message: `required in production (at least ${MIN_JWT_SECRET_BYTES} random bytes), or set JWKS_URL instead` });
+  } else if (env.JWT_SECRET !== undefined && isWeakSecret(env.JWT_SECRET)) {
+    problems.push({ variable: 'JWT_SECRET', message: PLACEHOLDER });
+  }
+  if (env.PUBLISH_API_KEY === undefined) {
+    problems.push({ variable: 'PUBLISH_API_KEY', message: `required in production (at least ${MIN_PUBLISH_KEY_CHARS} random characters)` });
+  } else if (isWeakSecret(env.PUBLISH_API_KEY)) {
+    problems.push({ variable: 'PUBLISH_API_KEY', message: PLACEHOLDER });
+  }
+  return problems;
+}
+
+/**
+ * Reads the node's configuration from the environment — the one place it is parsed. An empty
+ * variable counts as unset. In development a missing `JWT_SECRET` (without `JWKS_URL`) and a missing
+ * `PUBLISH_API_KEY` are generated at random; in production (`NODE_ENV=production`) they are required
+ * and placeholder values are refused (see {@link isWeakSecret}). Throws one {@link ConfigError} naming
+ * every bad variable.
+ *
+ * @example
+ * const config = parseEnv(process.env);
+ * const node = await createNode(config.options);
+ */
+export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
+  const input: RawEnv = {};
+  for (const name of VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+
+  const parsed = schema.safeParse(input);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => ({ variable: issue.path[0] as EnvVariable, message: issue.message }))),
+    ...crossVariableProblems(input),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    const lines = problems
+      .sort((a, b) => VARIABLES.indexOf(a.variable) - VARIABLES.indexOf(b.variable))
+      .map(({ variable, message }) => {
+        const raw = input[variable];
+        return raw === undefined ? `${variable}: ${message}` : `${variable}: ${message}, got ${describeValue(variable, raw)}`;
+      });
+    throw new ConfigError([...new Set(lines)]);
+  }
+
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const generateJwtSecret = e.JWT_SECRET === undefined && e.JWKS_URL === undefined;
+  const generatePublishKey = e.PUBLISH_API_KEY === undefined;
+  const auth: NodeOptions['auth'] =
+    e.JWKS_URL !== undefined ? { jwksUrl: e.JWKS_URL } : { jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('base64url') };
+  if (e.JWT_ISSUER !== undefined) auth.issuer = e.JWT_ISSUER;
+  if (e.JWT_AUDIENCE !== undefined) auth.audience = e.JWT_AUDIENCE;
+
+  const options: EnvNodeOptions = {
+    auth,
+    port: e.PORT,
+    host: e.HOST,
+    publishApiKey: e.PUBLISH_API_KEY ?? randomBytes(24).toString('base64url'),
+    replayWindowMs: e.REPLAY_WINDOW_MS,
+    drainDelayMs: e.DRAIN_DELAY_MS,
+    maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    batching: e.BATCH_WINDOW_MS === 0 ? false : { batchWindowMs: e.BATCH_WINDOW_MS, maxBatchEvents: e.MAX_BATCH_EVENTS, maxBatchBytes: e.MAX_BATCH_BYTES },
+    maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+    slowConsumerGraceMs: e.SLOW_CONSUMER_GRACE_MS,
+    compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
+  };
+  if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
+  if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
+
+  return {
+    options,
+    logLevel: e.LOG_LEVEL,
+    production,
+    generated: { jwtSecret: generateJwtSecret, publishApiKey: generatePublishKey },
+  };
+}
+
+/** How a received value is shown in an error: secrets by length only, URL credentials masked. */
+function describeValue(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return `${Buffer.byteLength(value)} bytes (value hidden)`;
+  const shown = value.replace(/\/\/[^/@]*@/, '//***@');
+  return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
+}
