@@ -54,6 +54,12 @@ export interface NodeOptions {
   streamName?: string;
   /** This node's id in logs and metrics. @default a random id */
   nodeId?: string;
+  /** Byte budget of what may be queued towards one socket (engine.io buffer + WebSocket buffer). @default 1048576 */
+  maxBufferedBytes?: number;
+  /** How long a socket may stay above its budget before it is evicted (recoverably), in ms. @default 1000 */
+  slowConsumerGraceMs?: number;
+  /** Compress WebSocket messages (permessage-deflate) of at least this many bytes; 0 turns compression off. @default 0 */
+  compressionThresholdBytes?: number;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
   batching?: BatchingOptions | false;
   /** Logger; pass one to route logs. @default a pino JSON logger at `info` */
@@ -76,6 +82,9 @@ export const nodeDefaults = {
   pingTimeoutMs: 20_000,
   drainDelayMs: 0,
   corsOrigins: [] as string[],
+  maxBufferedBytes: 1_048_576,
+  slowConsumerGraceMs: 1000,
+  compressionThresholdBytes: 0,
   streamName: '{roomwire}:stream',
 } as const;
 
@@ -116,6 +125,8 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'positionIntervalMs',
     'pingIntervalMs',
     'pingTimeoutMs',
+    'maxBufferedBytes',
+    'slowConsumerGraceMs',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -125,6 +136,9 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new TypeError(`createNode: port must be an integer in 0..65535, got ${JSON.stringify(resolved.port)}`);
+  }
+  if (!Number.isInteger(resolved.compressionThresholdBytes) || resolved.compressionThresholdBytes < 0) {
+    throw new TypeError('createNode: compressionThresholdBytes must be a non-negative integer');
   }
   if (!Number.isInteger(resolved.drainDelayMs) || resolved.drainDelayMs < 0) {
     throw new TypeError(`createNode: drainDelayMs must be a non-negative integer`);

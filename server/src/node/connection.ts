@@ -16,6 +16,7 @@ import { canSeeService } from '../auth/claims';
 import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
 import { RESTORE_KEY } from './socket-state';
+import { noticeEviction } from '../delivery/slow-consumer';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
 
@@ -156,6 +157,7 @@ async function replayRestored(socket: RoomwireSocket, rooms: string[], position:
   try {
     const outcome = await replayInto(socket, allowed, position, ctx);
     socket.join(SYNCED_ROOM);
+    noticeEviction(socket);
     log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'session restored');
     if (!outcome.recovered && services.length > 0) socket.emit(EVENTS.resync, { services, reason: outcome.reason });
   } catch (err) {

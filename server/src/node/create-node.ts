@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EVENTS, compareOffsets } from '@roomwire/shared';
+import { EVENTS, compareOffsets, isDeliveryFrame, type DeliveryFrame } from '@roomwire/shared';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { Logger } from 'pino';
@@ -17,7 +17,8 @@ import type { EventLog } from '../stream/event-log';
 import { memoryAdapterClass } from '../stream/memory-adapter';
 import { MemoryStreamLog } from '../stream/memory-stream-log';
 import { connectRedis, type RedisClient } from '../stream/redis-client';
-import { RedisStreamLog } from '../stream/redis-stream-log';
+import { RedisStreamLog, volatileChannel } from '../stream/redis-stream-log';
+import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
 import { streamsAdapterFactory } from '../stream/streams-adapter';
 import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
 import { createStatusPage } from './status-page';
@@ -90,6 +91,10 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   let adapter: ServerOptions['adapter'];
   let bindMemoryLog: ((io: RoomwireServer) => void) | undefined;
   let startReader: () => Promise<void> = async () => undefined;
+  // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
+  const sendVolatile = (room: string, frame: DeliveryFrame): void => {
+    io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
+  };
   const sessionHooks = (a: Adapter): void => installSessionHooks(a, { store: sessions, log, epoch: () => epoch, logger, track });
 
   if (opts.redisUrl !== undefined) {
@@ -114,7 +119,18 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       },
       onAdapter: sessionHooks,
     }) as unknown as ServerOptions['adapter'];
-    startReader = () => waitForReader(client, opts.streamName, opts.maxStreamLength, () => delivered);
+    startReader = async () => {
+      await waitForReader(client, opts.streamName, opts.maxStreamLength, () => delivered);
+      const subscriber = adapterClient.duplicate();
+      subscriber.on('error', onError);
+      await subscriber.connect();
+      opened.push(() => subscriber.close());
+      redisClients.push(subscriber);
+      await subscriber.subscribe(volatileChannel(opts.streamName), (message) => {
+        const parsed = parseVolatile(message);
+        if (parsed) sendVolatile(parsed.room, parsed.frame);
+      });
+    };
   } else {
     const memoryLog = new MemoryStreamLog({ replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength });
     log = memoryLog;
@@ -123,8 +139,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     adapter = memoryAdapterClass(memoryLog, gate, sessionHooks);
     bindMemoryLog = (server) =>
       memoryLog.bind((room, frame, volatile) => {
-        const target = server.to(room);
-        (volatile ? target.volatile : target).emit(EVENTS.event, frame);
+        if (volatile) sendVolatile(room, frame);
+        else server.to(room).emit(EVENTS.event, frame);
       });
   }
   epoch = await log.epoch();
@@ -136,6 +152,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     pingTimeout: opts.pingTimeoutMs,
     maxHttpBufferSize: 64 * 1024,
     serveClient: false,
+    perMessageDeflate: opts.compressionThresholdBytes > 0 ? { threshold: opts.compressionThresholdBytes } : false,
     ...(opts.corsOrigins.length > 0 ? { cors: { origin: opts.corsOrigins, credentials: true } } : {}),
   });
   opened.push(() => io.close());
@@ -161,6 +178,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const statusPage = createStatusPage({
     io,
     nodeId: opts.nodeId,
+    catalog: opts.catalog,
     ...(options.statusPageToken === undefined ? {} : { devToken: options.statusPageToken }),
   });
   let draining = false;
@@ -196,6 +214,14 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   });
   io.attach(httpServer);
 
+  const slowConsumers = startSlowConsumerGuard(io, {
+    maxBufferedBytes: opts.maxBufferedBytes,
+    softLimitRatio: 0.5,
+    slowConsumerGraceMs: opts.slowConsumerGraceMs,
+    sweepIntervalMs: 50,
+    logger,
+  });
+
   // Watermarks keep quiet clients' positions recent, and refresh the epoch (a lost stream gets a new one).
   const positionTimer = setInterval(() => {
     log.epoch().then(
@@ -225,6 +251,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     closing ??= (async () => {
       draining = true;
       clearInterval(positionTimer);
+      slowConsumers.stop();
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
       await pipeline.flush();
       io.local.emit(EVENTS.error, { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; reconnecting recovers everything' });
@@ -240,6 +267,15 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   };
 
   return { io, httpServer, url, nodeId: opts.nodeId, publish, close };
+}
+
+function parseVolatile(message: string): { room: string; frame: DeliveryFrame } | undefined {
+  try {
+    const value = JSON.parse(message) as { room?: unknown; frame?: unknown };
+    return typeof value.room === 'string' && isDeliveryFrame(value.frame) ? { room: value.room, frame: value.frame } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

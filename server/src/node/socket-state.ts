@@ -11,4 +11,6 @@ export interface SocketState {
   connId: string;
   /** Set on a socket restored by connection-state recovery until its missed range is replayed. */
   restore?: { rooms: string[]; position: StreamPosition };
+  /** Set when the node evicted the socket; survives in its recovery session. */
+  evicted?: 'RW_ERR_SLOW_CONSUMER';
 }

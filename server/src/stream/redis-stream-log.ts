@@ -28,6 +28,11 @@ end
 return {1, offset}
 `;
 
+/** The pub/sub channel of volatile frames of a stream. */
+export function volatileChannel(streamName: string): string {
+  return `${streamName}:volatile`;
+}
+
 /** Options of {@link RedisStreamLog}. */
 export interface RedisStreamLogOptions {
   streamName: string;
@@ -61,6 +66,12 @@ export class RedisStreamLog implements EventLog {
   }
 
   async append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult> {
+    if (options.volatile) {
+      // Volatile frames are never replayed, so they skip the stream (and its memory for the whole
+      // window) and go over pub/sub to the nodes that are up now.
+      await this.#withUnavailable(() => this.#client.publish(volatileChannel(this.#opts.streamName), JSON.stringify({ room, frame })));
+      return { offset: null };
+    }
     const fields = encodeBroadcast(room, frame, options.volatile);
     const keys = [this.#opts.streamName];
     if (options.idempotency) keys.push(this.#idempotencyPrefix + options.idempotency.key);

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import { EVENTS } from '@roomwire/shared';
+import { dropConnection, queuedBytes } from './queued-bytes';
+import type { RoomwireServer, RoomwireSocket } from '../node/types';
+
+/** Sockets above the soft limit: volatile events skip this room. */
+export const PRESSURED_ROOM = 'rw:pressured';
+
+/** Options of {@link startSlowConsumerGuard}. */
+export interface SlowConsumerOptions {
+  /** Byte budget of what may be queued towards one socket. */
+  maxBufferedBytes: number;
+  /** Above this share of the budget, a socket's volatile events are skipped. */
+  softLimitRatio: number;
+  /** How long a socket may stay above the budget before it is evicted, in ms. */
+  slowConsumerGraceMs: number;
+  /** How often queues are measured, in ms. */
+  sweepIntervalMs: number;
+  logger: Logger;
+  /** Called on each eviction (for metrics). */
+  onEvict?(socket: RoomwireSocket, bytes: number): void;
+}
+
+/** What the guard counts. */
+export interface SlowConsumerStats {
+  evictions: number;
+  pressured: number;
+}
+
+/** Above the budget for longer than the grace, or far above it at any moment. */
+const HARD_MULTIPLE = 2;
+
+/**
+ * Keeps what a node queues towards each socket bounded. Above the soft limit a socket stops getting
+ * volatile events; above the budget for longer than the grace (or above twice the budget at once) it
+ * is evicted with a recoverable close: its client reconnects and recovers every durable event from the
+ * stream. Other sockets never wait on it.
+ */
+export function startSlowConsumerGuard(io: RoomwireServer, options: SlowConsumerOptions): { stop(): void; stats: SlowConsumerStats } {
+  const overSince = new Map<string, number>();
+  const stats: SlowConsumerStats = { evictions: 0, pressured: 0 };
+  const soft = options.maxBufferedBytes * options.softLimitRatio;
+
+  const sweep = (): void => {
+    const now = Date.now();
+    let pressured = 0;
+    for (const socket of io.of('/').sockets.values()) {
+      const bytes = queuedBytes(socket);
+      if (bytes > soft) {
+        pressured += 1;
+        if (!socket.rooms.has(PRESSURED_ROOM)) socket.join(PRESSURED_ROOM);
+      } else if (socket.rooms.has(PRESSURED_ROOM)) {
+        socket.leave(PRESSURED_ROOM);
+      }
+      if (bytes <= options.maxBufferedBytes) {
+        overSince.delete(socket.id);
+        continue;
+      }
+      const since = overSince.get(socket.id) ?? now;
+      overSince.set(socket.id, since);
+      if (isSlowConsumer(bytes, now - since, options)) {
+        overSince.delete(socket.id);
+        stats.evictions += 1;
+        options.logger.warn({ connId: socket.data.connId, queuedBytes: bytes, overForMs: now - since }, 'slow consumer evicted; it will recover on reconnect');
+        options.onEvict?.(socket, bytes);
+        // Kept in the session: the client is told why once it is back.
+        socket.data.evicted = 'RW_ERR_SLOW_CONSUMER';
+        dropConnection(socket);
+      }
+    }
+    stats.pressured = pressured;
+    for (const id of overSince.keys()) if (!io.of('/').sockets.has(id)) overSince.delete(id);
+  };
+
+  const timer = setInterval(sweep, options.sweepIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer), stats };
+}
+
+/** Why: a socket over budget for longer than the grace cannot keep up; far over it, memory is at stake now. */
+export function isSlowConsumer(bytes: number, overForMs: number, options: Pick<SlowConsumerOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs'>): boolean {
+  return bytes > options.maxBufferedBytes && (overForMs >= options.slowConsumerGraceMs || bytes > HARD_MULTIPLE * options.maxBufferedBytes);
+}
+
+/** Tells a client restored after an eviction why it was closed. */
+export function noticeEviction(socket: RoomwireSocket): void {
+  const code = socket.data.evicted;
+  if (code === undefined) return;
+  delete socket.data.evicted;
+  socket.emit(EVENTS.error, { code, message: 'the connection was closed because it could not keep up; missed events were recovered' });
+}
