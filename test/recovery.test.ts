@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@roomwire/shared';
 import type { RoomwireClient } from '@roomwire/client';
+import { createClient as createRedisClient } from 'redis';
 import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
@@ -100,4 +101,15 @@ test('events published without pause through a cut and the recovery arrive once 
   await waitUntil(() => received.some((e) => e.id === last), { what: 'the last event', timeoutMs: 10_000 });
   expect(received.map((e) => e.id)).toEqual(published);
   expect(client.metrics().recoveries.resynced).toBe(0);
+  // Replays and notices to one socket are sent, not stored: every broadcast in the stream is a published event.
+  const redis = createRedisClient({ url: cluster.redis.url });
+  await redis.connect();
+  try {
+    const entries = await redis.xRange('{roomwire}:stream', '-', '+');
+    const rooms = entries.filter((e) => e.message.type === '3').map((e) => (JSON.parse(e.message.data as string) as { opts: { rooms: string[] } }).opts.rooms);
+    expect(rooms.length).toBeGreaterThan(200);
+    expect(rooms.filter((r) => !(r.length === 1 && r[0]?.startsWith('org:')))).toEqual([]);
+  } finally {
+    await redis.close();
+  }
 });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { EVENTS } from '@roomwire/shared';
 import { dropConnection, queuedBytes } from './queued-bytes';
+import { sendToSocket } from './send-to-socket';
 import type { RoomwireServer, RoomwireSocket } from '../node/types';
 
 /** Sockets above the soft limit: volatile events skip this room. */
@@ -87,5 +88,5 @@ export function noticeEviction(socket: RoomwireSocket): void {
   const code = socket.data.evicted;
   if (code === undefined) return;
   delete socket.data.evicted;
-  socket.emit(EVENTS.error, { code, message: 'the connection was closed because it could not keep up; missed events were recovered' });
+  sendToSocket(socket, EVENTS.error, { code, message: 'the connection was closed because it could not keep up; missed events were recovered' });
 }

@@ -17,6 +17,7 @@ import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
 import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
+import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
 
@@ -159,10 +160,10 @@ async function replayRestored(socket: RoomwireSocket, rooms: string[], position:
     socket.join(SYNCED_ROOM);
     noticeEviction(socket);
     log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'session restored');
-    if (!outcome.recovered && services.length > 0) socket.emit(EVENTS.resync, { services, reason: outcome.reason });
+    if (!outcome.recovered && services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason: outcome.reason });
   } catch (err) {
     log.warn({ err }, 'replay of a restored session failed');
-    if (services.length > 0) socket.emit(EVENTS.resync, { services, reason: 'unavailable' });
+    if (services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason: 'unavailable' });
   }
 }
 
@@ -203,7 +204,7 @@ function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Lo
       return;
     }
     log.info('token expired; closing the connection so the client reconnects with a fresh token');
-    socket.emit(EVENTS.error, { code: 'RW_ERR_TOKEN_EXPIRED', message: 'token expired' });
+    sendToSocket(socket, EVENTS.error, { code: 'RW_ERR_TOKEN_EXPIRED', message: 'token expired' });
     socket.conn.close();
   };
   arm();

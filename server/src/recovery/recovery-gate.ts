@@ -1,5 +1,6 @@
 import { compareOffsets, EVENTS, type DeliveryFrame } from '@roomwire/shared';
 import type { Socket } from 'socket.io';
+import { sendToSocket } from '../delivery/send-to-socket';
 
 interface Held {
   socket: Socket;
@@ -73,7 +74,7 @@ export class RecoveryGate {
     if (held.overflowed) return false;
     for (const { offset, frame } of held.pending) {
       if (replayedThrough !== null && compareOffsets(offset, replayedThrough) <= 0) continue;
-      held.socket.emit(EVENTS.event, frame, offset);
+      sendToSocket(held.socket, EVENTS.event, frame, offset);
     }
     return true;
   }

@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import type { EventLog } from '../stream/event-log';
 import { offsetTimeMs } from '../stream/retention';
 import type { RecoveryGate } from './recovery-gate';
+import { sendToSocket } from '../delivery/send-to-socket';
 
 /** What a replay needs from the node. */
 export interface ReplayContext {
@@ -67,7 +68,7 @@ export async function replayInto(socket: Socket, rooms: string[], from: StreamPo
       return { recovered: false, reason: 'disconnected', position: from };
     }
     if (gate.hasOverflowed(socket.id)) return await notRecovered('live-overflow');
-    for (const { offset, frame } of frames) socket.emit(EVENTS.event, frame, offset);
+    for (const { offset, frame } of frames) sendToSocket(socket, EVENTS.event, frame, offset);
     gate.release(socket.id, head.offset);
     return { recovered: true, replayed: frames.length, position: head };
   } catch (err) {

@@ -23,6 +23,8 @@ export function memoryAdapterClass(log: MemoryStreamLog, gate: RecoveryGate, onA
         packet.type === EVENT_PACKET_TYPE &&
         packet.id === undefined &&
         !opts.flags?.volatile &&
+        // Local sends (replays, notices to one socket) are not new events.
+        !opts.flags?.local &&
         packet.data[0] === EVENTS.event &&
         isDeliveryFrame(frame);
       if (durable) {
