@@ -1,4 +1,4 @@
-export { createNode, type RoomwireNode } from './node/create-node';
+export { createNode, type NodeStats, type RoomwireNode } from './node/create-node';
 export { nodeDefaults, resolveNodeOptions, type AuthOptions, type NodeOptions, type ResolvedNodeOptions } from './config/node-options';
 export {
   createPublisher,

@@ -11,6 +11,13 @@ export interface TcpProxy {
   cut(): void;
   /** Lets new connections through again. */
   restore(): void;
+  /**
+   * Stops reading what the server sends (every current connection), like a client that stopped
+   * reading its socket: the server's buffers fill up. Client → server traffic still flows.
+   */
+  pauseDownstream(): void;
+  /** Reads and forwards what the server sends again. */
+  resumeDownstream(): void;
   /** Sends new connections to `port` (existing ones keep their upstream). */
   setTarget(port: number): void;
   /** Destroys all connections and stops listening. */
@@ -72,6 +79,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     restore() {
       isCut = false;
+    },
+    pauseDownstream() {
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
+    resumeDownstream() {
+      for (const [client, upstream] of pairs) upstream.pipe(client);
     },
     setTarget(next) {
       target = next;

@@ -24,8 +24,12 @@ export interface SlowConsumerOptions {
 
 /** What the guard counts. */
 export interface SlowConsumerStats {
+  /** Sockets evicted so far. */
   evictions: number;
+  /** Sockets above the soft limit at the last sweep. */
   pressured: number;
+  /** Most bytes queued towards a socket when it was evicted. */
+  maxEvictedQueuedBytes: number;
 }
 
 /** Above the budget for longer than the grace, or far above it at any moment. */
@@ -39,7 +43,7 @@ const HARD_MULTIPLE = 2;
  */
 export function startSlowConsumerGuard(io: RoomwireServer, options: SlowConsumerOptions): { stop(): void; stats: SlowConsumerStats } {
   const overSince = new Map<string, number>();
-  const stats: SlowConsumerStats = { evictions: 0, pressured: 0 };
+  const stats: SlowConsumerStats = { evictions: 0, pressured: 0, maxEvictedQueuedBytes: 0 };
   const soft = options.maxBufferedBytes * options.softLimitRatio;
 
   const sweep = (): void => {
@@ -62,6 +66,7 @@ export function startSlowConsumerGuard(io: RoomwireServer, options: SlowConsumer
       if (isSlowConsumer(bytes, now - since, options)) {
         overSince.delete(socket.id);
         stats.evictions += 1;
+        stats.maxEvictedQueuedBytes = Math.max(stats.maxEvictedQueuedBytes, bytes);
         options.logger.warn({ connId: socket.data.connId, queuedBytes: bytes, overForMs: now - since }, 'slow consumer evicted; it will recover on reconnect');
         options.onEvict?.(socket, bytes);
         // Kept in the session: the client is told why once it is back.

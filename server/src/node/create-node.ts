@@ -36,8 +36,24 @@ export interface RoomwireNode {
   nodeId: string;
   /** Publishes through this node, exactly as `POST /v1/publish` does. */
   publish: PublishFn;
+  /** Counters of this node, read at the time of the call. */
+  stats(): NodeStats;
   /** Drains: fails `/readyz`, stops accepting, closes sockets recoverably, saves their sessions, exits cleanly. */
   close(): Promise<void>;
+}
+
+/** Counters of one node. */
+export interface NodeStats {
+  /** Connected sockets. */
+  connections: number;
+  /** Sockets evicted as slow consumers so far. */
+  slowConsumerEvictions: number;
+  /** Sockets above the soft limit (skipping volatile events) at the last sweep. */
+  pressuredSockets: number;
+  /** Most bytes queued towards a socket when it was evicted. */
+  maxEvictedQueuedBytes: number;
+  /** Offset of the last stream entry delivered to this node's sockets. */
+  deliveredOffset: string;
 }
 
 /** Extra, non-public options the CLI passes. */
@@ -266,7 +282,15 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return closing;
   };
 
-  return { io, httpServer, url, nodeId: opts.nodeId, publish, close };
+  const stats = (): NodeStats => ({
+    connections: io.of('/').sockets.size,
+    slowConsumerEvictions: slowConsumers.stats.evictions,
+    pressuredSockets: slowConsumers.stats.pressured,
+    maxEvictedQueuedBytes: slowConsumers.stats.maxEvictedQueuedBytes,
+    deliveredOffset: readerOffset(),
+  });
+
+  return { io, httpServer, url, nodeId: opts.nodeId, publish, stats, close };
 }
 
 function parseVolatile(message: string): { room: string; frame: DeliveryFrame } | undefined {

@@ -1,0 +1,97 @@
+import { createClient as createRedisClient } from 'redis';
+import type { EventEnvelope } from '@roomwire/shared';
+import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
+import { startCluster, type TestCluster } from './support/cluster';
+import { signToken, uniqueOrg } from './support/tokens';
+
+let cluster: TestCluster;
+const proxies: TcpProxy[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 2, node: { slowConsumerGraceMs: 60_000 } });
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await cluster?.cleanup();
+});
+
+async function streamLength(): Promise<number> {
+  const redis = createRedisClient({ url: cluster.redis.url });
+  await redis.connect();
+  try {
+    return await redis.xLen('{roomwire}:stream');
+  } finally {
+    await redis.close();
+  }
+}
+
+test('volatile events reach connected clients on every node, stay out of the stream, and are never replayed', async () => {
+  const [a, b] = cluster.nodes as [TestCluster['nodes'][0], TestCluster['nodes'][0]];
+  const org = uniqueOrg();
+  const proxy = await startTcpProxy(Number(new URL(a.url).port));
+  proxies.push(proxy);
+  const token = () => signToken({ org, services: '*' });
+  const cut = cluster.client({ url: proxy.url, token, services: ['presence', 'billing'] });
+  const other = cluster.client({ url: b.url, token, services: ['presence'] });
+  const cutGot: EventEnvelope[] = [];
+  const otherGot: EventEnvelope[] = [];
+  cut.onEvent((e) => cutGot.push(e));
+  other.onEvent((e) => otherGot.push(e));
+  await waitUntil(() => cut.state === 'connected' && other.state === 'connected', { what: 'clients connected' });
+
+  const live = await cluster.publisher.to(org, 'presence').emit('user.typing', { userId: 'u1' });
+  expect(live.offset).toBeNull();
+  await waitUntil(() => cutGot.length === 1 && otherGot.length === 1, { what: 'the live volatile event on both nodes' });
+
+  proxy.cut();
+  await waitUntil(() => cut.state === 'reconnecting', { what: 'the cut' });
+  const before = await streamLength();
+  for (let i = 0; i < 20; i++) await cluster.publisher.to(org, 'presence').emit('user.typing', { userId: `u${i}` });
+  expect(await streamLength()).toBe(before);
+  const durable = await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'd', amountCents: 1 });
+  proxy.restore();
+
+  await waitUntil(() => cutGot.some((e) => e.id === durable.id), { what: 'the durable event replayed' });
+  await waitUntil(() => otherGot.length === 21, { what: 'the 20 volatile events on the connected client' });
+  // The 20 volatile events published during the cut are not replayed, and not counted as loss.
+  expect(cutGot.map((e) => e.type)).toEqual(['user.typing', 'invoice.paid']);
+  expect(cut.metrics().recoveries).toEqual({ recovered: 1, resynced: 0 });
+});
+
+test('a socket under pressure is skipped for volatile events but still gets every durable one', async () => {
+  const [a] = cluster.nodes as [TestCluster['nodes'][0]];
+  const org = uniqueOrg();
+  const proxy = await startTcpProxy(Number(new URL(a.url).port));
+  proxies.push(proxy);
+  const token = () => signToken({ org, services: '*' });
+  const pressured = cluster.client({ url: proxy.url, token, services: ['presence', 'billing'] });
+  const healthy = cluster.client({ url: a.url, token, services: ['presence', 'billing'] });
+  const pressuredGot: EventEnvelope[] = [];
+  const healthyGot: EventEnvelope[] = [];
+  pressured.onEvent((e) => pressuredGot.push(e));
+  healthy.onEvent((e) => healthyGot.push(e));
+  await waitUntil(() => pressured.state === 'connected' && healthy.state === 'connected', { what: 'clients connected' });
+
+  proxy.pauseDownstream();
+  const durableIds: string[] = [];
+  const filler = 'x'.repeat(4096);
+  while (a.stats().pressuredSockets === 0) {
+    const chunk = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => a.publish({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: filler, amountCents: durableIds.length + i } })),
+    );
+    durableIds.push(...chunk.map((r) => r.id));
+    if (durableIds.length > 20_000) throw new Error('the paused socket never came under pressure');
+  }
+  for (let i = 0; i < 50; i++) await a.publish({ org, service: 'presence', type: 'user.typing', data: { userId: `u${i}` } });
+  const marker = await a.publish({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: 'marker', amountCents: 0 } });
+  durableIds.push(marker.id);
+  expect(a.stats().slowConsumerEvictions).toBe(0);
+  proxy.resumeDownstream();
+
+  await waitUntil(() => pressuredGot.some((e) => e.id === marker.id), { what: 'the marker on the pressured client', timeoutMs: 20_000 });
+  await waitUntil(() => healthyGot.some((e) => e.id === marker.id), { what: 'the marker on the healthy client' });
+  expect(pressuredGot.filter((e) => e.type === 'invoice.paid').map((e) => e.id)).toEqual(durableIds);
+  expect(pressuredGot.filter((e) => e.type === 'user.typing')).toEqual([]);
+  expect(healthyGot.filter((e) => e.type === 'user.typing')).toHaveLength(50);
+});
