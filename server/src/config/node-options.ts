@@ -60,6 +60,10 @@ export interface NodeOptions {
   slowConsumerGraceMs?: number;
   /** Compress WebSocket messages (permessage-deflate) of at least this many bytes; 0 turns compression off. @default 0 */
   compressionThresholdBytes?: number;
+  /** How long recent stream entries stay in this node's memory to replay reconnecting clients, in ms. @default 60000 */
+  recoveryCacheMs?: number;
+  /** Most bytes of recent stream entries kept in memory for replays. @default 67108864 */
+  recoveryCacheBytes?: number;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
   batching?: BatchingOptions | false;
   /** Logger; pass one to route logs. @default a pino JSON logger at `info` */
@@ -85,6 +89,8 @@ export const nodeDefaults = {
   maxBufferedBytes: 1_048_576,
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
+  recoveryCacheMs: 60_000,
+  recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
 } as const;
 
@@ -127,6 +133,8 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'pingTimeoutMs',
     'maxBufferedBytes',
     'slowConsumerGraceMs',
+    'recoveryCacheMs',
+    'recoveryCacheBytes',
   ];
   for (const key of positive) {
     const value = resolved[key];

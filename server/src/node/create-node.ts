@@ -10,6 +10,8 @@ import { createLogger } from '../logger';
 import { createHttpPublishHandler, sendJson } from '../publish/http-publish';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
 import { RecoveryGate } from '../recovery/recovery-gate';
+import { newReplayStats, type ReplayContext, type ReplayStats } from '../recovery/replay';
+import { TailCache } from '../recovery/tail-cache';
 import { installSessionHooks } from '../recovery/session-hooks';
 import { memorySessionStore, redisSessionStore, type SessionStore } from '../recovery/session-store';
 import { EMITTER_UID, HEARTBEAT_TYPE } from '../stream/adapter-message';
@@ -54,6 +56,10 @@ export interface NodeStats {
   maxEvictedQueuedBytes: number;
   /** Offset of the last stream entry delivered to this node's sockets. */
   deliveredOffset: string;
+  /** Replays by outcome. */
+  replays: ReplayStats;
+  /** Recent stream entries held in memory for replays (cluster mode). */
+  recoveryCache: { entries: number; bytes: number };
 }
 
 /** Extra, non-public options the CLI passes. */
@@ -107,6 +113,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   let adapter: ServerOptions['adapter'];
   let bindMemoryLog: ((io: RoomwireServer) => void) | undefined;
   let startReader: () => Promise<void> = async () => undefined;
+  const tail = new TailCache({ maxAgeMs: opts.recoveryCacheMs, maxBytes: opts.recoveryCacheBytes });
+  let tailSource: ReplayContext['tail'];
+  const replayStats = newReplayStats();
   // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
   const sendVolatile = (room: string, frame: DeliveryFrame): void => {
     io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
@@ -130,6 +139,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       sessionKeyPrefix: opts.streamName + SESSION_SUFFIX,
       heartbeatIntervalMs: Math.min(5000, effectivePositionIntervalMs(opts)),
       gate,
+      onDurable: (offset, rooms, frame, bytes) => tail.append(offset, rooms, frame, bytes),
       onDelivered: (offset) => {
         if (delivered === null || compareOffsets(offset, delivered) > 0) delivered = offset;
       },
@@ -137,6 +147,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     }) as unknown as ServerOptions['adapter'];
     startReader = async () => {
       await waitForReader(client, opts.streamName, opts.maxStreamLength, () => delivered);
+      tail.start(readerOffset());
+      tailSource = { cache: tail, epoch: () => epoch };
       const subscriber = adapterClient.duplicate();
       subscriber.on('error', onError);
       await subscriber.connect();
@@ -186,6 +198,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     maxReplayFrames: opts.maxReplayFrames,
     replayPageSize: opts.replayPageSize,
     maxPositionAgeMs: maxPositionAgeMs(opts),
+    stats: replayStats,
+    ...(tailSource ? { tail: tailSource } : {}),
   });
 
   const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching });
@@ -288,6 +302,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     pressuredSockets: slowConsumers.stats.pressured,
     maxEvictedQueuedBytes: slowConsumers.stats.maxEvictedQueuedBytes,
     deliveredOffset: readerOffset(),
+    replays: { ...replayStats, notRecovered: { ...replayStats.notRecovered } },
+    recoveryCache: { entries: tail.size, bytes: tail.bytes },
   });
 
   return { io, httpServer, url, nodeId: opts.nodeId, publish, stats, close };

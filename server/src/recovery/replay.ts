@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import type { EventLog } from '../stream/event-log';
 import { offsetTimeMs } from '../stream/retention';
 import type { RecoveryGate } from './recovery-gate';
+import type { TailCache } from './tail-cache';
 import { sendToSocket } from '../delivery/send-to-socket';
 
 /** What a replay needs from the node. */
@@ -15,6 +16,31 @@ export interface ReplayContext {
   replayPageSize: number;
   /** Positions older than this (by the time in their offset) are beyond the replay window. */
   maxPositionAgeMs: number;
+  /** Recent entries in memory (cluster mode), with the epoch they belong to. */
+  tail?: { cache: TailCache; epoch(): string };
+  /** Counts each replay's outcome. */
+  stats: ReplayStats;
+}
+
+/** Outcomes of replays on one node. */
+export interface ReplayStats {
+  /** Whole replays served from the node's memory. */
+  fromMemory: number;
+  /** Whole replays read from the stream in Redis. */
+  fromStream: number;
+  /** Replays refused, by reason (the client resyncs). */
+  notRecovered: Record<string, number>;
+}
+
+/** Fresh replay counters. */
+export function newReplayStats(): ReplayStats {
+  return { fromMemory: 0, fromStream: 0, notRecovered: {} };
+}
+
+function count(stats: ReplayStats, result: ReplayResult, source: 'fromMemory' | 'fromStream'): ReplayResult {
+  if (result.recovered) stats[source] += 1;
+  else stats.notRecovered[result.reason] = (stats.notRecovered[result.reason] ?? 0) + 1;
+  return result;
 }
 
 /** The outcome of a replay; on `recovered: false` nothing was replayed and the client must resync. */
@@ -28,6 +54,12 @@ export type ReplayResult =
  * longer than the cap), replays nothing and says so. Never a partial replay.
  */
 export async function replayInto(socket: Socket, rooms: string[], from: StreamPosition, ctx: ReplayContext): Promise<ReplayResult> {
+  const fromMemory = ctx.tail !== undefined && from.epoch === ctx.tail.epoch() && ctx.tail.cache.covers(from.offset);
+  const result = await replay(socket, rooms, from, ctx, fromMemory);
+  return count(ctx.stats, result, fromMemory ? 'fromMemory' : 'fromStream');
+}
+
+async function replay(socket: Socket, rooms: string[], from: StreamPosition, ctx: ReplayContext, fromMemory: boolean): Promise<ReplayResult> {
   const { log, gate } = ctx;
   gate.hold(socket);
   socket.join(rooms);
@@ -40,6 +72,9 @@ export async function replayInto(socket: Socket, rooms: string[], from: StreamPo
     return { recovered: false, reason, position: { epoch, offset: released ? joinedAt : ctx.readerOffset() } };
   };
   try {
+    if (fromMemory && ctx.tail) {
+      return replayFromTail(socket, rooms, from, joinedAt, ctx, ctx.tail.cache, ctx.tail.epoch());
+    }
     // Age on the stream's own clock (the reader's offset, kept fresh by heartbeats), not this host's.
     if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) return await notRecovered('window-expired');
     const before = await log.canRecoverFrom(from);
@@ -75,4 +110,44 @@ export async function replayInto(socket: Socket, rooms: string[], from: StreamPo
     gate.release(socket.id, null);
     throw err;
   }
+}
+
+/**
+ * The replay from memory: synchronous, so the whole range up to the reader's offset at the join is
+ * sent before any live frame, and nothing can arrive in between.
+ */
+function replayFromTail(
+  socket: Socket,
+  rooms: string[],
+  from: StreamPosition,
+  joinedAt: string,
+  ctx: ReplayContext,
+  cache: TailCache,
+  epoch: string,
+): ReplayResult {
+  const position = { epoch, offset: joinedAt };
+  if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) {
+    return { recovered: false, reason: 'window-expired', position: { epoch, offset: released(ctx, socket, joinedAt) } };
+  }
+  const wanted = new Set(rooms);
+  const frames: { offset: string; frame: DeliveryFrame }[] = [];
+  let cursor = from.offset;
+  while (compareOffsets(cursor, joinedAt) < 0) {
+    const page = cache.readAfter(cursor, ctx.replayPageSize);
+    if (page.cursor === null) break;
+    for (const entry of page.entries) {
+      if (compareOffsets(entry.offset, joinedAt) > 0) break;
+      if (!entry.rooms.some((room) => wanted.has(room))) continue;
+      frames.push({ offset: entry.offset, frame: entry.frame });
+      if (frames.length > ctx.maxReplayFrames) return { recovered: false, reason: 'replay-too-long', position: { epoch, offset: released(ctx, socket, joinedAt) } };
+    }
+    cursor = page.cursor;
+  }
+  for (const { offset, frame } of frames) sendToSocket(socket, EVENTS.event, frame, offset);
+  ctx.gate.release(socket.id, joinedAt);
+  return { recovered: true, replayed: frames.length, position };
+}
+
+function released(ctx: ReplayContext, socket: Socket, joinedAt: string): string {
+  return ctx.gate.release(socket.id, null) ? joinedAt : ctx.readerOffset();
 }
