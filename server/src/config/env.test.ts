@@ -68,6 +68,12 @@ describe('parseEnv in development', () => {
       REPLAY_WINDOW_MS: '60000',
       DRAIN_DELAY_MS: '250',
       MAX_PAYLOAD_BYTES: '1024',
+      BATCH_WINDOW_MS: '5',
+      MAX_BATCH_EVENTS: '50',
+      MAX_BATCH_BYTES: '32768',
+      MAX_BUFFERED_BYTES: '2097152',
+      SLOW_CONSUMER_GRACE_MS: '500',
+      COMPRESSION_THRESHOLD_BYTES: '1024',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
@@ -84,9 +90,18 @@ describe('parseEnv in development', () => {
       replayWindowMs: 60_000,
       drainDelayMs: 250,
       maxPayloadBytes: 1024,
+      batching: { batchWindowMs: 5, maxBatchEvents: 50, maxBatchBytes: 32_768 },
+      maxBufferedBytes: 2_097_152,
+      slowConsumerGraceMs: 500,
+      compressionThresholdBytes: 1024,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
+  });
+
+  test('BATCH_WINDOW_MS=0 turns batching off', () => {
+    expect(parseEnv({ BATCH_WINDOW_MS: '0' }).options.batching).toBe(false);
+    expect(parseEnv({}).options.batching).toEqual({ batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536 });
   });
 
   test('treats empty variables as unset', () => {
