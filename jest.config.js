@@ -11,6 +11,7 @@ module.exports = {
     '^@roomwire/shared$': '<rootDir>/shared/src/index.ts',
     '^@roomwire/server$': '<rootDir>/server/src/index.ts',
     '^@roomwire/client$': '<rootDir>/client/src/index.ts',
+    '^@roomwire/client/react$': '<rootDir>/client/src/react/index.ts',
   },
   testTimeout: 30000,
   // Integration tests start redis-server processes and Socket.IO nodes; two workers fit a 2-core machine.

@@ -1,4 +1,4 @@
-import { clientDefaults, resolveClientOptions } from './client-options';
+import { clientDefaults, isProductionBuild, resolveClientOptions } from './client-options';
 
 test('resolving only url and token gives the documented defaults', () => {
   expect(resolveClientOptions({ url: 'http://x', token: 't' })).toEqual({
@@ -12,6 +12,11 @@ test('resolving only url and token gives the documented defaults', () => {
     randomizationFactor: 0.5,
     dedupTtlMs: 300_000,
     dedupMaxEntries: 10_000,
+    latencySampleSize: 1000,
+    shareConnection: true,
+    shareKey: undefined,
+    // Jest runs with NODE_ENV=test: a development build, so the global is exposed (in browsers).
+    exposeGlobal: true,
   });
   // The cap is far below the replay window, so a reconnecting client comes back before it closes.
   expect(clientDefaults.maxReconnectDelayMs * 5).toBeLessThan(clientDefaults.dedupTtlMs);
@@ -22,6 +27,19 @@ test.each([
   [{ url: 'http://x', token: 3 }, /token/],
   [{ url: 'http://x', token: 't', randomizationFactor: 2 }, /randomizationFactor/],
   [{ url: 'http://x', token: 't', minReconnectDelayMs: 5000, maxReconnectDelayMs: 1000 }, /minReconnectDelayMs/],
+  [{ url: 'http://x', token: 't', dedupMaxEntries: 0 }, /dedupMaxEntries/],
+  [{ url: 'http://x', token: 't', latencySampleSize: 1.5 }, /latencySampleSize/],
 ])('bad options throw a TypeError: %#', (options, message) => {
   expect(() => resolveClientOptions(options as never)).toThrow(message);
+});
+
+test('exposeGlobal is off by default in production builds', () => {
+  const before = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    expect(isProductionBuild()).toBe(true);
+  } finally {
+    process.env.NODE_ENV = before;
+  }
+  expect(isProductionBuild()).toBe(false);
 });

@@ -15,16 +15,39 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
   path?: string;
   /** Transports, in the order tried. @default ['websocket', 'polling'] */
   transports?: ('websocket' | 'polling')[];
-  /** First reconnect delay, in ms. @default 1000 */
+  /** First reconnect delay (before jitter), in ms. @default 1000 */
   minReconnectDelayMs?: number;
-  /** Longest reconnect delay, in ms; far below the replay window, so a client comes back in time. @default 30000 */
+  /**
+   * Longest reconnect delay, in ms. Kept far below the replay window: a client must be back before
+   * its window closes, or it can only resync. @default 30000
+   */
   maxReconnectDelayMs?: number;
-  /** Jitter of reconnect delays, from 0 (none) to 1. @default 0.5 */
+  /** Jitter of reconnect delays, from 0 (none) to 1 (each delay ±100 %). @default 0.5 */
   randomizationFactor?: number;
   /** How long delivered ids are remembered to drop duplicates, in ms (the replay window). @default 300000 */
   dedupTtlMs?: number;
   /** Most delivered ids remembered. @default 10000 */
   dedupMaxEntries?: number;
+  /** Number of most recent events the latency percentiles are computed over, in events. @default 1000 */
+  latencySampleSize?: number;
+  /** In browsers, share one connection among the tabs of this origin (one leader tab holds it). @default true */
+  shareConnection?: boolean;
+  /**
+   * Tabs with the same key share a connection, and the leader's token. Set a per-user key when
+   * several users can be signed in on one origin. @default the url and the path
+   */
+  shareKey?: string;
+  /** In browsers, expose `window.__realtimeMetrics()`. @default true, except in production builds */
+  exposeGlobal?: boolean;
+}
+
+/** Why: bundlers replace `process.env.NODE_ENV`; a page without a bundler has no `process` at all. */
+export function isProductionBuild(): boolean {
+  try {
+    return process.env.NODE_ENV === 'production';
+  } catch {
+    return false;
+  }
 }
 
 /** Defaults of {@link ClientOptions}, merged once. */
@@ -37,6 +60,10 @@ export const clientDefaults = {
   randomizationFactor: 0.5,
   dedupTtlMs: 300_000,
   dedupMaxEntries: 10_000,
+  latencySampleSize: 1000,
+  shareConnection: true,
+  shareKey: undefined as string | undefined,
+  exposeGlobal: !isProductionBuild(),
 };
 
 /** Options after defaults are merged. */
@@ -56,6 +83,9 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   }
   if (!(resolved.minReconnectDelayMs > 0) || resolved.maxReconnectDelayMs < resolved.minReconnectDelayMs) {
     throw new TypeError('createClient: need 0 < minReconnectDelayMs <= maxReconnectDelayMs');
+  }
+  for (const key of ['dedupTtlMs', 'dedupMaxEntries', 'latencySampleSize'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);
   }
   return resolved;
 }

@@ -1,50 +1,46 @@
 import {
-  EVENTS,
-  PROTOCOL_VERSION,
   RoomwireError,
-  compareOffsets,
-  isDeliveryFrame,
   isErrorCode,
   type Catalog,
   type CatalogDefinition,
-  type ClientToServerEvents,
-  type DeliveryFrame,
   type EventData,
   type EventEnvelope,
   type EventType,
-  type ResumeAck,
   type RwErrorPayload,
-  type ServerToClientEvents,
   type ServiceName,
   type StreamPosition,
-  type SubscribeAck,
   type TypedEnvelope,
-  type UnsubscribeAck,
 } from '@roomwire/shared';
-import { io, type Socket } from 'socket.io-client';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './client-options';
+import { standaloneHub, type ConnectionHub, type TabRole, type TabSink } from './connection-hub';
+import { createStateMachine, type ConnectionState, type StateChange } from './connection-state';
 import { DedupCache } from './dedup';
+import { exposeMetrics } from './global-metrics';
+import { LatencyWindow, type LatencySummary } from './latency-window';
+import { canShareConnection, sharedHub } from './shared-connection';
+import { isNewerPosition, type ConnectionStatus, type ResyncInfo } from './socket-connection';
 
-/** Connection states; every change goes through one transition and emits `{ from, to }`. */
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
-
-/** Why a resync is needed, and for which services: reload their state from your backend. */
-export interface ResyncInfo {
-  services: string[];
-  reason: string;
-}
-
-/** Counters of the client's life; see `metrics()`. */
+/** Health of one client, as `metrics()` and `window.__realtimeMetrics()` return it. Times are ms since the epoch. */
 export interface ClientMetrics {
   connectionState: ConnectionState;
+  /** `leader` or `follower` when tabs share a connection; `standalone` otherwise (always in Node). */
+  role: TabRole;
   lastConnectedAt: number | null;
   lastDisconnectedAt: number | null;
   totalDisconnects: number;
+  /** Reconnect attempts (the Manager's, retries of refused handshakes, immediate retries on `online`). */
   reconnectAttempts: number;
+  /** Events handed to this client's handlers (after dedup). */
   eventsReceived: number;
+  /** Deliveries dropped because their id was already delivered. */
   duplicatesDetected: number;
   lastEventAt: number | null;
+  /** Reconnects that replayed every missed event, and resyncs this client was asked for. */
   recoveries: { recovered: number; resynced: number };
+  /** Receive time − envelope `ts` over the last `latencySampleSize` events, in ms; shifted by any clock skew. */
+  latency: LatencySummary;
+  /** The last position in the stream this client holds. */
+  position: StreamPosition | null;
 }
 
 /** A typed Roomwire client. */
@@ -61,28 +57,35 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
   onResync(handler: (info: ResyncInfo) => void): () => void;
   /** Calls `handler` on errors reported by the server (refused handshake, refused subscribe, notices). */
   onError(handler: (error: RwErrorPayload) => void): () => void;
-  /** Calls `handler` on every connection state change. */
-  onState(handler: (change: { from: ConnectionState; to: ConnectionState }) => void): () => void;
+  /** Calls `handler` on the `state` event: every connection state change, as `{ from, to }`. */
+  onState(handler: (change: StateChange) => void): () => void;
   /** Subscribes to a service; resolves once the server has confirmed it (after connecting, if offline). */
   subscribe(service: ServiceName<C>): Promise<void>;
   /** Unsubscribes from a service. */
   unsubscribe(service: ServiceName<C>): Promise<void>;
+  /** The services this client wants (subscribed, or being subscribed). */
+  readonly services: ServiceName<C>[];
   /** The current connection state. */
   readonly state: ConnectionState;
   /** The last position this client holds in the stream, if any. */
   readonly position: StreamPosition | null;
-  /** Health counters. */
+  /** Health metrics. */
   metrics(): ClientMetrics;
-  /** Disconnects for good and clears every timer. */
+  /** Disconnects for good and clears every timer; a leader tab hands the connection to another tab. */
   close(): void;
 }
 
 type Listener<A> = (arg: A) => void;
 
+function register<A>(set: Set<Listener<A>>, handler: Listener<A>): () => void {
+  set.add(handler);
+  return () => set.delete(handler);
+}
+
 /**
  * Connects to Roomwire and delivers the events of the subscribed services in order and exactly once
  * (deduplicated by id), recovering what was missed across reconnects, or calling `onResync` when that
- * is impossible.
+ * is impossible. In a browser, the tabs of one origin share one connection.
  *
  * @example
  * const client = createClient({ url: 'http://127.0.0.1:3000', token: () => fetchToken(), services: ['billing'] });
@@ -91,225 +94,98 @@ type Listener<A> = (arg: A) => void;
 export function createClient<C extends CatalogDefinition = Catalog>(options: ClientOptions<C>): RoomwireClient<C> {
   const opts: ResolvedClientOptions = resolveClientOptions(options);
   const dedup = new DedupCache({ ttlMs: opts.dedupTtlMs, maxEntries: opts.dedupMaxEntries });
+  const latency = new LatencyWindow(opts.latencySampleSize);
   const typed = new Map<string, Set<Listener<EventEnvelope>>>();
   const anyEvent = new Set<Listener<EventEnvelope>>();
   const resyncs = new Set<Listener<ResyncInfo>>();
   const errors = new Set<Listener<RwErrorPayload>>();
-  const states = new Set<Listener<{ from: ConnectionState; to: ConnectionState }>>();
+  const states = new Set<Listener<StateChange>>();
 
   /** Services the app wants. */
   const desired = new Set<string>(opts.services);
-  /** Services the server has confirmed on the current connection. */
-  const confirmed = new Set<string>();
+  const refusedWith = new Map<string, RwErrorPayload>();
   let position: StreamPosition | null = null;
-  /** True once this connection has rejoined its rooms (recovered, resumed or subscribed). */
-  let synced = false;
+  let role: TabRole = 'standalone';
   let closed = false;
-  let syncing: Promise<void> | null = null;
-  let authRetry: ReturnType<typeof setTimeout> | undefined;
-  let authFailures = 0;
-  let state: ConnectionState = 'connecting';
-  const metrics: ClientMetrics = {
-    connectionState: state,
+  let connection: ConnectionStatus = {
+    state: 'connecting',
     lastConnectedAt: null,
     lastDisconnectedAt: null,
     totalDisconnects: 0,
     reconnectAttempts: 0,
-    eventsReceived: 0,
-    duplicatesDetected: 0,
-    lastEventAt: null,
-    recoveries: { recovered: 0, resynced: 0 },
+    recovered: 0,
+  };
+  const counters = { eventsReceived: 0, duplicatesDetected: 0, lastEventAt: null as number | null, resynced: 0 };
+  const machine = createStateMachine('connecting', (change) => {
+    for (const listener of states) listener(change);
+  });
+
+  const advance = (candidate: StreamPosition | null): void => {
+    if (candidate !== null && isNewerPosition(candidate, position)) position = candidate;
   };
 
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(opts.url, {
-    path: opts.path,
-    transports: opts.transports,
-    tryAllTransports: true,
-    reconnection: true,
-    reconnectionAttempts: Infinity,
-    reconnectionDelay: opts.minReconnectDelayMs,
-    reconnectionDelayMax: opts.maxReconnectDelayMs,
-    randomizationFactor: opts.randomizationFactor,
-    // Called on every (re)connect, so a token function yields a fresh token each time.
-    auth: (cb) => {
-      Promise.resolve(typeof opts.token === 'function' ? opts.token() : opts.token).then(
-        (token) => cb({ token, v: PROTOCOL_VERSION }),
-        () => cb({ token: '', v: PROTOCOL_VERSION }),
-      );
+  const sink: TabSink = {
+    frame(events, at) {
+      for (const envelope of events) {
+        // The connection may carry other tabs' services, and a service just unsubscribed.
+        if (!desired.has(envelope.service)) continue;
+        if (!dedup.add(envelope.id)) {
+          counters.duplicatesDetected += 1;
+          continue;
+        }
+        const now = Date.now();
+        counters.eventsReceived += 1;
+        counters.lastEventAt = now;
+        latency.record(now - envelope.ts);
+        for (const listener of typed.get(`${envelope.service}/${envelope.type}`) ?? []) listener(envelope);
+        for (const listener of anyEvent) listener(envelope);
+      }
+      advance(at);
     },
-  });
-
-  const setState = (to: ConnectionState): void => {
-    const from = state;
-    if (from === to) return;
-    state = to;
-    metrics.connectionState = to;
-    for (const listener of states) listener({ from, to });
-  };
-
-  const advance = (candidate: StreamPosition): void => {
-    if (position === null || position.epoch !== candidate.epoch || compareOffsets(candidate.offset, position.offset) > 0) {
-      position = candidate;
-    }
-  };
-
-  const reportError = (error: RwErrorPayload): void => {
-    for (const listener of errors) listener(error);
-  };
-
-  const resync = (info: ResyncInfo): void => {
-    metrics.recoveries.resynced += 1;
-    for (const listener of resyncs) listener(info);
-  };
-
-  const deliver = (frame: DeliveryFrame, offset: string | undefined): void => {
-    for (const envelope of frame.events) {
-      if (!dedup.add(envelope.id)) {
-        metrics.duplicatesDetected += 1;
-        continue;
+    position: advance,
+    resync(info) {
+      const services = info.services.filter((service) => desired.has(service));
+      if (services.length === 0) return;
+      counters.resynced += 1;
+      for (const listener of resyncs) listener({ services, reason: info.reason });
+    },
+    error(error) {
+      for (const listener of errors) listener(error);
+    },
+    refused(services, error) {
+      for (const service of services) {
+        if (desired.delete(service)) refusedWith.set(service, error);
       }
-      metrics.eventsReceived += 1;
-      metrics.lastEventAt = Date.now();
-      for (const listener of typed.get(`${envelope.service}/${envelope.type}`) ?? []) listener(envelope);
-      for (const listener of anyEvent) listener(envelope);
-    }
-    if (offset !== undefined && position !== null) advance({ epoch: position.epoch, offset });
+    },
+    status(status) {
+      connection = status;
+      if (!closed) machine.set(status.state);
+    },
+    role(next) {
+      role = next;
+    },
   };
 
-  /** Brings the server's view of this connection in line with `desired`, once per connection. */
-  const sync = async (): Promise<void> => {
-    const recovered = socket.recovered;
-    if (recovered) {
-      metrics.recoveries.recovered += 1;
-    } else {
-      const wanted = [...desired];
-      confirmed.clear();
-      if (wanted.length > 0 && position !== null) {
-        const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services: wanted, position });
-        if (!ack.ok) throw new RoomwireError(isErrorCode(ack.error.code) ? ack.error.code : 'RW_ERR_INTERNAL', ack.error.message);
-        for (const service of ack.services) confirmed.add(service);
-        advance(ack.position);
-        if (ack.recovered) metrics.recoveries.recovered += 1;
-        else resync({ services: ack.services, reason: ack.reason });
-      }
-    }
-    synced = true;
-    // Whatever changed while offline (or is new): subscribe and unsubscribe the difference.
-    const toAdd = [...desired].filter((s) => !confirmed.has(s));
-    const toRemove = [...confirmed].filter((s) => !desired.has(s));
-    if (toAdd.length > 0) await requestSubscribe(toAdd);
-    if (toRemove.length > 0) await requestUnsubscribe(toRemove);
-  };
+  const hub: ConnectionHub =
+    opts.shareConnection && canShareConnection()
+      ? sharedHub(opts, sink, desired, opts.shareKey ?? `${opts.url}|${opts.path}`)
+      : standaloneHub(opts, sink, desired);
 
-  const requestSubscribe = async (services: string[]): Promise<void> => {
-    const ack: SubscribeAck = await socket.emitWithAck(EVENTS.subscribe, { services });
-    if (!ack.ok) {
-      for (const service of services) desired.delete(service);
-      reportError(ack.error);
-      throw new RoomwireError(isErrorCode(ack.error.code) ? ack.error.code : 'RW_ERR_INTERNAL', ack.error.message);
-    }
-    for (const service of ack.services) confirmed.add(service);
-    advance(ack.position);
-  };
-
-  const requestUnsubscribe = async (services: string[]): Promise<void> => {
-    const ack: UnsubscribeAck = await socket.emitWithAck(EVENTS.unsubscribe, { services });
-    if (!ack.ok) throw new RoomwireError(isErrorCode(ack.error.code) ? ack.error.code : 'RW_ERR_INTERNAL', ack.error.message);
-    for (const service of ack.services) confirmed.delete(service);
-  };
-
-  const whenSynced = (): Promise<void> =>
-    synced && socket.connected ? Promise.resolve() : new Promise((resolve) => {
-      const off = onState(({ to }) => {
-        if (to === 'connected' || to === 'disconnected') {
-          off();
-          resolve();
-        }
-      });
-    });
-
-  const onState = (handler: Listener<{ from: ConnectionState; to: ConnectionState }>): (() => void) => {
-    states.add(handler);
-    return () => states.delete(handler);
-  };
-
-  socket.on('connect', () => {
-    authFailures = 0;
-    metrics.lastConnectedAt = Date.now();
-    synced = false;
-    syncing = sync()
-      .catch((err: unknown) => {
-        // The connection could not be brought up to date: the safe answer is a resync.
-        const reason = err instanceof Error ? err.message : 'resume failed';
-        if (desired.size > 0 && !(err instanceof RoomwireError && err.code === 'RW_ERR_FORBIDDEN')) {
-          resync({ services: [...desired], reason });
-        }
-        synced = true;
-      })
-      .finally(() => {
-        syncing = null;
-        if (socket.connected) setState('connected');
-      });
+  const metrics = (): ClientMetrics => ({
+    connectionState: machine.state,
+    role,
+    lastConnectedAt: connection.lastConnectedAt,
+    lastDisconnectedAt: connection.lastDisconnectedAt,
+    totalDisconnects: connection.totalDisconnects,
+    reconnectAttempts: connection.reconnectAttempts,
+    eventsReceived: counters.eventsReceived,
+    duplicatesDetected: counters.duplicatesDetected,
+    lastEventAt: counters.lastEventAt,
+    recoveries: { recovered: connection.recovered, resynced: counters.resynced },
+    latency: latency.summary(),
+    position,
   });
-
-  socket.on('disconnect', (reason) => {
-    synced = false;
-    metrics.totalDisconnects += 1;
-    metrics.lastDisconnectedAt = Date.now();
-    // A disconnect the client asked for, or the server's "io server disconnect", does not reconnect.
-    setState(socket.active ? 'reconnecting' : 'disconnected');
-    void reason;
-  });
-
-  socket.io.on('reconnect_attempt', () => {
-    metrics.reconnectAttempts += 1;
-  });
-
-  socket.on('connect_error', (err: Error & { data?: { code?: unknown; message?: unknown } }) => {
-    const code = err.data?.code;
-    if (isErrorCode(code)) reportError({ code, message: typeof err.data?.message === 'string' ? err.data.message : err.message });
-    if (socket.active) {
-      setState(state === 'connecting' ? 'connecting' : 'reconnecting');
-      return;
-    }
-    // The server refused the handshake: socket.io-client does not retry that by itself. A token
-    // function may yield a better token, so retry with the same bounded, jittered backoff.
-    if (typeof opts.token !== 'function' || closed) {
-      setState('disconnected');
-      return;
-    }
-    authFailures += 1;
-    const base = Math.min(opts.maxReconnectDelayMs, opts.minReconnectDelayMs * 2 ** Math.min(authFailures - 1, 20));
-    const jitter = 1 + (Math.random() * 2 - 1) * opts.randomizationFactor;
-    setState('reconnecting');
-    authRetry = setTimeout(() => {
-      metrics.reconnectAttempts += 1;
-      socket.connect();
-    }, Math.round(base * jitter));
-  });
-
-  socket.on(EVENTS.event, (frame, offset) => {
-    if (!isDeliveryFrame(frame)) return;
-    deliver(frame, typeof offset === 'string' ? offset : undefined);
-  });
-
-  socket.on(EVENTS.position, (notice, offset) => {
-    if (!synced || typeof notice?.epoch !== 'string' || typeof offset !== 'string') return;
-    advance({ epoch: notice.epoch, offset });
-  });
-
-  socket.on(EVENTS.resync, (notice) => {
-    resync({ services: Array.isArray(notice?.services) ? notice.services : [...desired], reason: String(notice?.reason ?? 'unknown') });
-  });
-
-  socket.on(EVENTS.error, (notice) => {
-    if (isErrorCode(notice?.code)) reportError(notice);
-  });
-
-  const register = <A>(set: Set<Listener<A>>, handler: Listener<A>): (() => void) => {
-    set.add(handler);
-    return () => set.delete(handler);
-  };
+  const withdrawGlobal = opts.exposeGlobal ? exposeMetrics(metrics) : () => undefined;
 
   return {
     on(service, type, handler) {
@@ -326,30 +202,34 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     onEvent: (handler) => register(anyEvent, handler),
     onResync: (handler) => register(resyncs, handler),
     onError: (handler) => register(errors, handler),
-    onState,
+    onState: (handler) => register(states, handler),
     async subscribe(service) {
       desired.add(service);
-      if (syncing) await syncing;
-      if (!(synced && socket.connected)) return whenSynced();
-      if (!confirmed.has(service)) await requestSubscribe([service]);
+      refusedWith.delete(service);
+      await hub.want(desired);
+      const refusal = refusedWith.get(service);
+      if (refusal && !desired.has(service)) throw new RoomwireError(isErrorCode(refusal.code) ? refusal.code : 'RW_ERR_INTERNAL', refusal.message);
     },
     async unsubscribe(service) {
       desired.delete(service);
-      if (syncing) await syncing;
-      if (synced && socket.connected && confirmed.has(service)) await requestUnsubscribe([service]);
+      await hub.want(desired);
+    },
+    get services() {
+      return [...desired] as ServiceName<C>[];
     },
     get state() {
-      return state;
+      return machine.state;
     },
     get position() {
       return position;
     },
-    metrics: () => ({ ...metrics, recoveries: { ...metrics.recoveries } }),
+    metrics,
     close() {
+      if (closed) return;
       closed = true;
-      clearTimeout(authRetry);
-      socket.disconnect();
-      setState('disconnected');
+      withdrawGlobal();
+      hub.close();
+      machine.set('disconnected');
     },
   };
 }

@@ -13,7 +13,8 @@ export class DedupCache {
     if (!(options.ttlMs > 0) || !(options.maxEntries > 0)) throw new TypeError('DedupCache: ttlMs and maxEntries must be positive');
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries;
-    this.#now = options.now ?? Date.now;
+    // A monotonic clock: a wall clock set forward would expire every id at once and let duplicates through.
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Number of ids remembered. */

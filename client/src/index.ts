@@ -1,9 +1,17 @@
+export { createClient, type ClientMetrics, type RoomwireClient } from './create-client';
 export {
-  createClient,
-  type ClientMetrics,
-  type ConnectionState,
-  type ResyncInfo,
-  type RoomwireClient,
-} from './create-client';
-export { clientDefaults, resolveClientOptions, type ClientOptions, type TokenSource } from './client-options';
+  clientDefaults,
+  isProductionBuild,
+  resolveClientOptions,
+  type ClientOptions,
+  type ResolvedClientOptions,
+  type TokenSource,
+} from './client-options';
+export { createStateMachine, nextState, type ConnectionSignal, type ConnectionState, type StateChange } from './connection-state';
+export type { TabRole } from './connection-hub';
 export { DedupCache } from './dedup';
+export { GLOBAL_METRICS_NAME } from './global-metrics';
+export { LatencyWindow, type LatencySummary } from './latency-window';
+export { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents, type ManagerBackoff } from './reconnect-policy';
+export { canShareConnection, type TabMessage } from './shared-connection';
+export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type ResyncInfo } from './socket-connection';

@@ -304,7 +304,7 @@ async function watch(token) {
   const services = await servicesKnown;
   const watching = services.join(', ') || 'no services';
   try {
-    client = lib.createClient({ url: location.origin, token, services });
+    client = lib.createClient({ url: location.origin, token, services, exposeGlobal: true });
     client.onEvent(addEvent);
     client.onResync((info) => feedState('resynced ' + info.services.join(', ') + ' (' + info.reason + ')'));
     // Newer clients report state and errors; older ones only deliver events.

@@ -1,0 +1,59 @@
+import type { EventEnvelope, RwErrorPayload, StreamPosition } from '@roomwire/shared';
+import type { ResolvedClientOptions } from './client-options';
+import { openConnection, type ConnectionStatus, type ResyncInfo } from './socket-connection';
+
+/** Who holds the connection: this client alone (Node, or sharing off), this tab for all tabs, or another tab. */
+export type TabRole = 'standalone' | 'leader' | 'follower';
+
+/** What a client does with what a connection delivers, whether it holds that connection or a leader tab relays it. */
+export interface TabSink {
+  frame(events: EventEnvelope[], position: StreamPosition | null): void;
+  position(position: StreamPosition): void;
+  resync(info: ResyncInfo): void;
+  error(error: RwErrorPayload): void;
+  /** The server refused these services; a client drops those it wanted. */
+  refused(services: string[], error: RwErrorPayload): void;
+  status(status: ConnectionStatus): void;
+  role(role: TabRole): void;
+}
+
+/** Where a client's subscriptions go: its own connection, or the leader tab's. */
+export interface ConnectionHub {
+  /** Declares every service this client wants; resolves once the connection has caught up (or is closed). */
+  want(services: ReadonlySet<string>): Promise<void>;
+  /** Closes this client's part; a leader hands the connection over to another tab. */
+  close(): void;
+}
+
+/**
+ * A hub for one client that holds its own connection.
+ *
+ * @example
+ * const hub = standaloneHub(opts, sink, new Set(['billing']));
+ */
+export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initial: ReadonlySet<string>): ConnectionHub {
+  let wanted = new Set(initial);
+  sink.role('standalone');
+  const connection = openConnection(opts, {
+    wanted: () => wanted,
+    position: null,
+    hooks: {
+      frame: (events, position) => sink.frame(events, position),
+      position: (position) => sink.position(position),
+      resync: (info) => sink.resync(info),
+      error: (error) => sink.error(error),
+      refused: (services, error) => {
+        for (const service of services) wanted.delete(service);
+        sink.refused(services, error);
+      },
+      status: (status) => sink.status(status),
+    },
+  });
+  return {
+    want(services) {
+      wanted = new Set(services);
+      return connection.reconcile();
+    },
+    close: () => connection.close(),
+  };
+}

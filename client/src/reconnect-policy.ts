@@ -1,0 +1,76 @@
+import type { Manager, ManagerOptions } from 'socket.io-client';
+import type { ResolvedClientOptions } from './client-options';
+
+/**
+ * The reconnect policy, handed to socket.io-client's Manager: exponential backoff from
+ * `minReconnectDelayMs` doubling up to `maxReconnectDelayMs`, each delay jittered by
+ * ±`randomizationFactor`, and never giving up. The cap is far below the replay window (30 s against
+ * 5 min by default) because a client that comes back after its window has closed can only resync.
+ *
+ * @example
+ * io(url, { ...reconnectOptions(resolveClientOptions({ url, token })) });
+ */
+export function reconnectOptions(
+  opts: Pick<ResolvedClientOptions, 'minReconnectDelayMs' | 'maxReconnectDelayMs' | 'randomizationFactor'>,
+): Pick<ManagerOptions, 'reconnection' | 'reconnectionAttempts' | 'reconnectionDelay' | 'reconnectionDelayMax' | 'randomizationFactor'> {
+  return {
+    reconnection: true,
+    reconnectionAttempts: Infinity,
+    reconnectionDelay: opts.minReconnectDelayMs,
+    reconnectionDelayMax: opts.maxReconnectDelayMs,
+    randomizationFactor: opts.randomizationFactor,
+  };
+}
+
+/** The Manager's own backoff (socket.io-client's `backo2`); private in its typings, stable since v1. */
+export interface ManagerBackoff {
+  attempts: number;
+  duration(): number;
+  reset(): void;
+}
+
+/** The backoff object the Manager's reconnect loop uses. */
+export function managerBackoff(manager: Manager): ManagerBackoff {
+  return (manager as unknown as { backoff: ManagerBackoff }).backoff;
+}
+
+/**
+ * Delay before retrying a handshake the server refused (its middleware answered `connect_error`).
+ * socket.io-client does not retry those by itself, and the Manager resets its backoff twice on the
+ * way (the transport opened, then the namespace closed it), so its loop would retry at the minimum
+ * delay forever. We carry the count of consecutive refusals and let the Manager's own backoff object
+ * compute the delay from it: one policy, one set of options, no second backoff.
+ */
+export function refusedHandshakeDelayMs(manager: Manager, consecutiveRefusals: number): number {
+  const backoff = managerBackoff(manager);
+  backoff.attempts = Math.min(Math.max(0, consecutiveRefusals - 1), 30);
+  return backoff.duration();
+}
+
+/** Why: a browser back online, or a tab shown again, should not wait out a long backoff. */
+export function isWakeEvent(event: Event, doc: { visibilityState?: string } | undefined): boolean {
+  return event.type === 'online' || (event.type === 'visibilitychange' && doc?.visibilityState === 'visible');
+}
+
+/**
+ * Calls `onWake` when the browser fires `online` or the page becomes visible again; does nothing
+ * outside browsers. Returns a function that stops listening.
+ *
+ * @example
+ * const stop = watchWakeEvents(() => retryNow());
+ */
+export function watchWakeEvents(
+  onWake: () => void,
+  target: EventTarget | undefined = typeof window === 'undefined' ? undefined : window,
+  doc: (EventTarget & { visibilityState?: string }) | undefined = typeof document === 'undefined' ? undefined : document,
+): () => void {
+  const listener = (event: Event): void => {
+    if (isWakeEvent(event, doc)) onWake();
+  };
+  target?.addEventListener('online', listener);
+  doc?.addEventListener('visibilitychange', listener);
+  return () => {
+    target?.removeEventListener('online', listener);
+    doc?.removeEventListener('visibilitychange', listener);
+  };
+}

@@ -1,0 +1,272 @@
+import type { EventEnvelope, RwErrorPayload, StreamPosition } from '@roomwire/shared';
+import type { ResolvedClientOptions } from './client-options';
+import type { ConnectionHub, TabSink } from './connection-hub';
+import { isNewerPosition, openConnection, type ConnectionStatus, type ResyncInfo, type SocketConnection } from './socket-connection';
+
+/** Messages between the tabs of one shared connection, over their BroadcastChannel. */
+export type TabMessage =
+  /** A tab's full set of wanted services; `seq` is answered by an `ack` once the connection has them. */
+  | { t: 'interest'; tab: string; services: string[]; seq: number }
+  | { t: 'ack'; tab: string; seq: number }
+  /** A tab closed (sent by the tab itself, or by the leader when the tab's lock came free). */
+  | { t: 'bye'; tab: string }
+  /** A new tab asks the leader to introduce itself. */
+  | { t: 'hello'; tab: string }
+  | { t: 'leader'; tab: string }
+  | { t: 'frame'; events: EventEnvelope[]; position: StreamPosition | null }
+  | { t: 'position'; position: StreamPosition }
+  | { t: 'resync'; info: ResyncInfo }
+  | { t: 'error'; error: RwErrorPayload }
+  | { t: 'refused'; services: string[]; error: RwErrorPayload }
+  | { t: 'status'; status: ConnectionStatus };
+
+/** Why: sharing needs the Web Locks API (election) and BroadcastChannel (relay), which only secure browser contexts have. */
+export function canShareConnection(): boolean {
+  return (
+    typeof window !== 'undefined' &&
+    typeof BroadcastChannel === 'function' &&
+    typeof navigator !== 'undefined' &&
+    typeof navigator.locks?.request === 'function'
+  );
+}
+
+function randomId(): string {
+  return typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * A hub for one tab among the tabs of an origin that share one connection. The tab that holds the
+ * `leader` Web Lock opens the Socket.IO connection for all of them, subscribed to the union of what
+ * every tab wants, and relays what arrives over a BroadcastChannel; the others send it their
+ * subscriptions. Each tab holds a lock of its own for its whole life, so the leader learns of a
+ * tab that crashed when that lock comes free, and the browser frees the leader lock of a closed or
+ * crashed tab at once, so the next tab in the lock queue takes over.
+ *
+ * Every tab tracks the stream position and every tab's subscriptions from the relayed messages, so
+ * a new leader resumes (`rw:resume`) from the last position the old one relayed, for every tab's
+ * services: nothing published during the handover is lost, and each tab's dedup cache drops what a
+ * replay sends again.
+ *
+ * @example
+ * const hub = sharedHub(opts, sink, new Set(['billing']), 'https://rt.example.com|/socket.io');
+ */
+export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: ReadonlySet<string>, key: string): ConnectionHub {
+  const tabId = randomId();
+  const channel = new BroadcastChannel(`roomwire:${key}`);
+  const lockPrefix = `roomwire:${key}`;
+  /** Every tab's wanted services, this one's included, as far as this tab has heard. */
+  const registry = new Map<string, Set<string>>([[tabId, new Set(initial)]]);
+  const watched = new Set<string>();
+  const aborter = new AbortController();
+  let releaseLocks!: () => void;
+  const released = new Promise<void>((resolve) => (releaseLocks = resolve));
+  let started = false;
+  let closed = false;
+  let connection: SocketConnection | null = null;
+  let position: StreamPosition | null = null;
+  let lastStatus: ConnectionStatus | null = null;
+  let seq = 0;
+  const waiters: { seq: number; resolve: () => void }[] = [];
+
+  const post = (message: TabMessage): void => {
+    if (!closed) channel.postMessage(message);
+  };
+  const union = (): Set<string> => {
+    const all = new Set<string>();
+    for (const services of registry.values()) for (const service of services) all.add(service);
+    return all;
+  };
+  const track = (candidate: StreamPosition | null): void => {
+    if (candidate !== null && isNewerPosition(candidate, position)) position = candidate;
+  };
+  const resolveUpTo = (acked: number): void => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i] as (typeof waiters)[number];
+      if (waiter.seq > acked) continue;
+      waiters.splice(i, 1);
+      waiter.resolve();
+    }
+  };
+  const dropRefused = (services: string[]): void => {
+    for (const wanted of registry.values()) for (const service of services) wanted.delete(service);
+  };
+
+  /** The leader learns that `tab` is gone when the lock that tab holds for its life comes free. */
+  const watchTab = (tab: string): void => {
+    if (tab === tabId || watched.has(tab) || closed) return;
+    watched.add(tab);
+    navigator.locks
+      .request(`${lockPrefix}:tab:${tab}`, { signal: aborter.signal }, () => {
+        watched.delete(tab);
+        if (registry.delete(tab)) {
+          post({ t: 'bye', tab });
+          void connection?.reconcile();
+        }
+      })
+      .catch(() => undefined);
+  };
+
+  const becomeLeader = (): void => {
+    sink.role('leader');
+    // The old leader's connection is gone: from this tab's point of view that was a disconnect.
+    const status = lastStatus && lastStatus.state === 'connected'
+      ? { ...lastStatus, totalDisconnects: lastStatus.totalDisconnects + 1, lastDisconnectedAt: Date.now() }
+      : lastStatus;
+    connection = openConnection(opts, {
+      wanted: union,
+      position,
+      ...(status ? { status } : {}),
+      hooks: {
+        frame: (events, at) => {
+          track(at);
+          sink.frame(events, at);
+          post({ t: 'frame', events, position: at });
+        },
+        position: (at) => {
+          track(at);
+          sink.position(at);
+          post({ t: 'position', position: at });
+        },
+        resync: (info) => {
+          sink.resync(info);
+          post({ t: 'resync', info });
+        },
+        error: (error) => {
+          sink.error(error);
+          post({ t: 'error', error });
+        },
+        refused: (services, error) => {
+          dropRefused(services);
+          sink.refused(services, error);
+          post({ t: 'refused', services, error });
+        },
+        status: (next) => {
+          lastStatus = next;
+          sink.status(next);
+          post({ t: 'status', status: next });
+        },
+      },
+    });
+    post({ t: 'leader', tab: tabId });
+    for (const tab of registry.keys()) watchTab(tab);
+    void connection.reconcile().then(() => resolveUpTo(Infinity));
+  };
+
+  const onMessage = (message: TabMessage): void => {
+    switch (message.t) {
+      case 'interest':
+        registry.set(message.tab, new Set(message.services));
+        if (connection) {
+          watchTab(message.tab);
+          void connection.reconcile().then(() => post({ t: 'ack', tab: message.tab, seq: message.seq }));
+        }
+        return;
+      case 'bye':
+        if (registry.delete(message.tab)) void connection?.reconcile();
+        return;
+      case 'hello':
+        if (connection) {
+          post({ t: 'leader', tab: tabId });
+          if (lastStatus) post({ t: 'status', status: lastStatus });
+          if (position) post({ t: 'position', position });
+        }
+        return;
+      case 'leader':
+        // Make sure the new leader knows what this tab wants; pending subscribes resolve on its ack.
+        if (message.tab !== tabId && !connection) announce();
+        return;
+      case 'ack':
+        if (message.tab === tabId) resolveUpTo(message.seq);
+        return;
+      case 'refused':
+        dropRefused(message.services);
+        if (!connection) sink.refused(message.services, message.error);
+        return;
+    }
+    if (connection) return;
+    switch (message.t) {
+      case 'frame':
+        track(message.position);
+        sink.frame(message.events, message.position);
+        return;
+      case 'position':
+        track(message.position);
+        sink.position(message.position);
+        return;
+      case 'resync':
+        sink.resync(message.info);
+        return;
+      case 'error':
+        sink.error(message.error);
+        return;
+      case 'status':
+        lastStatus = message.status;
+        sink.status(message.status);
+        return;
+    }
+  };
+
+  const announce = (): number => {
+    seq += 1;
+    post({ t: 'interest', tab: tabId, services: [...(registry.get(tabId) ?? [])], seq });
+    return seq;
+  };
+
+  const onPageHide = (): void => post({ t: 'bye', tab: tabId });
+  // A page restored from the back/forward cache said bye when it was hidden: introduce it again.
+  const onPageShow = (event: PageTransitionEvent): void => {
+    if (event.persisted && started) announce();
+  };
+
+  channel.onmessage = (event: MessageEvent<TabMessage>) => onMessage(event.data);
+  sink.role('follower');
+  // This tab's own lock first: once it is held, the leader can always watch it.
+  void navigator.locks
+    .request(`${lockPrefix}:tab:${tabId}`, { signal: aborter.signal }, () => {
+      if (closed) return undefined;
+      started = true;
+      announce();
+      post({ t: 'hello', tab: tabId });
+      void navigator.locks
+        .request(`${lockPrefix}:leader`, { signal: aborter.signal }, () => {
+          if (closed) return undefined;
+          becomeLeader();
+          return released;
+        })
+        .catch(() => undefined);
+      return released;
+    })
+    .catch(() => undefined);
+  window.addEventListener('pagehide', onPageHide);
+  window.addEventListener('pageshow', onPageShow);
+
+  return {
+    want(services) {
+      registry.set(tabId, new Set(services));
+      if (closed) return Promise.resolve();
+      if (connection) {
+        const current = connection;
+        post({ t: 'interest', tab: tabId, services: [...services], seq: ++seq });
+        return current.reconcile();
+      }
+      // Before this tab has started, its first announcement (seq + 1) carries these services.
+      const n = started ? announce() : seq + 1;
+      return new Promise((resolve) => waiters.push({ seq: n, resolve }));
+    },
+    close() {
+      if (closed) return;
+      post({ t: 'bye', tab: tabId });
+      closed = true;
+      window.removeEventListener('pagehide', onPageHide);
+      window.removeEventListener('pageshow', onPageShow);
+      connection?.close();
+      connection = null;
+      aborter.abort();
+      releaseLocks();
+      channel.close();
+      resolveUpTo(Infinity);
+    },
+  };
+}

@@ -1,0 +1,337 @@
+import {
+  EVENTS,
+  PROTOCOL_VERSION,
+  RoomwireError,
+  compareOffsets,
+  isDeliveryFrame,
+  isErrorCode,
+  isRetryable,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type EventEnvelope,
+  type ResumeAck,
+  type RwErrorPayload,
+  type ServerToClientEvents,
+  type StreamPosition,
+  type SubscribeAck,
+  type UnsubscribeAck,
+} from '@roomwire/shared';
+import { io, type Socket } from 'socket.io-client';
+import type { ResolvedClientOptions } from './client-options';
+import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
+import { reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents } from './reconnect-policy';
+
+/** Why a resync is needed, and for which services: reload their state from your backend. */
+export interface ResyncInfo {
+  services: string[];
+  reason: string;
+}
+
+/** The connection's share of the health metrics; a leader tab relays it to the others. */
+export interface ConnectionStatus {
+  state: ConnectionState;
+  lastConnectedAt: number | null;
+  lastDisconnectedAt: number | null;
+  totalDisconnects: number;
+  reconnectAttempts: number;
+  /** Reconnects after which every missed event was replayed. */
+  recovered: number;
+}
+
+/** What a connection reports to its owner. */
+export interface ConnectionHooks {
+  /** Envelopes of one frame, in order, and the position after them. */
+  frame(events: EventEnvelope[], position: StreamPosition | null): void;
+  /** A newer position without events (watermark, subscribe or resume ack). */
+  position(position: StreamPosition): void;
+  resync(info: ResyncInfo): void;
+  error(error: RwErrorPayload): void;
+  /** The server refused to subscribe these services; they are no longer wanted. */
+  refused(services: string[], error: RwErrorPayload): void;
+  /** Any change of the status, the state included; a copy. */
+  status(status: ConnectionStatus): void;
+}
+
+/** One Socket.IO connection kept in line with the services its owner wants. */
+export interface SocketConnection {
+  /** Subscribes and unsubscribes until the server's view matches `wanted()`; resolves when done or closed. */
+  reconcile(): Promise<void>;
+  readonly position: StreamPosition | null;
+  status(): ConnectionStatus;
+  /** The disconnect funnel: disconnects for good and clears every timer and listener. */
+  close(): void;
+}
+
+/** Where a connection starts: a new leader tab carries on from what the previous one relayed. */
+export interface ConnectionStart {
+  wanted(): ReadonlySet<string>;
+  position: StreamPosition | null;
+  status?: ConnectionStatus;
+  hooks: ConnectionHooks;
+}
+
+/** Why: a position only moves forward within one stream lifetime; a new epoch replaces it. */
+export function isNewerPosition(candidate: StreamPosition, current: StreamPosition | null): boolean {
+  return current === null || current.epoch !== candidate.epoch || compareOffsets(candidate.offset, current.offset) > 0;
+}
+
+/** Why: retrying a refused handshake only helps if the server may say yes next time. */
+export function shouldRetryRefusal(code: ErrorCode | undefined, tokenIsFunction: boolean): boolean {
+  if (code === 'RW_ERR_UNSUPPORTED_PROTOCOL') return false;
+  return tokenIsFunction || (code !== undefined && isRetryable(code));
+}
+
+function codeOf(error: RwErrorPayload): ErrorCode {
+  return isErrorCode(error.code) ? error.code : 'RW_ERR_INTERNAL';
+}
+
+/**
+ * Opens the Socket.IO connection: handshake with a fresh token on every attempt, the reconnect
+ * policy, connection-state recovery, then `rw:resume` from `position` when Socket.IO could not
+ * recover by itself, and subscriptions kept in line with `wanted()`.
+ */
+export function openConnection(opts: ResolvedClientOptions, start: ConnectionStart): SocketConnection {
+  const { hooks, wanted } = start;
+  /** Services the server has confirmed on the current connection. */
+  const confirmed = new Set<string>();
+  let position = start.position;
+  /** True once this connection has rejoined its rooms (recovered, resumed or subscribed). */
+  let synced = false;
+  let closed = false;
+  let syncing: Promise<void> | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  let refusals = 0;
+  let refusalRetry: ReturnType<typeof setTimeout> | undefined;
+  const status: ConnectionStatus = start.status
+    ? { ...start.status, state: start.status.lastConnectedAt === null ? 'connecting' : 'reconnecting' }
+    : { state: 'connecting', lastConnectedAt: null, lastDisconnectedAt: null, totalDisconnects: 0, reconnectAttempts: 0, recovered: 0 };
+  const syncedWaiters = new Set<() => void>();
+
+  const report = (): void => hooks.status({ ...status });
+  const signal = (s: ConnectionSignal): void => {
+    const to = nextState(status.state, s);
+    if (to === status.state) return;
+    status.state = to;
+    report();
+    if (to === 'connected' || to === 'disconnected') {
+      for (const resolve of syncedWaiters) resolve();
+      syncedWaiters.clear();
+    }
+  };
+
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(opts.url, {
+    path: opts.path,
+    transports: opts.transports,
+    tryAllTransports: true,
+    // A new Manager per client: two clients must never share one engine and its backoff.
+    forceNew: true,
+    ...reconnectOptions(opts),
+    // Called on every (re)connect, so a token function yields a fresh token each time.
+    auth: (cb) => {
+      Promise.resolve(typeof opts.token === 'function' ? opts.token() : opts.token).then(
+        (token) => cb({ token, v: PROTOCOL_VERSION }),
+        () => cb({ token: '', v: PROTOCOL_VERSION }),
+      );
+    },
+  });
+
+  const advance = (candidate: StreamPosition): boolean => {
+    if (!isNewerPosition(candidate, position)) return false;
+    position = candidate;
+    return true;
+  };
+
+  const refuse = (services: string[], error: RwErrorPayload): void => {
+    hooks.error(error);
+    hooks.refused(services, error);
+  };
+
+  const requestSubscribe = async (services: string[]): Promise<void> => {
+    const ack: SubscribeAck = await socket.emitWithAck(EVENTS.subscribe, { services });
+    if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+    for (const service of ack.services) confirmed.add(service);
+    if (advance(ack.position)) hooks.position(ack.position);
+  };
+
+  /** Subscribes `services`; when the server refuses the batch, asks one by one so one bad service spoils nothing else. */
+  const subscribeBatch = async (services: string[]): Promise<void> => {
+    try {
+      await requestSubscribe(services);
+    } catch (err) {
+      if (!(err instanceof RoomwireError) || err.retryable) throw err;
+      if (services.length === 1) {
+        refuse(services, err.toJSON());
+        return;
+      }
+      for (const service of services) await subscribeBatch([service]);
+    }
+  };
+
+  const requestUnsubscribe = async (services: string[]): Promise<void> => {
+    const ack: UnsubscribeAck = await socket.emitWithAck(EVENTS.unsubscribe, { services });
+    if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+    for (const service of ack.services) confirmed.delete(service);
+  };
+
+  const reconcileNow = async (): Promise<void> => {
+    const want = wanted();
+    const toAdd = [...want].filter((s) => !confirmed.has(s));
+    const toRemove = [...confirmed].filter((s) => !want.has(s));
+    if (toAdd.length > 0) await subscribeBatch(toAdd);
+    if (toRemove.length > 0) await requestUnsubscribe(toRemove);
+  };
+
+  /** Requests of one connection run one after another, so a subscribe never races an unsubscribe. */
+  const serially = (task: () => Promise<void>): Promise<void> => {
+    const run = chain.then(task);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  /** Brings the server's view of this connection in line with `wanted()`, once per connection. */
+  const sync = async (): Promise<void> => {
+    if (socket.recovered) {
+      status.recovered += 1;
+    } else {
+      confirmed.clear();
+      const services = [...wanted()];
+      if (services.length > 0 && position !== null) {
+        const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services, position });
+        if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+        for (const service of ack.services) confirmed.add(service);
+        if (advance(ack.position)) hooks.position(ack.position);
+        if (ack.recovered) status.recovered += 1;
+        else hooks.resync({ services: ack.services, reason: ack.reason });
+      }
+    }
+    synced = true;
+    // Whatever changed while offline (or is new): subscribe and unsubscribe the difference.
+    await serially(reconcileNow);
+  };
+
+  const whenSynced = (): Promise<void> =>
+    closed || (synced && socket.connected) ? Promise.resolve() : new Promise((resolve) => syncedWaiters.add(resolve));
+
+  const clearTimers = (): void => {
+    clearTimeout(refusalRetry);
+    refusalRetry = undefined;
+  };
+
+  const retryNow = (): void => {
+    if (closed || socket.connected) return;
+    status.reconnectAttempts += 1;
+    report();
+    if (refusalRetry !== undefined) {
+      clearTimers();
+      socket.connect();
+      return;
+    }
+    // Stops the Manager's pending backoff timer (and any half-open attempt), then opens at once; if
+    // that fails, the Manager's loop starts again from the shortest delay.
+    socket.disconnect();
+    socket.connect();
+  };
+  // Only while waiting out a delay: a first attempt still in flight is left alone.
+  const stopWatchingWake = watchWakeEvents(() => {
+    if (refusalRetry !== undefined || socket.io._reconnecting) retryNow();
+  });
+
+  socket.on('connect', () => {
+    refusals = 0;
+    clearTimers();
+    status.lastConnectedAt = Date.now();
+    synced = false;
+    syncing = sync()
+      .catch((err: unknown) => {
+        // The connection could not be brought up to date: the safe answer is a resync.
+        const reason = err instanceof Error ? err.message : 'resume failed';
+        const services = [...wanted()];
+        if (services.length > 0 && !(err instanceof RoomwireError && err.code === 'RW_ERR_FORBIDDEN')) hooks.resync({ services, reason });
+        synced = true;
+      })
+      .finally(() => {
+        syncing = null;
+        if (socket.connected) signal('synced');
+      });
+  });
+
+  socket.on('disconnect', () => {
+    synced = false;
+    status.totalDisconnects += 1;
+    status.lastDisconnectedAt = Date.now();
+    // A disconnect the client asked for, or the server's "io server disconnect", does not reconnect.
+    report();
+    signal(socket.active ? 'retrying' : 'stopped');
+  });
+
+  socket.io.on('reconnect_attempt', () => {
+    status.reconnectAttempts += 1;
+    report();
+  });
+
+  socket.on('connect_error', (err: Error & { data?: { code?: unknown; message?: unknown } }) => {
+    const code = isErrorCode(err.data?.code) ? err.data.code : undefined;
+    if (code !== undefined) hooks.error({ code, message: typeof err.data?.message === 'string' ? err.data.message : err.message });
+    if (closed) return;
+    if (socket.active) {
+      // A transport error: the Manager's reconnect loop is already on it.
+      signal('retrying');
+      return;
+    }
+    if (!shouldRetryRefusal(code, typeof opts.token === 'function')) {
+      signal('stopped');
+      return;
+    }
+    refusals += 1;
+    signal('retrying');
+    refusalRetry = setTimeout(() => {
+      refusalRetry = undefined;
+      status.reconnectAttempts += 1;
+      report();
+      socket.connect();
+    }, refusedHandshakeDelayMs(socket.io, refusals));
+  });
+
+  socket.on(EVENTS.event, (frame, offset) => {
+    if (!isDeliveryFrame(frame)) return;
+    if (typeof offset === 'string' && position !== null) advance({ epoch: position.epoch, offset });
+    hooks.frame(frame.events, position);
+  });
+
+  socket.on(EVENTS.position, (notice, offset) => {
+    if (!synced || typeof notice?.epoch !== 'string' || typeof offset !== 'string') return;
+    const candidate = { epoch: notice.epoch, offset };
+    if (advance(candidate)) hooks.position(candidate);
+  });
+
+  socket.on(EVENTS.resync, (notice) => {
+    hooks.resync({ services: Array.isArray(notice?.services) ? notice.services : [...wanted()], reason: String(notice?.reason ?? 'unknown') });
+  });
+
+  socket.on(EVENTS.error, (notice) => {
+    if (isErrorCode(notice?.code)) hooks.error(notice);
+  });
+
+  return {
+    async reconcile() {
+      if (closed) return;
+      if (syncing) await syncing;
+      if (!(synced && socket.connected)) return whenSynced();
+      await serially(reconcileNow);
+    },
+    get position() {
+      return position;
+    },
+    status: () => ({ ...status }),
+    close() {
+      if (closed) return;
+      closed = true;
+      clearTimers();
+      stopWatchingWake();
+      socket.disconnect();
+      signal('stopped');
+      for (const resolve of syncedWaiters) resolve();
+      syncedWaiters.clear();
+    },
+  };
+}
