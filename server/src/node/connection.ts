@@ -27,6 +27,8 @@ export interface ConnectionContext extends ReplayContext {
   catalog: CatalogDefinition;
   maxSubscriptionsPerSocket: number;
   logger: Logger;
+  /** Whether the node is draining: new handshakes are refused (retryable), so clients go elsewhere. */
+  isDraining(): boolean;
 }
 
 /**
@@ -41,6 +43,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket. */
 export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionContext): void {
   io.use((socket, next) => {
+    if (ctx.isDraining()) {
+      next(connectError(new RoomwireError('RW_ERR_DRAINING', 'this node is shutting down; retry (another node will answer)')));
+      return;
+    }
     const auth = (socket.handshake.auth ?? {}) as { token?: unknown; v?: unknown };
     if (auth.v !== undefined && auth.v !== PROTOCOL_VERSION) {
       next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${String(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EVENTS, compareOffsets, isDeliveryFrame, type DeliveryFrame } from '@roomwire/shared';
+import { EVENTS, compareOffsets, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
+import { createNodeMetrics } from '../metrics/node-metrics';
+import { offsetTimeMs } from '../stream/retention';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { Logger } from 'pino';
@@ -118,8 +120,32 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const replayStats = newReplayStats();
   // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
   const sendVolatile = (room: string, frame: DeliveryFrame): void => {
+    const members = io.of('/').adapter.rooms.get(room);
+    if (!members) return;
+    let pressured = 0;
+    for (const id of io.of('/').adapter.rooms.get(PRESSURED_ROOM) ?? []) if (members.has(id)) pressured += 1;
+    metrics.volatileDropped(pressured * frame.events.length);
+    metrics.delivered(frame, members.size - pressured);
     io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
   };
+  const countDelivery = (rooms: string[], frame: DeliveryFrame): void => {
+    let sockets = 0;
+    for (const room of rooms) sockets += io.of('/').adapter.rooms.get(room)?.size ?? 0;
+    metrics.delivered(frame, sockets);
+  };
+  const metrics = createNodeMetrics(opts.nodeId, {
+    connections: () => io.of('/').sockets.size,
+    subscriptions: () => {
+      let count = 0;
+      for (const [room, members] of io.of('/').adapter.rooms) if (parseServiceRoom(room)) count += members.size;
+      return count;
+    },
+    streamReadLagMs: async () => {
+      if (opts.redisUrl === undefined) return undefined;
+      const head = await log.head();
+      return offsetTimeMs(head.offset) - offsetTimeMs(readerOffset());
+    },
+  });
   const sessionHooks = (a: Adapter): void => installSessionHooks(a, { store: sessions, log, epoch: () => epoch, logger, track });
 
   if (opts.redisUrl !== undefined) {
@@ -139,7 +165,10 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       sessionKeyPrefix: opts.streamName + SESSION_SUFFIX,
       heartbeatIntervalMs: Math.min(5000, effectivePositionIntervalMs(opts)),
       gate,
-      onDurable: (offset, rooms, frame, bytes) => tail.append(offset, rooms, frame, bytes),
+      onDurable: (offset, rooms, frame, bytes) => {
+        tail.append(offset, rooms, frame, bytes);
+        countDelivery(rooms, frame);
+      },
       onDelivered: (offset) => {
         if (delivered === null || compareOffsets(offset, delivered) > 0) delivered = offset;
       },
@@ -164,7 +193,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     log = memoryLog;
     sessions = memorySessionStore(opts.replayWindowMs);
     readerOffset = () => memoryLog.deliveredOffset;
-    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks);
+    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, countDelivery);
     bindMemoryLog = (server) =>
       memoryLog.bind((room, frame, volatile) => {
         if (volatile) sendVolatile(room, frame);
@@ -187,7 +216,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   bindMemoryLog?.(io);
   await startReader();
 
+  let draining = false;
   attachConnectionHandlers(io, {
+    isDraining: () => draining,
     verify,
     catalog: opts.catalog,
     maxSubscriptionsPerSocket: opts.maxSubscriptionsPerSocket,
@@ -199,10 +230,11 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     replayPageSize: opts.replayPageSize,
     maxPositionAgeMs: maxPositionAgeMs(opts),
     stats: replayStats,
+    onOutcome: (result) => metrics.replayed(result),
     ...(tailSource ? { tail: tailSource } : {}),
   });
 
-  const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching });
+  const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
   const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({ publish, apiKey: opts.publishApiKey, maxBodyBytes: opts.maxPayloadBytes, logger });
   const statusPage = createStatusPage({
@@ -211,7 +243,6 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     catalog: opts.catalog,
     ...(options.statusPageToken === undefined ? {} : { devToken: options.statusPageToken }),
   });
-  let draining = false;
 
   const ready = async (): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }> => {
     if (redisClients.length === 0) return { ok: !draining, redis: 'none' };
@@ -229,6 +260,17 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       sendJson(res, 200, { status: 'ok', nodeId: opts.nodeId });
     } else if (req.method === 'GET' && path === '/readyz') {
       void ready().then((r) => sendJson(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', draining, redis: r.redis, nodeId: opts.nodeId }));
+    } else if (req.method === 'GET' && path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'metrics failed');
+          sendJson(res, 500, { error: { code: 'RW_ERR_INTERNAL', message: 'metrics failed' } });
+        },
+      );
     } else if (path === '/v1/publish') {
       if (req.method !== 'POST') {
         res.setHeader('Allow', 'POST');
@@ -250,6 +292,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     slowConsumerGraceMs: opts.slowConsumerGraceMs,
     sweepIntervalMs: 50,
     logger,
+    onEvict: () => metrics.evicted(),
   });
 
   // Watermarks keep quiet clients' positions recent, and refresh the epoch (a lost stream gets a new one).

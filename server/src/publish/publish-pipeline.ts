@@ -1,4 +1,4 @@
-import type { CatalogDefinition } from '@roomwire/shared';
+import { RoomwireError, type CatalogDefinition } from '@roomwire/shared';
 import { RoomBatcher, idempotencyScope, type BatchingOptions } from '../batching/room-batcher';
 import type { EventLog } from '../stream/event-log';
 import { frameOf, validatePublish, type PublishRequest } from './publish-request';
@@ -23,17 +23,43 @@ export interface PublishPipeline {
   flush(): Promise<void>;
 }
 
+/** What the publish path reports (to metrics). */
+export interface PublishObserver {
+  published(seconds: number): void;
+  publishFailed(code: string): void;
+  frameAppended(events: number): void;
+}
+
 /** Builds the publish path over an event log, with adaptive batching unless `batching` is false. */
 export function createPublishPipeline(options: {
   catalog: CatalogDefinition;
   log: EventLog;
   maxPayloadBytes: number;
   batching: Required<BatchingOptions> | false;
+  observer?: PublishObserver;
 }): PublishPipeline {
-  const { catalog, log, maxPayloadBytes } = options;
-  const append = log.append.bind(log);
+  const { catalog, log, maxPayloadBytes, observer } = options;
+  const append: EventLog['append'] = observer
+    ? (room, frame, appendOptions) => {
+        const appending = log.append(room, frame, appendOptions);
+        if (!appendOptions.volatile) void appending.then((r) => r.duplicateOf === undefined && observer.frameAppended(frame.events.length), () => undefined);
+        return appending;
+      }
+    : log.append.bind(log);
   const batcher = options.batching === false ? undefined : new RoomBatcher(append, options.batching);
   const publish: PublishFn = async (request) => {
+    if (!observer) return publishOne(request);
+    const started = performance.now();
+    try {
+      const result = await publishOne(request);
+      observer.published((performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      observer.publishFailed(err instanceof RoomwireError ? err.code : 'RW_ERR_INTERNAL');
+      throw err;
+    }
+  };
+  const publishOne: PublishFn = async (request) => {
     const valid = validatePublish(catalog, request, maxPayloadBytes);
     const result = batcher
       ? await batcher.submit(valid)

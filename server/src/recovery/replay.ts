@@ -20,6 +20,8 @@ export interface ReplayContext {
   tail?: { cache: TailCache; epoch(): string };
   /** Counts each replay's outcome. */
   stats: ReplayStats;
+  /** Told each replay's outcome (for metrics). */
+  onOutcome?(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
 }
 
 /** Outcomes of replays on one node. */
@@ -56,6 +58,7 @@ export type ReplayResult =
 export async function replayInto(socket: Socket, rooms: string[], from: StreamPosition, ctx: ReplayContext): Promise<ReplayResult> {
   const fromMemory = ctx.tail !== undefined && from.epoch === ctx.tail.epoch() && ctx.tail.cache.covers(from.offset);
   const result = await replay(socket, rooms, from, ctx, fromMemory);
+  ctx.onOutcome?.({ recovered: result.recovered, source: fromMemory ? 'memory' : 'stream', ...(result.recovered ? {} : { reason: result.reason }) });
   return count(ctx.stats, result, fromMemory ? 'fromMemory' : 'fromStream');
 }
 

@@ -1,4 +1,4 @@
-import { EVENTS, isDeliveryFrame } from '@roomwire/shared';
+import { EVENTS, isDeliveryFrame, type DeliveryFrame } from '@roomwire/shared';
 import { Adapter, type BroadcastOptions } from 'socket.io-adapter';
 import type { RecoveryGate } from '../recovery/recovery-gate';
 import type { MemoryStreamLog } from './memory-stream-log';
@@ -10,7 +10,12 @@ const EVENT_PACKET_TYPE = 2;
  * The in-memory adapter of a lone node: every durable Roomwire broadcast is recorded in the memory
  * log (which gives it its offset) and passes the recovery gate before local delivery.
  */
-export function memoryAdapterClass(log: MemoryStreamLog, gate: RecoveryGate, onAdapter: (adapter: Adapter) => void): typeof Adapter {
+export function memoryAdapterClass(
+  log: MemoryStreamLog,
+  gate: RecoveryGate,
+  onAdapter: (adapter: Adapter) => void,
+  onDurable: (rooms: string[], frame: DeliveryFrame) => void,
+): typeof Adapter {
   return class MemoryLogAdapter extends Adapter {
     constructor(nsp: ConstructorParameters<typeof Adapter>[0]) {
       super(nsp);
@@ -28,7 +33,9 @@ export function memoryAdapterClass(log: MemoryStreamLog, gate: RecoveryGate, onA
         packet.data[0] === EVENTS.event &&
         isDeliveryFrame(frame);
       if (durable) {
-        const offset = log.record([...opts.rooms], frame);
+        const rooms = [...opts.rooms];
+        const offset = log.record(rooms, frame);
+        onDurable(rooms, frame);
         opts.except ??= new Set();
         gate.intercept(opts.rooms, opts.except, frame, offset);
         packet.data.push(offset);

@@ -1,0 +1,117 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeliveryFrame } from '@roomwire/shared';
+
+/** What the metrics read from the node when scraped. */
+export interface MetricsSources {
+  connections(): number;
+  subscriptions(): number;
+  /** Milliseconds between the newest stream entry and the last one this node delivered; undefined without Redis. */
+  streamReadLagMs(): Promise<number | undefined>;
+}
+
+/** The node's Prometheus metrics (prefixed `roomwire_`) and the hooks that feed them. */
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** An event accepted for publishing through this node (library or HTTP), and how long it took. */
+  published(seconds: number): void;
+  /** A publish refused or failed, by error code. */
+  publishFailed(code: string): void;
+  /** A durable frame appended to the stream by this node. */
+  frameAppended(events: number): void;
+  /** A frame delivered to `sockets` local sockets. */
+  delivered(frame: DeliveryFrame, sockets: number): void;
+  /** Volatile events not sent to sockets under pressure. */
+  volatileDropped(count: number): void;
+  /** A slow consumer evicted. */
+  evicted(): void;
+  /** A replay's outcome. */
+  replayed(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
+}
+
+/** Creates the metrics of one node on a registry of its own (default process metrics included). */
+export function createNodeMetrics(nodeId: string, sources: MetricsSources): NodeMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeId });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  new Gauge({
+    name: 'roomwire_connections',
+    help: 'Sockets connected to this node.',
+    registers,
+    collect() {
+      this.set(sources.connections());
+    },
+  });
+  new Gauge({
+    name: 'roomwire_subscriptions',
+    help: 'Service subscriptions (socket × service) on this node.',
+    registers,
+    collect() {
+      this.set(sources.subscriptions());
+    },
+  });
+  new Gauge({
+    name: 'roomwire_stream_read_lag_seconds',
+    help: 'How far this node’s stream reader is behind the newest stream entry.',
+    registers,
+    async collect() {
+      const lag = await sources.streamReadLagMs().catch(() => undefined);
+      if (lag !== undefined) this.set(Math.max(0, lag) / 1000);
+    },
+  });
+  const published = new Counter({ name: 'roomwire_events_published_total', help: 'Events accepted for publishing through this node (library or HTTP).', registers });
+  const publishFailures = new Counter({ name: 'roomwire_publish_failures_total', help: 'Publishes refused or failed, by error code.', labelNames: ['code'], registers });
+  const publishDuration = new Histogram({
+    name: 'roomwire_publish_duration_seconds',
+    help: 'From a publish request to its event stored in the stream (batching included).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+  const batchEvents = new Histogram({
+    name: 'roomwire_batch_events',
+    help: 'Events per frame appended to the stream by this node.',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers,
+  });
+  const delivered = new Counter({ name: 'roomwire_events_delivered_total', help: 'Events sent to sockets of this node (events × sockets).', registers });
+  const deliveryLatency = new Histogram({
+    name: 'roomwire_delivery_latency_seconds',
+    help: 'From publish (envelope ts) to the node sending the frame to its sockets.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const volatileDrops = new Counter({ name: 'roomwire_volatile_dropped_total', help: 'Volatile events not sent to sockets under pressure.', registers });
+  const evictions = new Counter({ name: 'roomwire_slow_consumer_evictions_total', help: 'Sockets evicted because they could not keep up.', registers });
+  const recoveries = new Counter({
+    name: 'roomwire_recoveries_total',
+    help: 'Replays after reconnects, by result (recovered | resynced) and source (memory | stream).',
+    labelNames: ['result', 'source'],
+    registers,
+  });
+  const resyncs = new Counter({ name: 'roomwire_resyncs_total', help: 'Replays refused (the client resyncs), by reason.', labelNames: ['reason'], registers });
+
+  return {
+    registry,
+    published(seconds) {
+      published.inc();
+      publishDuration.observe(seconds);
+    },
+    publishFailed: (code) => publishFailures.inc({ code }),
+    frameAppended: (events) => batchEvents.observe(events),
+    delivered(frame, sockets) {
+      if (sockets === 0 || frame.events.length === 0) return;
+      delivered.inc(frame.events.length * sockets);
+      const first = frame.events[0];
+      if (first) deliveryLatency.observe(Math.max(0, Date.now() - first.ts) / 1000);
+    },
+    volatileDropped: (count) => {
+      if (count > 0) volatileDrops.inc(count);
+    },
+    evicted: () => evictions.inc(),
+    replayed(result) {
+      recoveries.inc({ result: result.recovered ? 'recovered' : 'resynced', source: result.source });
+      if (!result.recovered) resyncs.inc({ reason: result.reason ?? 'unknown' });
+    },
+  };
+}
