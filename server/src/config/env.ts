@@ -38,7 +38,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values must never appear in messages or logs. */
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'PUBLISH_API_KEY']);
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'PUBLISH_API_KEY', 'ADMIN_UI_PASSWORD']);
 
 /** Why: Node timers overflow past 2^31-1 ms and fire at once, so longer durations are refused. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -99,6 +99,8 @@ const schema = z.object({
   MAX_BUFFERED_BYTES: integer(1024, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes, at least 1024').default(1_048_576),
   SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
+  ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
+  ADMIN_UI_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
   CORS_ORIGINS: z
     .string()
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
@@ -124,6 +126,9 @@ function crossVariableProblems(env: RawEnv): { variable: EnvVariable; message: s
   const problems: { variable: EnvVariable; message: string }[] = [];
   if (env.JWT_SECRET !== undefined && env.JWKS_URL !== undefined) {
     problems.push({ variable: 'JWT_SECRET', message: 'set either JWT_SECRET (HS256) or JWKS_URL (RS256/ES256), not both' });
+  }
+  if ((env.ADMIN_UI_USERNAME === undefined) !== (env.ADMIN_UI_PASSWORD === undefined)) {
+    problems.push({ variable: 'ADMIN_UI_PASSWORD', message: 'set both ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD to enable the admin UI, or neither' });
   }
   if (env.NODE_ENV !== 'production') return problems;
   if (env.JWT_SECRET === undefined && env.JWKS_URL === undefined) {
@@ -197,6 +202,9 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
+  if (e.ADMIN_UI_USERNAME !== undefined && e.ADMIN_UI_PASSWORD !== undefined) {
+    options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD };
+  }
 
   return {
     options,

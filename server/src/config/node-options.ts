@@ -1,5 +1,6 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
+import type { AdminUiOptions } from '../node/admin-ui';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
 /** How clients authenticate: an HS256 secret or a JWKS URL (RS256/ES256). Exactly one is required. */
@@ -64,6 +65,8 @@ export interface NodeOptions {
   recoveryCacheMs?: number;
   /** Most bytes of recent stream entries kept in memory for replays. @default 67108864 */
   recoveryCacheBytes?: number;
+  /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
+  adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
   batching?: BatchingOptions | false;
   /** Logger; pass one to route logs. @default a pino JSON logger at `info` */
@@ -95,8 +98,8 @@ export const nodeDefaults = {
 } as const;
 
 /** Options after defaults are merged and checked. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching'>> &
-  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & { nodeId: string; logger?: Logger; batching: Required<BatchingOptions> | false };
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi'>> &
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & { nodeId: string; logger?: Logger; batching: Required<BatchingOptions> | false };
 
 /**
  * Merges the defaults into `options` and checks them; a bad option is a programmer error and throws a

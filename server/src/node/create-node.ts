@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { EVENTS, compareOffsets, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import { createNodeMetrics } from '../metrics/node-metrics';
+import { enableAdminUi } from './admin-ui';
 import { offsetTimeMs } from '../stream/retention';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
@@ -216,6 +217,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   bindMemoryLog?.(io);
   await startReader();
 
+  const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
   let draining = false;
   attachConnectionHandlers(io, {
     isDraining: () => draining,
@@ -280,7 +282,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       } else {
         void httpPublish(req, res);
       }
-    } else if (!statusPage(req, res)) {
+    } else if (!statusPage(req, res) && !(adminUi?.(req, res) ?? false)) {
       sendJson(res, 404, { error: { code: 'RW_ERR_NOT_FOUND', message: `no route ${req.method ?? ''} ${path ?? ''}` } });
     }
   });

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { instrument } from '@socket.io/admin-ui';
+import { hashSync } from 'bcryptjs';
+import type { Server } from 'socket.io';
+
+/** The Socket.IO admin UI, off unless configured. */
+export interface AdminUiOptions {
+  /** Basic-auth user name of the admin namespace. */
+  username: string;
+  /** Basic-auth password (hashed with bcrypt at start-up); at least 12 characters. */
+  password: string;
+  /** Forbid actions that change state (disconnect, join, leave). @default true */
+  readonly?: boolean;
+}
+
+/** Where the admin UI is served. */
+export const ADMIN_UI_PATH = '/admin/';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json; charset=utf-8',
+  '.ico': 'image/x-icon',
+};
+
+/**
+ * Instruments the server for `@socket.io/admin-ui` (namespace `/admin`, basic auth, aggregated
+ * "production" mode) and serves the UI's files from the package itself under `/admin/`, with the
+ * page's links to web fonts removed so nothing is fetched from the internet.
+ */
+export function enableAdminUi(io: Server, options: AdminUiOptions, nodeId: string): (req: IncomingMessage, res: ServerResponse) => boolean {
+  if (options.password.length < 12) throw new TypeError('createNode: adminUi.password must be at least 12 characters');
+  instrument(io, {
+    auth: { type: 'basic', username: options.username, password: hashSync(options.password, 10) },
+    mode: 'production',
+    readonly: options.readonly ?? true,
+    serverId: nodeId,
+  });
+  const root = path.join(path.dirname(require.resolve('@socket.io/admin-ui/package.json')), 'ui', 'dist');
+  return (req, res) => {
+    const url = (req.url ?? '/').split('?')[0] ?? '/';
+    if (url === '/admin') {
+      res.writeHead(301, { Location: ADMIN_UI_PATH });
+      res.end();
+      return true;
+    }
+    if (!url.startsWith(ADMIN_UI_PATH) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    const relative = decodeURIComponent(url.slice(ADMIN_UI_PATH.length)) || 'index.html';
+    const file = path.resolve(root, relative);
+    if (!file.startsWith(root + path.sep)) return false;
+    readFile(file).then(
+      (body) => {
+        const ext = path.extname(file);
+        const content = ext === '.html' ? Buffer.from(body.toString('utf8').replace(/<link[^>]+href="https?:\/\/[^"]*"[^>]*>/g, '')) : body;
+        res.writeHead(200, { 'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'Content-Length': content.length });
+        res.end(req.method === 'HEAD' ? undefined : content);
+      },
+      () => {
+        res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ error: { code: 'RW_ERR_NOT_FOUND', message: `no admin UI file ${relative}` } }));
+      },
+    );
+    return true;
+  };
+}
