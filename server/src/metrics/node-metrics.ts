@@ -26,7 +26,20 @@ export interface NodeMetrics {
   evicted(): void;
   /** A replay's outcome. */
   replayed(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
+  /** Running totals and the recent delivery latency, for the status page. */
+  totals(): MetricsTotals;
 }
+
+/** Plain totals since start, and delivery latency over the last frames. */
+export interface MetricsTotals {
+  published: number;
+  delivered: number;
+  /** Percentiles of publish → node delivery over the last {@link RECENT_LATENCIES} frames, in ms. */
+  latencyMs: { p50: number; p99: number } | null;
+}
+
+/** How many recent frames the status page's latency covers. */
+export const RECENT_LATENCIES = 512;
 
 /** Creates the metrics of one node on a registry of its own (default process metrics included). */
 export function createNodeMetrics(nodeId: string, sources: MetricsSources): NodeMetrics {
@@ -91,9 +104,21 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
   });
   const resyncs = new Counter({ name: 'roomwire_resyncs_total', help: 'Replays refused (the client resyncs), by reason.', labelNames: ['reason'], registers });
 
+  let publishedTotal = 0;
+  let deliveredTotal = 0;
+  const recent = new Float64Array(RECENT_LATENCIES);
+  let recentCount = 0;
   return {
     registry,
+    totals() {
+      const n = Math.min(recentCount, RECENT_LATENCIES);
+      if (n === 0) return { published: publishedTotal, delivered: deliveredTotal, latencyMs: null };
+      const sorted = Array.from(recent.subarray(0, n)).sort((x, y) => x - y);
+      const at = (q: number): number => sorted[Math.min(n - 1, Math.floor(q * n))] as number;
+      return { published: publishedTotal, delivered: deliveredTotal, latencyMs: { p50: at(0.5), p99: at(0.99) } };
+    },
     published(seconds) {
+      publishedTotal += 1;
       published.inc();
       publishDuration.observe(seconds);
     },
@@ -102,8 +127,14 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     delivered(frame, sockets) {
       if (sockets === 0 || frame.events.length === 0) return;
       delivered.inc(frame.events.length * sockets);
+      deliveredTotal += frame.events.length * sockets;
       const first = frame.events[0];
-      if (first) deliveryLatency.observe(Math.max(0, Date.now() - first.ts) / 1000);
+      if (first) {
+        const ms = Math.max(0, Date.now() - first.ts);
+        deliveryLatency.observe(ms / 1000);
+        recent[recentCount % RECENT_LATENCIES] = ms;
+        recentCount += 1;
+      }
     },
     volatileDropped: (count) => {
       if (count > 0) volatileDrops.inc(count);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EVENTS, compareOffsets, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { enableAdminUi } from './admin-ui';
+import { startClusterStatus } from './cluster-status';
 import { offsetTimeMs } from '../stream/retention';
 import { Server, type ServerOptions } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
@@ -136,11 +137,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   };
   const metrics = createNodeMetrics(opts.nodeId, {
     connections: () => io.of('/').sockets.size,
-    subscriptions: () => {
-      let count = 0;
-      for (const [room, members] of io.of('/').adapter.rooms) if (parseServiceRoom(room)) count += members.size;
-      return count;
-    },
+    subscriptions: () => countSubscriptions(),
     streamReadLagMs: async () => {
       if (opts.redisUrl === undefined) return undefined;
       const head = await log.head();
@@ -239,7 +236,34 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
   const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({ publish, apiKey: opts.publishApiKey, maxBodyBytes: opts.maxPayloadBytes, logger });
+  const startedAt = Date.now();
+  const countSubscriptions = (): number => {
+    let count = 0;
+    for (const [room, members] of io.of('/').adapter.rooms) if (parseServiceRoom(room)) count += members.size;
+    return count;
+  };
+  const clusterStatus = startClusterStatus({
+    client: redisClients[0],
+    key: `${opts.streamName}:nodes`,
+    nodeId: opts.nodeId,
+    intervalMs: 2000,
+    logger,
+    snapshot: () => {
+      const totals = metrics.totals();
+      return {
+        nodeId: opts.nodeId,
+        connections: io.of('/').sockets.size,
+        subscriptions: countSubscriptions(),
+        eventsPublished: totals.published,
+        eventsDelivered: totals.delivered,
+        latencyMs: totals.latencyMs,
+        uptimeS: Math.floor((Date.now() - startedAt) / 1000),
+        ts: Date.now(),
+      };
+    },
+  });
   const statusPage = createStatusPage({
+    cluster: () => clusterStatus.nodes(),
     io,
     nodeId: opts.nodeId,
     catalog: opts.catalog,
@@ -334,6 +358,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       // Disconnects every socket with "server shutting down", a recoverable reason: sessions are saved.
       await io.close();
       await Promise.allSettled([...savingSessions]);
+      await clusterStatus.stop();
       sessions.close();
       await Promise.allSettled(redisClients.map((c) => (c.isOpen ? c.close() : Promise.resolve())));
       logger.info('closed');

@@ -7,6 +7,7 @@ import type { CatalogDefinition } from '@roomwire/shared';
 import { nodeDefaults } from '../config/node-options';
 import { sendJson } from '../publish/http-publish';
 import type { RoomwireServer } from './types';
+import type { NodeSnapshot } from './cluster-status';
 
 /** Options of {@link createStatusPage}. */
 export interface StatusPageOptions {
@@ -16,6 +17,8 @@ export interface StatusPageOptions {
   devToken?: string;
   /** The node's catalog, whose services the page lists and watches. @default the example catalog */
   catalog?: CatalogDefinition;
+  /** Every live node of the cluster (this one alone without Redis). */
+  cluster?: () => Promise<NodeSnapshot[]>;
 }
 
 /** Body of `GET /v1/status`: this node's local view. */
@@ -28,6 +31,8 @@ export interface NodeStatus {
   uptimeS: number;
   /** Service names of the catalog. */
   services: string[];
+  /** Every live node of the cluster, with its counters (see {@link NodeSnapshot}). */
+  nodes: NodeSnapshot[];
 }
 
 /** Where the browser ESM bundle of `@roomwire/client` is served. */
@@ -46,7 +51,7 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
   const startedAt = performance.now();
   const services = Object.keys(options.catalog ?? nodeDefaults.catalog);
 
-  const status = (): NodeStatus => {
+  const status = async (): Promise<NodeStatus> => {
     const { rooms, sids } = options.io.of('/').adapter;
     let named = 0;
     for (const room of rooms.keys()) if (!sids.has(room)) named++;
@@ -56,6 +61,7 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
       rooms: named,
       uptimeS: Math.floor((performance.now() - startedAt) / 1000),
       services,
+      nodes: options.cluster ? await options.cluster() : [],
     };
   };
 
@@ -67,7 +73,10 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
       return true;
     }
     if (pathname === '/v1/status') {
-      sendJson(res, 200, status());
+      status().then(
+        (body) => sendJson(res, 200, body),
+        () => sendJson(res, 503, { error: { code: 'RW_ERR_UNAVAILABLE', message: 'the cluster status could not be read' } }),
+      );
       return true;
     }
     const asset = ASSETS.get(pathname);
