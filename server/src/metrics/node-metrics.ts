@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DeliveryFrame } from '@roomwire/shared';
 
 /** What the metrics read from the node when scraped. */
 export interface MetricsSources {
@@ -18,8 +17,8 @@ export interface NodeMetrics {
   publishFailed(code: string): void;
   /** A durable frame appended to the stream by this node. */
   frameAppended(events: number): void;
-  /** A frame delivered to `sockets` local sockets. */
-  delivered(frame: DeliveryFrame, sockets: number): void;
+  /** A frame of `events` events, the first published at `firstTs`, delivered to `sockets` local sockets. */
+  delivered(events: number, firstTs: number, sockets: number): void;
   /** Volatile events not sent to sockets under pressure. */
   volatileDropped(count: number): void;
   /** A slow consumer evicted. */
@@ -124,17 +123,14 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     },
     publishFailed: (code) => publishFailures.inc({ code }),
     frameAppended: (events) => batchEvents.observe(events),
-    delivered(frame, sockets) {
-      if (sockets === 0 || frame.events.length === 0) return;
-      delivered.inc(frame.events.length * sockets);
-      deliveredTotal += frame.events.length * sockets;
-      const first = frame.events[0];
-      if (first) {
-        const ms = Math.max(0, Date.now() - first.ts);
-        deliveryLatency.observe(ms / 1000);
-        recent[recentCount % RECENT_LATENCIES] = ms;
-        recentCount += 1;
-      }
+    delivered(events, firstTs, sockets) {
+      if (sockets === 0 || events === 0) return;
+      delivered.inc(events * sockets);
+      deliveredTotal += events * sockets;
+      const ms = Math.max(0, Date.now() - firstTs);
+      deliveryLatency.observe(ms / 1000);
+      recent[recentCount % RECENT_LATENCIES] = ms;
+      recentCount += 1;
     },
     volatileDropped: (count) => {
       if (count > 0) volatileDrops.inc(count);

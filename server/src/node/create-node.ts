@@ -127,13 +127,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     let pressured = 0;
     for (const id of io.of('/').adapter.rooms.get(PRESSURED_ROOM) ?? []) if (members.has(id)) pressured += 1;
     metrics.volatileDropped(pressured * frame.events.length);
-    metrics.delivered(frame, members.size - pressured);
+    metrics.delivered(frame.events.length, frame.events[0]?.ts ?? 0, members.size - pressured);
     io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
   };
-  const countDelivery = (rooms: string[], frame: DeliveryFrame): void => {
+  const countDelivery = (rooms: string[], events: number, firstTs: number): void => {
     let sockets = 0;
     for (const room of rooms) sockets += io.of('/').adapter.rooms.get(room)?.size ?? 0;
-    metrics.delivered(frame, sockets);
+    metrics.delivered(events, firstTs, sockets);
   };
   const metrics = createNodeMetrics(opts.nodeId, {
     connections: () => io.of('/').sockets.size,
@@ -163,9 +163,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       sessionKeyPrefix: opts.streamName + SESSION_SUFFIX,
       heartbeatIntervalMs: Math.min(5000, effectivePositionIntervalMs(opts)),
       gate,
-      onDurable: (offset, rooms, frame, bytes) => {
-        tail.append(offset, rooms, frame, bytes);
-        countDelivery(rooms, frame);
+      onFrame: (offset, frame, bytes) => {
+        tail.append(offset, frame, bytes);
+        countDelivery(frame.rooms, frame.events, frame.firstTs);
       },
       onDelivered: (offset) => {
         if (delivered === null || compareOffsets(offset, delivered) > 0) delivered = offset;
@@ -191,7 +191,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     log = memoryLog;
     sessions = memorySessionStore(opts.replayWindowMs);
     readerOffset = () => memoryLog.deliveredOffset;
-    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, countDelivery);
+    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, (rooms, frame) => countDelivery(rooms, frame.events.length, frame.events[0]?.ts ?? 0));
     bindMemoryLog = (server) =>
       memoryLog.bind((room, frame, volatile) => {
         if (volatile) sendVolatile(room, frame);

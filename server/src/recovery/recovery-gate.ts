@@ -51,15 +51,14 @@ export class RecoveryGate {
    * Called for each durable broadcast before local delivery. Buffers the frame for every held socket
    * in `rooms` and adds those sockets to `except`, so the broadcast itself skips them.
    */
-  intercept(rooms: Iterable<string>, except: { add(id: string): unknown } | string[], frame: DeliveryFrame, offset: string): void {
+  intercept(rooms: Iterable<string>, except: { add(id: string): unknown }, frame: DeliveryFrame | (() => DeliveryFrame), offset: string): void {
     if (this.#held.size === 0) return;
     const targets = [...rooms];
     for (const [id, held] of this.#held) {
       if (!targets.some((room) => held.socket.rooms.has(room))) continue;
-      if (Array.isArray(except)) except.push(id);
-      else except.add(id);
+      except.add(id);
       if (held.pending.length >= this.#maxPendingFrames) held.overflowed = true;
-      else held.pending.push({ offset, frame });
+      else held.pending.push({ offset, frame: typeof frame === 'function' ? frame() : frame });
     }
   }
 

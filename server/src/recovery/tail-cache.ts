@@ -1,4 +1,5 @@
-import { compareOffsets, type DeliveryFrame } from '@roomwire/shared';
+import { compareOffsets } from '@roomwire/shared';
+import type { EncodedFrame } from '../stream/adapter-message';
 import type { LogEntry, LogPage } from '../stream/event-log';
 
 /** Bounds of the tail cache. */
@@ -9,7 +10,9 @@ export interface TailCacheOptions {
   maxBytes: number;
 }
 
-interface Cached extends LogEntry {
+interface Cached {
+  offset: string;
+  frame: EncodedFrame;
   bytes: number;
   at: number;
 }
@@ -46,11 +49,11 @@ export class TailCache {
     return this.#bytes;
   }
 
-  /** Adds the next durable entry the reader delivered. */
-  append(offset: string, rooms: string[], frame: DeliveryFrame, bytes: number): void {
+  /** Adds the next durable entry the reader delivered (kept encoded: parsed only if replayed). */
+  append(offset: string, frame: EncodedFrame, bytes: number): void {
     if (this.#coveredAfter === null) return;
     const now = Date.now();
-    this.#entries.push({ offset, rooms, frame, bytes, at: now });
+    this.#entries.push({ offset, frame, bytes, at: now });
     this.#bytes += bytes;
     this.#evict(now);
   }
@@ -65,8 +68,8 @@ export class TailCache {
   readAfter(offset: string, count: number): LogPage {
     const entries: LogEntry[] = [];
     for (let i = this.#indexAfter(offset); i < this.#entries.length && entries.length < count; i++) {
-      const { offset: o, rooms, frame } = this.#entries[i] as Cached;
-      entries.push({ offset: o, rooms, frame });
+      const { offset: o, frame } = this.#entries[i] as Cached;
+      entries.push({ offset: o, rooms: frame.rooms, frame: frame.frame() });
     }
     return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
   }

@@ -16,13 +16,63 @@ const EVENT_PACKET_TYPE = 2;
 /** Fields of one stream entry. */
 export type StreamFields = Record<string, string>;
 
-/** Encodes a frame for `room` as a broadcast entry of the main namespace. */
-export function encodeBroadcast(room: string, frame: DeliveryFrame, volatile: boolean): StreamFields {
-  const data = {
-    packet: { type: EVENT_PACKET_TYPE, data: [EVENTS.event, frame], nsp: '/' },
-    opts: { rooms: [room], except: [], flags: volatile ? { volatile: true } : {} },
+/**
+ * The part of a Roomwire entry's data just before the frame's JSON. Entries are laid out so that a node
+ * can cut the frame out as a string and send it without parsing and re-serialising it:
+ * `{"opts":…,"rw":{"n":…,"ts":…},"packet":{"type":2,"nsp":"/","data":["rw:event",FRAME]}}` — still
+ * plain JSON in the adapter's format, so any adapter can read it the slow way.
+ */
+const FRAME_MARKER = `,"packet":{"type":${EVENT_PACKET_TYPE},"nsp":"/","data":["${EVENTS.event}",`;
+const FRAME_END = ']}}';
+
+/** Encodes a durable frame for `room` as a broadcast entry of the main namespace. */
+export function encodeBroadcast(room: string, frame: DeliveryFrame): StreamFields {
+  const opts = JSON.stringify({ rooms: [room], except: [], flags: {} });
+  const first = frame.events[0];
+  const header = `{"opts":${opts},"rw":{"n":${frame.events.length},"ts":${first ? first.ts : 0}}`;
+  return { uid: EMITTER_UID, nsp: '/', type: BROADCAST_TYPE, data: header + FRAME_MARKER + JSON.stringify(frame) + FRAME_END };
+}
+
+/** A durable frame as read from the stream: its JSON kept as a string, parsed only when needed. */
+export interface EncodedFrame {
+  rooms: string[];
+  /** The frame's JSON, exactly as stored. */
+  json: string;
+  /** Number of events in the frame. */
+  events: number;
+  /** Publish time of the frame's first event. */
+  firstTs: number;
+  /** The parsed frame (parsed once, on first use). */
+  frame(): DeliveryFrame;
+}
+
+/** Cuts a Roomwire entry into its rooms and its frame's JSON; `undefined` for any other entry. */
+export function splitBroadcast(fields: StreamFields): EncodedFrame | undefined {
+  const data = fields.data;
+  if (fields.uid !== EMITTER_UID || fields.type !== BROADCAST_TYPE || data === undefined || !data.endsWith(FRAME_END)) return undefined;
+  const at = data.indexOf(FRAME_MARKER);
+  if (at < 0 || !data.startsWith('{"opts":')) return undefined;
+  let head: { opts?: { rooms?: unknown; flags?: { volatile?: boolean } }; rw?: { n?: unknown; ts?: unknown } };
+  try {
+    head = JSON.parse(`${data.slice(0, at)}}`) as typeof head;
+  } catch {
+    return undefined;
+  }
+  const rooms = head.opts?.rooms;
+  if (!Array.isArray(rooms) || !rooms.every((r) => typeof r === 'string') || head.opts?.flags?.volatile) return undefined;
+  if (typeof head.rw?.n !== 'number' || typeof head.rw.ts !== 'number') return undefined;
+  const json = data.slice(at + FRAME_MARKER.length, data.length - FRAME_END.length);
+  let parsed: DeliveryFrame | undefined;
+  return {
+    rooms: rooms as string[],
+    json,
+    events: head.rw.n,
+    firstTs: head.rw.ts,
+    frame() {
+      parsed ??= JSON.parse(json) as DeliveryFrame;
+      return parsed;
+    },
   };
-  return { uid: EMITTER_UID, nsp: '/', type: BROADCAST_TYPE, data: JSON.stringify(data) };
 }
 
 /** Decodes a broadcast entry into a durable Roomwire frame and its rooms; `undefined` for anything else. */

@@ -72,7 +72,7 @@ export class RedisStreamLog implements EventLog {
       await this.#withUnavailable(() => this.#client.publish(volatileChannel(this.#opts.streamName), JSON.stringify({ room, frame })));
       return { offset: null };
     }
-    const fields = encodeBroadcast(room, frame, options.volatile);
+    const fields = encodeBroadcast(room, frame);
     const keys = [this.#opts.streamName];
     if (options.idempotency) keys.push(this.#idempotencyPrefix + options.idempotency.key);
     const args = [

@@ -1,8 +1,8 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { EVENTS, isDeliveryFrame, type DeliveryFrame } from '@roomwire/shared';
-import type { Adapter } from 'socket.io-adapter';
+import { EVENTS, isDeliveryFrame } from '@roomwire/shared';
+import { Adapter } from 'socket.io-adapter';
 import type { RecoveryGate } from '../recovery/recovery-gate';
-import { BROADCAST_TYPE } from './adapter-message';
+import { BROADCAST_TYPE, splitBroadcast, type EncodedFrame, type StreamFields } from './adapter-message';
 import type { RedisClient } from './redis-client';
 
 /** A message as the cluster adapter hands it to `onMessage`. */
@@ -26,14 +26,30 @@ export interface StreamsAdapterOptions {
   /** Called after each stream entry has been delivered to this node's sockets. */
   onDelivered(offset: string): void;
   /** Called with each durable Roomwire frame read from the stream, before it is delivered. */
-  onDurable(offset: string, rooms: string[], frame: DeliveryFrame, bytes: number): void;
+  onFrame(offset: string, frame: EncodedFrame, storedBytes: number): void;
   /** Installs session persistence on each adapter. */
   onAdapter(adapter: Adapter): void;
 }
 
+/** Marks a packet whose Socket.IO encoding is already known. */
+const PRE_ENCODED = Symbol('roomwire.preEncoded');
+
+type Packet = { type: number; data: unknown[]; nsp: string; [PRE_ENCODED]?: string };
+type Encoder = { encode(packet: Packet): unknown[] };
+type StreamsAdapter = Adapter & {
+  uid: string;
+  onMessage(message: ClusterMessage, offset?: string): void;
+  onRawMessage(raw: StreamFields, offset: string): void;
+};
+
+/** The in-memory adapter's local broadcast, which the streams adapter's own `broadcast` wraps. */
+const localBroadcast = Adapter.prototype.broadcast;
+
 /**
- * `@socket.io/redis-streams-adapter`, with two hooks on each namespace adapter: durable frames pass the
- * recovery gate before local delivery, and the node learns how far its reader has delivered.
+ * `@socket.io/redis-streams-adapter`, with a fast path for Roomwire's entries on each namespace
+ * adapter: the frame's JSON is cut out of the entry and sent as it is (no parse, no re-serialisation),
+ * after passing the recovery gate; other entries take the adapter's own path. The node learns how far
+ * its reader has delivered.
  */
 export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapterOptions): (nsp: NamespaceLike) => Adapter {
   const factory = createAdapter(client, {
@@ -44,33 +60,53 @@ export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapt
     heartbeatTimeout: Math.max(10_000, 3 * options.heartbeatIntervalMs),
     // Shorter blocking reads let a closing node release its reader connection quickly.
     blockTimeInMs: 1000,
-  }) as unknown as (nsp: NamespaceLike) => Adapter & {
-    uid: string;
-    onMessage(message: ClusterMessage, offset?: string): void;
-    onRawMessage(raw: { data?: string }, offset: string): void;
-  };
+  }) as unknown as (nsp: NamespaceLike) => StreamsAdapter;
   // A function, not an arrow: Socket.IO calls the adapter factory with `new`.
   return function roomwireStreamsAdapter(nsp: NamespaceLike): Adapter {
     const adapter = factory(nsp);
-    const onMessage = adapter.onMessage.bind(adapter);
+    // `encoder` is private in the adapter's typings; the in-memory broadcast encodes through it once per packet.
+    const internals = adapter as unknown as { encoder: Encoder };
+    const encoder = internals.encoder;
+    internals.encoder = { encode: (packet) => (packet[PRE_ENCODED] !== undefined ? [packet[PRE_ENCODED]] : encoder.encode(packet)) };
     const onRawMessage = adapter.onRawMessage.bind(adapter);
-    // The size of the entry as stored, known before the adapter decodes it.
-    let rawBytes = 0;
-    adapter.onRawMessage = (raw: { data?: string }, offset: string) => {
-      rawBytes = raw.data?.length ?? 0;
-      onRawMessage(raw, offset);
+    const onMessage = adapter.onMessage.bind(adapter);
+
+    const deliver = (offset: string, frame: EncodedFrame, storedBytes: number): void => {
+      options.onFrame(offset, frame, storedBytes);
+      const except = new Set<string>();
+      if (options.gate.size > 0) options.gate.intercept(frame.rooms, except, () => frame.frame(), offset);
+      // Exactly what socket.io-parser would produce for ["rw:event", frame, offset] on "/".
+      const packet: Packet = { type: 2, data: [], nsp: nsp.name, [PRE_ENCODED]: `2["${EVENTS.event}",${frame.json},"${offset}"]` };
+      localBroadcast.call(adapter, packet, { rooms: new Set(frame.rooms), except, flags: {} });
     };
+
+    adapter.onRawMessage = (raw: StreamFields, offset: string) => {
+      const frame = nsp.name === '/' && raw.nsp === '/' ? splitBroadcast(raw) : undefined;
+      if (frame) deliver(offset, frame, raw.data?.length ?? 0);
+      else onRawMessage(raw, offset);
+      if (raw.nsp === nsp.name) options.onDelivered(offset);
+    };
+    // Broadcasts in any other layout (not written by Roomwire) still reach the gate and the cache.
     adapter.onMessage = (message: ClusterMessage, offset?: string) => {
-      if (offset !== undefined && message.nsp === nsp.name && String(message.type) === BROADCAST_TYPE) {
-        const { data } = message;
-        const frame = data?.packet?.data?.[1];
-        if (data?.opts && data.requestId === undefined && !data.opts.flags?.volatile && data.packet?.data?.[0] === EVENTS.event && isDeliveryFrame(frame)) {
-          options.onDurable(offset, data.opts.rooms, frame, rawBytes);
-          if (options.gate.size > 0) options.gate.intercept(data.opts.rooms, data.opts.except, frame, offset);
-        }
+      const data = message.data;
+      const frame = data?.packet?.data?.[1];
+      if (
+        offset !== undefined &&
+        // This node's own broadcasts were delivered locally when they were sent.
+        message.uid !== adapter.uid &&
+        message.nsp === nsp.name &&
+        String(message.type) === BROADCAST_TYPE &&
+        data?.opts &&
+        data.requestId === undefined &&
+        !data.opts.flags?.volatile &&
+        data.packet?.data?.[0] === EVENTS.event &&
+        isDeliveryFrame(frame)
+      ) {
+        const json = JSON.stringify(frame);
+        deliver(offset, { rooms: data.opts.rooms, json, events: frame.events.length, firstTs: frame.events[0]?.ts ?? 0, frame: () => frame }, json.length);
+        return;
       }
       onMessage(message, offset);
-      if (offset !== undefined && message.nsp === nsp.name) options.onDelivered(offset);
     };
     options.onAdapter(adapter);
     return adapter;
