@@ -164,37 +164,64 @@ function scriptJson(value: unknown): string {
 }
 
 function renderPage(nodeId: string, devToken: string | undefined, nonce: string): string {
-  const config = scriptJson({ devToken: devToken ?? null, bundle: CLIENT_BUNDLE_PATH });
+  const config = scriptJson({ devToken: devToken ?? null, bundle: CLIENT_BUNDLE_PATH, historyPolls: HISTORY_POLLS });
+  const id = escapeHtml(nodeId);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Roomwire · ${escapeHtml(nodeId)}</title>
+<title>Roomwire · ${id}</title>
 <link rel="icon" href="data:,">
 <style nonce="${nonce}">${PAGE_CSS}</style>
 </head>
 <body>
 <header>
-  <span class="dot" id="health" title="status"></span>
+  <span class="dot" id="health" role="img" aria-label="status unknown" title="status unknown"></span>
   <h1>Roomwire</h1>
-  <span class="mono muted" id="node-id">${escapeHtml(nodeId)}</span>
+  <span class="mono muted" id="node-id" title="the node serving this page">${id}</span>
+  <span class="muted updated" id="updated"></span>
 </header>
 <main>
-  <section class="stats">
-    <div class="card"><div class="label">Connections</div><div class="value" id="connections">–</div></div>
-    <div class="card"><div class="label">Rooms</div><div class="value" id="rooms">–</div></div>
-    <div class="card"><div class="label">Uptime</div><div class="value" id="uptime">–</div></div>
-    <div class="card"><div class="label">Services</div><div class="mono services" id="services">–</div></div>
+  <section aria-labelledby="cluster-title">
+    <div class="heading"><h2 id="cluster-title">Cluster</h2><span class="muted">charts: last ${HISTORY_POLLS} polls, every ${POLL_INTERVAL_MS / 1000} s</span></div>
+    <dl class="stats cluster">
+      <div class="card"><dt class="label">Nodes</dt><dd class="value" id="total-nodes">–</dd></div>
+      <div class="card"><dt class="label">Subscriptions</dt><dd class="value" id="total-subscriptions">–</dd></div>
+      ${sparkCard('connections', 'Connections', 'Total connections')}
+      ${sparkCard('rate', 'Delivered / s', 'Events delivered per second, all nodes')}
+      ${sparkCard('p99', 'p99 latency', 'Delivery latency p99 of the slowest node, in ms')}
+    </dl>
   </section>
-  <section class="card">
-    <div class="heading"><h2>Recent events</h2><span class="muted" id="feed-state"></span></div>
+  <section class="card" aria-labelledby="nodes-title">
+    <div class="heading"><h2 id="nodes-title">Nodes</h2><span class="muted">latency: publish → node delivery, recent frames</span></div>
+    <table class="nodes">
+      <thead><tr>
+        <th scope="col">Node</th><th scope="col" class="num">Connections</th><th scope="col" class="num">Subscriptions</th>
+        <th scope="col" class="num">Delivered / s</th><th scope="col" class="num">p50</th><th scope="col" class="num">p99</th>
+        <th scope="col" class="num">Uptime</th>
+      </tr></thead>
+      <tbody id="nodes"><tr><td colspan="7" class="muted">Waiting for the first status…</td></tr></tbody>
+    </table>
+  </section>
+  <section aria-labelledby="local-title">
+    <div class="heading"><h2 id="local-title">This node</h2><span class="mono muted">${id}</span></div>
+    <dl class="stats">
+      <div class="card"><dt class="label">Connections</dt><dd class="value" id="connections">–</dd></div>
+      <div class="card"><dt class="label">Rooms</dt><dd class="value" id="rooms">–</dd></div>
+      <div class="card"><dt class="label">Uptime</dt><dd class="value" id="uptime">–</dd></div>
+      <div class="card"><dt class="label">Services</dt><dd class="mono services" id="services">–</dd></div>
+    </dl>
+  </section>
+  <section class="card" aria-labelledby="events-title">
+    <div class="heading"><h2 id="events-title">Recent events</h2><span class="muted" id="feed-state" role="status"></span></div>
     <form id="token-form" hidden>
+      <label class="sr-only" for="token">Client token</label>
       <input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="Paste a client token (JWT) to watch events">
       <button type="submit">Watch</button>
     </form>
-    <table>
-      <thead><tr><th>Time</th><th>Service</th><th>Type</th><th>Data</th></tr></thead>
+    <table class="events">
+      <thead><tr><th scope="col">Time</th><th scope="col">Service</th><th scope="col">Type</th><th scope="col">Data</th></tr></thead>
       <tbody id="events"></tbody>
     </table>
     <p class="muted" id="empty">No events yet.</p>
@@ -207,20 +234,43 @@ function renderPage(nodeId: string, devToken: string | undefined, nonce: string)
 `;
 }
 
+/** How often the page reads `GET /v1/status`, in ms. */
+const POLL_INTERVAL_MS = 2000;
+/** How many polls the sparklines cover (two minutes). */
+const HISTORY_POLLS = 60;
+
+/** A cluster total with its sparkline; the page's script fills `total-<key>` and `spark-<key>`. */
+function sparkCard(key: string, label: string, description: string): string {
+  return `<div class="card spark-card spark-${key}">
+        <dt class="label" id="label-${key}">${label}</dt>
+        <dd class="value" id="total-${key}">–</dd>
+        <dd class="spark-box"><svg class="spark" id="spark-${key}" viewBox="0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="${escapeHtml(description)}: no data yet" data-description="${escapeHtml(description)}" data-points="0"><path class="area" d=""/><path class="line" d=""/></svg>
+        <span class="spark-peak muted" id="peak-${key}" aria-hidden="true"></span></dd>
+      </div>`;
+}
+
+/** The sparklines' coordinate space; CSS stretches it to the card. */
+const SPARK_WIDTH = 240;
+const SPARK_HEIGHT = 48;
+
 const PAGE_CSS = `
 :root { color-scheme: light dark; --bg: #f5f6f8; --card: #fff; --fg: #1c2026; --muted: #6b7280; --line: #e5e7eb;
-  --accent: #3b5bdb; --ok: #2f9e44; --bad: #e03131; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
-@media (prefers-color-scheme: dark) { :root { --bg: #0f1115; --card: #171a21; --fg: #e6e8eb; --muted: #8b93a1; --line: #272b34; --accent: #748ffc; } }
+  --accent: #3b5bdb; --ok: #2f9e44; --bad: #e03131; --warn: #e8590c; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
+@media (prefers-color-scheme: dark) { :root { --bg: #0f1115; --card: #171a21; --fg: #e6e8eb; --muted: #8b93a1; --line: #272b34; --accent: #748ffc; --ok: #51cf66; --warn: #ff922b; } }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 header { display: flex; align-items: center; gap: .6rem; padding: .9rem 1.5rem; background: var(--card); border-bottom: 1px solid var(--line); }
+header .updated { margin-left: auto; font-size: .8rem; }
 h1 { font-size: 1rem; margin: 0; }
 h2 { font-size: .95rem; margin: 0; }
+dl, dd { margin: 0; }
 .dot { width: .6rem; height: .6rem; border-radius: 50%; background: var(--muted); }
 .dot.ok { background: var(--ok); }
 .dot.bad { background: var(--bad); }
-main { max-width: 1000px; margin: 0 auto; padding: 1.5rem; display: grid; gap: 1rem; }
+main { max-width: 1120px; margin: 0 auto; padding: 1.5rem; display: grid; gap: 1.25rem; }
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 1rem; }
+.stats.cluster { grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); }
+@media (min-width: 900px) { .stats.cluster { grid-template-columns: 1fr 1fr 1.6fr 1.6fr 1.6fr; } }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1rem 1.1rem; }
 .label { color: var(--muted); font-size: .72rem; text-transform: uppercase; letter-spacing: .05em; }
 .value { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -228,25 +278,44 @@ main { max-width: 1000px; margin: 0 auto; padding: 1.5rem; display: grid; gap: 1
 .heading { display: flex; justify-content: space-between; align-items: baseline; gap: 1rem; margin-bottom: .6rem; }
 .mono, td { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .82rem; }
 .muted { color: var(--muted); }
+.spark-card { position: relative; display: flex; flex-direction: column; }
+.spark-box { margin-top: auto; padding-top: .5rem; }
+.spark { display: block; width: 100%; height: 44px; overflow: visible; color: var(--accent); }
+.spark-rate .spark { color: var(--ok); }
+.spark-p99 .spark { color: var(--warn); }
+.spark .line { fill: none; stroke: currentColor; stroke-width: 1.75; stroke-linejoin: round; stroke-linecap: round; vector-effect: non-scaling-stroke; }
+.spark .area { fill: currentColor; opacity: .14; }
+.spark-peak { position: absolute; top: 1rem; right: 1.1rem; font-size: .72rem; font-variant-numeric: tabular-nums; }
 form { display: flex; gap: .5rem; margin-bottom: .8rem; }
 input { flex: 1; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); }
 button { padding: .45rem 1rem; border: 0; border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
 table { width: 100%; border-collapse: collapse; }
 th { text-align: left; color: var(--muted); font-weight: 500; font-size: .72rem; text-transform: uppercase; letter-spacing: .05em; }
 th, td { padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-td:last-child { word-break: break-all; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.nodes th[scope="row"] { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .82rem; font-weight: 500; text-transform: none; letter-spacing: 0; color: var(--fg); }
+.tag { margin-left: .5rem; padding: .05rem .45rem; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); font: .68rem system-ui, sans-serif; }
+.events td:last-child { word-break: break-all; }
+.sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 [hidden] { display: none !important; }
 `;
 
-// Plain DOM code, no template literals: it is embedded in a TypeScript template string.
+// Plain DOM code, no template literals and no backslashes: it is embedded in a TypeScript template string.
 const PAGE_SCRIPT = `
 const config = JSON.parse(document.getElementById('rw-config').textContent);
 const $ = (id) => document.getElementById(id);
 const MAX_EVENTS = 50;
 const TOKEN_KEY = 'roomwire.statusToken';
+const HISTORY = config.historyPolls;
 let client = null;
 let resolveServices;
 const servicesKnown = new Promise((resolve) => { resolveServices = resolve; });
+
+// Per node: the last snapshot's eventsDelivered and ts, and the rate computed from the one before.
+const deliveries = new Map();
+const history = { connections: [], rate: [], p99: [] };
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 
 function uptime(s) {
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -256,22 +325,170 @@ function uptime(s) {
   return s + 's';
 }
 
+const ms = (n) => (n < 10 ? decimal.format(n) : integer.format(n)) + ' ms';
+const formats = {
+  connections: (n) => integer.format(n),
+  rate: (n) => (n < 10 ? decimal.format(n) : integer.format(n)),
+  p99: ms,
+};
+
+function orDash(value, format) {
+  return value === null || value === undefined ? '–' : format(value);
+}
+
+/** Events delivered per second by one node, from the change of its cumulative counter between snapshots. */
+function deliveryRate(node) {
+  const last = deliveries.get(node.nodeId);
+  let rate = null;
+  if (last && node.ts === last.ts) rate = last.rate;
+  else if (last && node.ts > last.ts) {
+    // A restarted node starts counting from zero again.
+    const delta = node.eventsDelivered >= last.delivered ? node.eventsDelivered - last.delivered : node.eventsDelivered;
+    rate = delta / ((node.ts - last.ts) / 1000);
+  }
+  deliveries.set(node.nodeId, { delivered: node.eventsDelivered, ts: node.ts, rate });
+  return rate;
+}
+
+function record(key, value) {
+  const values = history[key];
+  values.push(value);
+  while (values.length > HISTORY) values.shift();
+}
+
+const SVG_WIDTH = ${SPARK_WIDTH};
+const SVG_HEIGHT = ${SPARK_HEIGHT};
+
+/** Redraws one sparkline over the polls so far (up to HISTORY), with a gap where a value is missing. */
+function drawSpark(key) {
+  const values = history[key];
+  const format = formats[key];
+  const svg = $('spark-' + key);
+  const known = values.filter((v) => v !== null);
+  const peak = known.length > 0 ? Math.max(...known) : 0;
+  const top = peak > 0 ? peak : 1;
+  const x = (i) => (values.length > 1 ? (i / (values.length - 1)) * SVG_WIDTH : SVG_WIDTH);
+  const y = (v) => SVG_HEIGHT - 1 - (v / top) * (SVG_HEIGHT - 4);
+  let line = '';
+  let area = '';
+  let run = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const points = run.map((p) => p[0].toFixed(1) + ' ' + p[1].toFixed(1));
+    line += 'M' + points.join('L') + (run.length === 1 ? 'h0' : '');
+    area += 'M' + run[0][0].toFixed(1) + ' ' + SVG_HEIGHT + 'L' + points.join('L') + 'L' + run[run.length - 1][0].toFixed(1) + ' ' + SVG_HEIGHT + 'Z';
+    run = [];
+  };
+  values.forEach((v, i) => {
+    if (v === null) flush();
+    else run.push([x(i), y(v)]);
+  });
+  flush();
+  svg.querySelector('.line').setAttribute('d', line);
+  svg.querySelector('.area').setAttribute('d', area);
+  svg.dataset.points = String(known.length);
+  const now = values.length > 0 ? values[values.length - 1] : null;
+  svg.setAttribute('aria-label', svg.dataset.description + ': ' + (known.length === 0
+    ? 'no data yet'
+    : 'now ' + orDash(now, format) + ', peak ' + format(peak) + ', over the last ' + values.length + ' polls'));
+  $('peak-' + key).textContent = known.length > 0 ? 'peak ' + format(peak) : '';
+}
+
+function cell(tag, text, className) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+function renderNodes(nodes, rates, selfId) {
+  const rows = nodes.map((node) => {
+    const row = document.createElement('tr');
+    row.dataset.nodeId = node.nodeId;
+    const name = cell('th', node.nodeId);
+    name.scope = 'row';
+    if (node.nodeId === selfId) name.append(cell('span', 'this node', 'tag'));
+    row.append(name);
+    const columns = [
+      ['connections', integer.format(node.connections)],
+      ['subscriptions', integer.format(node.subscriptions)],
+      ['rate', orDash(rates.get(node.nodeId), formats.rate)],
+      ['p50', node.latencyMs ? ms(node.latencyMs.p50) : '–'],
+      ['p99', node.latencyMs ? ms(node.latencyMs.p99) : '–'],
+      ['uptime', uptime(node.uptimeS)],
+    ];
+    for (const column of columns) {
+      const td = cell('td', column[1], 'num');
+      td.dataset.col = column[0];
+      row.append(td);
+    }
+    return row;
+  });
+  if (rows.length === 0) {
+    const row = document.createElement('tr');
+    const td = cell('td', 'No node has reported yet.', 'muted');
+    td.colSpan = 7;
+    row.append(td);
+    rows.push(row);
+  }
+  $('nodes').replaceChildren(...rows);
+}
+
+function renderCluster(s) {
+  const nodes = Array.isArray(s.nodes) ? s.nodes : [];
+  const rates = new Map();
+  for (const node of nodes) rates.set(node.nodeId, deliveryRate(node));
+  for (const id of Array.from(deliveries.keys())) {
+    if (!rates.has(id)) deliveries.delete(id);
+  }
+  const sum = (pick) => nodes.reduce((total, node) => total + pick(node), 0);
+  const knownRates = Array.from(rates.values()).filter((r) => r !== null);
+  const latencies = nodes.filter((node) => node.latencyMs).map((node) => node.latencyMs.p99);
+  const totals = {
+    connections: nodes.length > 0 ? sum((node) => node.connections) : null,
+    rate: knownRates.length > 0 ? knownRates.reduce((a, b) => a + b, 0) : null,
+    p99: latencies.length > 0 ? Math.max(...latencies) : null,
+  };
+  $('total-nodes').textContent = String(nodes.length);
+  $('total-subscriptions').textContent = nodes.length > 0 ? integer.format(sum((node) => node.subscriptions)) : '–';
+  for (const key of Object.keys(history)) {
+    $('total-' + key).textContent = orDash(totals[key], formats[key]);
+    record(key, totals[key]);
+    drawSpark(key);
+  }
+  renderNodes(nodes, rates, s.nodeId);
+}
+
+function unreachable() {
+  $('health').className = 'dot bad';
+  $('health').title = 'unreachable';
+  $('health').setAttribute('aria-label', 'node unreachable');
+  for (const key of Object.keys(history)) {
+    record(key, null);
+    drawSpark(key);
+  }
+}
+
 async function poll() {
+  let s;
   try {
     const res = await fetch('/v1/status', { cache: 'no-store' });
     if (!res.ok) throw new Error('HTTP ' + res.status);
-    const s = await res.json();
-    $('health').className = 'dot ok';
-    $('health').title = 'up';
-    $('connections').textContent = String(s.connections);
-    $('rooms').textContent = String(s.rooms);
-    $('uptime').textContent = uptime(s.uptimeS);
-    $('services').textContent = s.services.join(', ') || '—';
-    resolveServices(s.services);
+    s = await res.json();
   } catch {
-    $('health').className = 'dot bad';
-    $('health').title = 'unreachable';
+    unreachable();
+    return;
   }
+  $('health').className = 'dot ok';
+  $('health').title = 'up';
+  $('health').setAttribute('aria-label', 'node up');
+  $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  $('connections').textContent = String(s.connections);
+  $('rooms').textContent = String(s.rooms);
+  $('uptime').textContent = uptime(s.uptimeS);
+  $('services').textContent = s.services.join(', ') || '—';
+  resolveServices(s.services);
+  renderCluster(s);
 }
 
 function feedState(text) {
@@ -287,11 +504,7 @@ function addEvent(envelope) {
     envelope.type,
     json.length > 160 ? json.slice(0, 159) + '…' : json,
   ];
-  for (const text of cells) {
-    const cell = document.createElement('td');
-    cell.textContent = String(text);
-    row.append(cell);
-  }
+  for (const text of cells) row.append(cell('td', String(text)));
   row.lastChild.title = json;
   const body = $('events');
   body.prepend(row);
@@ -339,8 +552,12 @@ $('token-form').addEventListener('submit', (event) => {
   void watch(token);
 });
 
-void poll();
-setInterval(poll, 2000);
+// One poll at a time: a slow answer is not overtaken by the next, which would garble the rates.
+async function pollForever() {
+  await poll();
+  setTimeout(pollForever, ${POLL_INTERVAL_MS});
+}
+void pollForever();
 
 if (config.devToken) {
   void watch(config.devToken);
