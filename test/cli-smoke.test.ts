@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { ClientToServerEvents, DeliveryFrame, ServerToClientEvents } from '@roomwire/shared';
+import { isPlainFrame, type ClientToServerEvents, type DeliveryFrame, type PlainFrame, type ServerToClientEvents } from '@roomwire/shared';
 import { io, type Socket } from 'socket.io-client';
 import { SERVER_CLI, freePort, spawnNode, waitUntil, type ChildNodeHandle } from './harness';
 
@@ -115,7 +115,7 @@ describe('npm start (development, no Redis)', () => {
     expect(typeof published.id).toBe('string');
     expect(published).toHaveProperty('offset');
 
-    const delivered = (): DeliveryFrame | undefined => frames.find((f) => f.events.some((e) => e.id === published.id));
+    const delivered = (): PlainFrame | undefined => frames.filter(isPlainFrame).find((f) => f.events.some((e) => e.id === published.id));
     await waitUntil(() => delivered() !== undefined, { what: `rw:event with id ${published.id}` });
     expect(delivered()?.events).toEqual([{ id: published.id, org: 'dev', service: 'billing', type: 'invoice.paid', ts: expect.any(Number), data }]);
   });

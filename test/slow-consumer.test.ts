@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EventEnvelope, RwErrorPayload } from '@roomwire/shared';
 import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
@@ -33,10 +34,11 @@ test('a client that stops reading is evicted within its budget, others are not h
   proxy.pauseDownstream();
   // 2 KiB events until the node evicts the client that stopped reading (kernel buffers absorb the first MBs).
   const ids: string[] = [];
-  const filler = 'x'.repeat(2048);
+  // Random, so frame compression cannot shrink it: the bytes really pile up.
+  const filler = (): string => randomBytes(1536).toString('base64');
   while (node.stats().slowConsumerEvictions === 0 && ids.length < 40_000) {
     const batch = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => node.publish({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: `${ids.length + i}-${filler}`, amountCents: 1 } })),
+      Array.from({ length: 100 }, (_, i) => node.publish({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: `${ids.length + i}-${filler()}`, amountCents: 1 } })),
     );
     ids.push(...batch.map((r) => r.id));
   }

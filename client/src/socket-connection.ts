@@ -18,6 +18,7 @@ import {
 } from '@roomwire/shared';
 import { io, type Socket } from 'socket.io-client';
 import type { ResolvedClientOptions } from './client-options';
+import { createFrameDecoder } from './frame-decoder';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents } from './reconnect-policy';
 
@@ -269,6 +270,12 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     report();
   });
 
+  // One ordered decoder: compressed frames are inflated without reordering events.
+  const decodeFrame = createFrameDecoder<StreamPosition | null>(
+    (events, at) => hooks.frame(events, at),
+    (err) => hooks.error({ code: 'RW_ERR_INTERNAL', message: `a frame could not be decoded: ${String(err)}` }),
+  );
+
   socket.on('connect_error', (err: Error & { data?: { code?: unknown; message?: unknown } }) => {
     const code = isErrorCode(err.data?.code) ? err.data.code : undefined;
     if (code !== undefined) hooks.error({ code, message: typeof err.data?.message === 'string' ? err.data.message : err.message });
@@ -295,7 +302,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   socket.on(EVENTS.event, (frame, offset) => {
     if (!isDeliveryFrame(frame)) return;
     if (typeof offset === 'string' && position !== null) advance({ epoch: position.epoch, offset });
-    hooks.frame(frame.events, position);
+    decodeFrame(frame, position);
   });
 
   socket.on(EVENTS.position, (notice, offset) => {

@@ -25,15 +25,44 @@ export type TypedEnvelope<
  * frame of one; batching coalesces bursts into one frame. One frame is one stream entry and so one
  * recovery offset: recovery replays frames as they were sent.
  */
-export interface DeliveryFrame {
+export type DeliveryFrame = PlainFrame | CompressedFrame;
+
+/** A frame as JSON. */
+export interface PlainFrame {
   events: EventEnvelope[];
+}
+
+/**
+ * A large frame, compressed once where it is published: `z` is the raw DEFLATE (RFC 1951) of the
+ * UTF-8 JSON of a {@link PlainFrame}, sent as a Socket.IO binary attachment; `n` is its event count.
+ */
+export interface CompressedFrame {
+  n: number;
+  z: Uint8Array | ArrayBuffer;
 }
 
 /** Why: frames come from the network; the client checks the shape before trusting it. */
 export function isDeliveryFrame(value: unknown): value is DeliveryFrame {
+  return isPlainFrame(value) || isCompressedFrame(value);
+}
+
+/** A frame of envelopes as JSON. */
+export function isPlainFrame(value: unknown): value is PlainFrame {
   if (typeof value !== 'object' || value === null) return false;
   const events = (value as { events?: unknown }).events;
   return Array.isArray(events) && events.every(isEnvelope);
+}
+
+/** A compressed frame (see {@link CompressedFrame}). */
+export function isCompressedFrame(value: unknown): value is CompressedFrame {
+  if (typeof value !== 'object' || value === null) return false;
+  const { n, z } = value as { n?: unknown; z?: unknown };
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && (z instanceof Uint8Array || z instanceof ArrayBuffer);
+}
+
+/** Number of events in a frame, without inflating it. */
+export function frameEventCount(frame: DeliveryFrame): number {
+  return 'events' in frame ? frame.events.length : frame.n;
 }
 
 function isEnvelope(value: unknown): value is EventEnvelope {

@@ -19,7 +19,17 @@ export {
   type ErrorCode,
   type RwErrorPayload,
 } from './codes';
-export { isDeliveryFrame, type DeliveryFrame, type EventEnvelope, type TypedEnvelope } from './envelope';
+export {
+  frameEventCount,
+  isCompressedFrame,
+  isDeliveryFrame,
+  isPlainFrame,
+  type CompressedFrame,
+  type DeliveryFrame,
+  type EventEnvelope,
+  type PlainFrame,
+  type TypedEnvelope,
+} from './envelope';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   EVENTS,

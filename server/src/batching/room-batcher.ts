@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@roomwire/shared';
+import type { EventEnvelope, PlainFrame } from '@roomwire/shared';
 import type { AppendOptions, AppendResult } from '../stream/event-log';
 import { frameOf, type ValidatedPublish } from '../publish/publish-request';
 
@@ -27,7 +27,7 @@ export function resolveBatchingOptions(options: BatchingOptions | false | undefi
 }
 
 /** Stores one frame for one room (the event log's append). */
-export type AppendFn = (room: string, frame: { events: EventEnvelope[] }, options: AppendOptions) => Promise<AppendResult>;
+export type AppendFn = (room: string, frame: PlainFrame, options: AppendOptions) => Promise<AppendResult>;
 
 interface Pending {
   envelope: EventEnvelope;

@@ -74,6 +74,7 @@ describe('parseEnv in development', () => {
       MAX_BUFFERED_BYTES: '2097152',
       SLOW_CONSUMER_GRACE_MS: '500',
       COMPRESSION_THRESHOLD_BYTES: '1024',
+      FRAME_COMPRESSION_MIN_BYTES: '2048',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
@@ -94,6 +95,7 @@ describe('parseEnv in development', () => {
       maxBufferedBytes: 2_097_152,
       slowConsumerGraceMs: 500,
       compressionThresholdBytes: 1024,
+      compressFramesMinBytes: 2048,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });

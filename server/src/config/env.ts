@@ -98,6 +98,7 @@ const schema = z.object({
   MAX_BATCH_BYTES: integer(1, 16_777_216, 'expected a positive integer of bytes, at most 16 MiB').default(65_536),
   MAX_BUFFERED_BYTES: integer(1024, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes, at least 1024').default(1_048_576),
   SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
+  FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
   ADMIN_UI_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
@@ -199,6 +200,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     slowConsumerGraceMs: e.SLOW_CONSUMER_GRACE_MS,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
+    compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;

@@ -61,6 +61,8 @@ export interface NodeOptions {
   slowConsumerGraceMs?: number;
   /** Compress WebSocket messages (permessage-deflate) of at least this many bytes; 0 turns compression off. @default 0 */
   compressionThresholdBytes?: number;
+  /** Frames whose JSON is at least this many bytes are compressed once when published (raw DEFLATE, sent as binary); 0 turns it off. @default 512 */
+  compressFramesMinBytes?: number;
   /** How long recent stream entries stay in this node's memory to replay reconnecting clients, in ms. @default 60000 */
   recoveryCacheMs?: number;
   /** Most bytes of recent stream entries kept in memory for replays. @default 67108864 */
@@ -92,6 +94,7 @@ export const nodeDefaults = {
   maxBufferedBytes: 1_048_576,
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
+  compressFramesMinBytes: 512,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
@@ -148,8 +151,8 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new TypeError(`createNode: port must be an integer in 0..65535, got ${JSON.stringify(resolved.port)}`);
   }
-  if (!Number.isInteger(resolved.compressionThresholdBytes) || resolved.compressionThresholdBytes < 0) {
-    throw new TypeError('createNode: compressionThresholdBytes must be a non-negative integer');
+  for (const key of ['compressionThresholdBytes', 'compressFramesMinBytes'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 0) throw new TypeError(`createNode: ${key} must be a non-negative integer`);
   }
   if (!Number.isInteger(resolved.drainDelayMs) || resolved.drainDelayMs < 0) {
     throw new TypeError(`createNode: drainDelayMs must be a non-negative integer`);

@@ -18,7 +18,7 @@ export interface NodeMetrics {
   /** A durable frame appended to the stream by this node. */
   frameAppended(events: number): void;
   /** A frame of `events` events, the first published at `firstTs`, delivered to `sockets` local sockets. */
-  delivered(events: number, firstTs: number, sockets: number): void;
+  delivered(events: number, firstTs: number | undefined, sockets: number): void;
   /** Volatile events not sent to sockets under pressure. */
   volatileDropped(count: number): void;
   /** A slow consumer evicted. */
@@ -127,6 +127,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
       if (sockets === 0 || events === 0) return;
       delivered.inc(events * sockets);
       deliveredTotal += events * sockets;
+      if (firstTs === undefined) return;
       const ms = Math.max(0, Date.now() - firstTs);
       deliveryLatency.observe(ms / 1000);
       recent[recentCount % RECENT_LATENCIES] = ms;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EVENTS, compareOffsets, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
+import { EVENTS, compareOffsets, frameEventCount, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { enableAdminUi } from './admin-ui';
 import { startClusterStatus } from './cluster-status';
@@ -126,11 +126,12 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     if (!members) return;
     let pressured = 0;
     for (const id of io.of('/').adapter.rooms.get(PRESSURED_ROOM) ?? []) if (members.has(id)) pressured += 1;
-    metrics.volatileDropped(pressured * frame.events.length);
-    metrics.delivered(frame.events.length, frame.events[0]?.ts ?? 0, members.size - pressured);
+    const events = frameEventCount(frame);
+    metrics.volatileDropped(pressured * events);
+    metrics.delivered(events, 'events' in frame ? frame.events[0]?.ts : undefined, members.size - pressured);
     io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
   };
-  const countDelivery = (rooms: string[], events: number, firstTs: number): void => {
+  const countDelivery = (rooms: string[], events: number, firstTs: number | undefined): void => {
     let sockets = 0;
     for (const room of rooms) sockets += io.of('/').adapter.rooms.get(room)?.size ?? 0;
     metrics.delivered(events, firstTs, sockets);
@@ -153,7 +154,12 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     const client = await connectRedis(opts.redisUrl, { failFast: true, name: `roomwire-${opts.nodeId}`, onError });
     opened.push(() => client.close());
     redisClients = [client, adapterClient];
-    log = new RedisStreamLog(client, { streamName: opts.streamName, replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength });
+    log = new RedisStreamLog(client, {
+      streamName: opts.streamName,
+      replayWindowMs: opts.replayWindowMs,
+      maxStreamLength: opts.maxStreamLength,
+      compressFramesMinBytes: opts.compressFramesMinBytes,
+    });
     sessions = redisSessionStore(client, opts.streamName + SESSION_SUFFIX, opts.replayWindowMs);
     let delivered: string | null = null;
     readerOffset = () => delivered ?? '0-0';
@@ -187,11 +193,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       });
     };
   } else {
-    const memoryLog = new MemoryStreamLog({ replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength });
+    const memoryLog = new MemoryStreamLog({ replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength, compressFramesMinBytes: opts.compressFramesMinBytes });
     log = memoryLog;
     sessions = memorySessionStore(opts.replayWindowMs);
     readerOffset = () => memoryLog.deliveredOffset;
-    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, (rooms, frame) => countDelivery(rooms, frame.events.length, frame.events[0]?.ts ?? 0));
+    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, (rooms, frame) =>
+      countDelivery(rooms, frameEventCount(frame), 'events' in frame ? frame.events[0]?.ts : undefined),
+    );
     bindMemoryLog = (server) =>
       memoryLog.bind((room, frame, volatile) => {
         if (volatile) sendVolatile(room, frame);

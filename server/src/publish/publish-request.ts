@@ -5,7 +5,7 @@ import {
   isValidName,
   serviceRoom,
   type CatalogDefinition,
-  type DeliveryFrame,
+  type PlainFrame,
   type EventEnvelope,
 } from '@roomwire/shared';
 
@@ -63,7 +63,7 @@ export function validatePublish(catalog: CatalogDefinition, request: PublishRequ
 }
 
 /** Wraps validated envelopes into the frame sent on the wire. */
-export function frameOf(envelopes: EventEnvelope[]): DeliveryFrame {
+export function frameOf(envelopes: EventEnvelope[]): PlainFrame {
   return { events: envelopes };
 }
 

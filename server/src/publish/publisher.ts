@@ -21,6 +21,8 @@ export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
   streamName?: string;
   /** Largest accepted event, in bytes. @default 65536 */
   maxPayloadBytes?: number;
+  /** Frames whose JSON is at least this many bytes are stored compressed; 0 turns it off. @default 512 */
+  compressFramesMinBytes?: number;
   /** Adaptive batching per room, or `false` to send every event in a frame of its own. @default batchingDefaults */
   batching?: BatchingOptions | false;
 }
@@ -67,6 +69,7 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
     streamName: options.streamName ?? nodeDefaults.streamName,
     replayWindowMs: options.replayWindowMs ?? nodeDefaults.replayWindowMs,
     maxStreamLength: options.maxStreamLength ?? nodeDefaults.maxStreamLength,
+    compressFramesMinBytes: options.compressFramesMinBytes ?? nodeDefaults.compressFramesMinBytes,
   });
   const { publish, flush } = createPublishPipeline({
     catalog: options.catalog ?? (exampleCatalog as unknown as C),

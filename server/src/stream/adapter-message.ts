@@ -1,4 +1,5 @@
-import { EVENTS, isDeliveryFrame, type DeliveryFrame } from '@roomwire/shared';
+import { EVENTS, isDeliveryFrame, type DeliveryFrame, type PlainFrame } from '@roomwire/shared';
+import { storedFrameJson, wireFrameFromStored, type FrameCompression } from './frame-codec';
 
 /**
  * Entries of the streams adapter (`@socket.io/redis-streams-adapter`) are hashes
@@ -25,24 +26,24 @@ export type StreamFields = Record<string, string>;
 const FRAME_MARKER = `,"packet":{"type":${EVENT_PACKET_TYPE},"nsp":"/","data":["${EVENTS.event}",`;
 const FRAME_END = ']}}';
 
-/** Encodes a durable frame for `room` as a broadcast entry of the main namespace. */
-export function encodeBroadcast(room: string, frame: DeliveryFrame): StreamFields {
+/** Encodes a durable frame for `room` as a broadcast entry of the main namespace (compressed when large). */
+export function encodeBroadcast(room: string, frame: PlainFrame, compression: FrameCompression): StreamFields {
   const opts = JSON.stringify({ rooms: [room], except: [], flags: {} });
   const first = frame.events[0];
   const header = `{"opts":${opts},"rw":{"n":${frame.events.length},"ts":${first ? first.ts : 0}}`;
-  return { uid: EMITTER_UID, nsp: '/', type: BROADCAST_TYPE, data: header + FRAME_MARKER + JSON.stringify(frame) + FRAME_END };
+  return { uid: EMITTER_UID, nsp: '/', type: BROADCAST_TYPE, data: header + FRAME_MARKER + storedFrameJson(frame, compression) + FRAME_END };
 }
 
 /** A durable frame as read from the stream: its JSON kept as a string, parsed only when needed. */
 export interface EncodedFrame {
   rooms: string[];
-  /** The frame's JSON, exactly as stored. */
+  /** The frame's JSON, exactly as stored (compressed frames carry their bytes in base64). */
   json: string;
   /** Number of events in the frame. */
   events: number;
   /** Publish time of the frame's first event. */
   firstTs: number;
-  /** The parsed frame (parsed once, on first use). */
+  /** The frame in its wire form (parsed once, on first use). */
   frame(): DeliveryFrame;
 }
 
@@ -69,7 +70,7 @@ export function splitBroadcast(fields: StreamFields): EncodedFrame | undefined {
     events: head.rw.n,
     firstTs: head.rw.ts,
     frame() {
-      parsed ??= JSON.parse(json) as DeliveryFrame;
+      parsed ??= wireFrameFromStored(JSON.parse(json)) ?? { events: [] };
       return parsed;
     },
   };
@@ -87,8 +88,8 @@ export function decodeDurableFrame(fields: StreamFields): { rooms: string[]; fra
   const { packet, opts } = message as { packet?: { data?: unknown[] }; opts?: { rooms?: unknown; flags?: { volatile?: boolean } } };
   if (!packet || !Array.isArray(packet.data) || packet.data[0] !== EVENTS.event) return undefined;
   if (!opts || !Array.isArray(opts.rooms) || opts.flags?.volatile) return undefined;
-  const frame = packet.data[1];
-  if (!isDeliveryFrame(frame)) return undefined;
+  const frame = wireFrameFromStored(packet.data[1]);
+  if (frame === undefined || !isDeliveryFrame(frame)) return undefined;
   return { rooms: opts.rooms.filter((r): r is string => typeof r === 'string'), frame };
 }
 

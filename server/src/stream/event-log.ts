@@ -1,6 +1,6 @@
-import type { DeliveryFrame, StreamPosition } from '@roomwire/shared';
+import type { DeliveryFrame, PlainFrame, StreamPosition } from '@roomwire/shared';
 
-/** One durable frame read back from the log, with the rooms it was sent to. */
+/** One durable frame read back from the log, with the rooms it was sent to, in its wire form. */
 export interface LogEntry {
   offset: string;
   rooms: string[];
@@ -37,7 +37,7 @@ export type Recoverability = { ok: true } | { ok: false; reason: 'stream-reset' 
  */
 export interface EventLog {
   /** Appends one frame for one room; resolves once the entry is stored. */
-  append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult>;
+  append(room: string, frame: PlainFrame, options: AppendOptions): Promise<AppendResult>;
   /** The current epoch of the log (see {@link StreamPosition}). */
   epoch(): Promise<string>;
   /** The newest entry id of the log, with the epoch. */

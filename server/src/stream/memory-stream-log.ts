@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { compareOffsets, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
+import { compareOffsets, type DeliveryFrame, type PlainFrame, type StreamPosition } from '@roomwire/shared';
+import { wireFrameOf } from './frame-codec';
 import { retentionMs } from './retention';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
 
@@ -12,6 +13,8 @@ export interface MemoryStreamLogOptions {
   maxStreamLength: number;
   /** Most idempotency keys remembered at once. @default 100000 */
   maxIdempotencyKeys?: number;
+  /** Frames at least this large (JSON bytes) are sent compressed; 0 = never. */
+  compressFramesMinBytes: number;
 }
 
 /**
@@ -70,14 +73,14 @@ export class MemoryStreamLog implements EventLog {
     return offset;
   }
 
-  async append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult> {
+  async append(room: string, frame: PlainFrame, options: AppendOptions): Promise<AppendResult> {
     if (!this.#broadcast) throw new Error('MemoryStreamLog: bind() was not called');
     const now = Date.now();
     if (options.idempotency) {
       const prior = this.#idempotency.get(options.idempotency.key);
       if (prior && prior.expiresAt > now) return { offset: prior.offset, duplicateOf: { id: prior.id, offset: prior.offset } };
     }
-    this.#broadcast(room, frame, options.volatile);
+    this.#broadcast(room, options.volatile ? frame : wireFrameOf(frame, { minBytes: this.#opts.compressFramesMinBytes }), options.volatile);
     const offset = options.volatile ? null : this.#lastOffset;
     if (options.idempotency) this.#remember(options.idempotency.key, options.idempotency.eventId, offset, now);
     return { offset };

@@ -3,6 +3,9 @@ import { createClient } from 'redis';
 /** The node-redis client type used throughout the server. */
 export type RedisClient = ReturnType<typeof createClient>;
 
+/** Most commands a fail-fast client queues before refusing more. */
+const MAX_QUEUED_COMMANDS = 20_000;
+
 /** Longest wait for the first connection to Redis at start-up. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -19,6 +22,8 @@ export async function connectRedis(url: string, options: { failFast: boolean; na
     url,
     name: options.name,
     disableOfflineQueue: options.failFast,
+    // A publish burst faster than Redis fails loudly (and retryably) instead of queueing without bound.
+    ...(options.failFast ? { commandsQueueMaxLength: MAX_QUEUED_COMMANDS } : {}),
     socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
   });
   client.on('error', options.onError);

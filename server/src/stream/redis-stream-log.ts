@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { compareOffsets, RoomwireError, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
+import { compareOffsets, RoomwireError, type PlainFrame, type StreamPosition } from '@roomwire/shared';
 import { decodeDurableFrame, encodeBroadcast, fieldsFromReply } from './adapter-message';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
 import type { RedisClient } from './redis-client';
@@ -40,6 +40,8 @@ export interface RedisStreamLogOptions {
   maxStreamLength: number;
   /** Per-command timeout of appends, in ms. */
   commandTimeoutMs?: number;
+  /** Frames at least this large (JSON bytes) are stored compressed; 0 = never. */
+  compressFramesMinBytes: number;
 }
 
 interface StreamInfo {
@@ -65,14 +67,14 @@ export class RedisStreamLog implements EventLog {
     this.#idempotencyPrefix = `${options.streamName}:idem:`;
   }
 
-  async append(room: string, frame: DeliveryFrame, options: AppendOptions): Promise<AppendResult> {
+  async append(room: string, frame: PlainFrame, options: AppendOptions): Promise<AppendResult> {
     if (options.volatile) {
       // Volatile frames are never replayed, so they skip the stream (and its memory for the whole
       // window) and go over pub/sub to the nodes that are up now.
       await this.#withUnavailable(() => this.#client.publish(volatileChannel(this.#opts.streamName), JSON.stringify({ room, frame })));
       return { offset: null };
     }
-    const fields = encodeBroadcast(room, frame);
+    const fields = encodeBroadcast(room, frame, { minBytes: this.#opts.compressFramesMinBytes });
     const keys = [this.#opts.streamName];
     if (options.idempotency) keys.push(this.#idempotencyPrefix + options.idempotency.key);
     const args = [

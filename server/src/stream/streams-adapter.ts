@@ -1,7 +1,8 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { EVENTS, isDeliveryFrame } from '@roomwire/shared';
+import { EVENTS, isPlainFrame } from '@roomwire/shared';
 import { Adapter } from 'socket.io-adapter';
 import type { RecoveryGate } from '../recovery/recovery-gate';
+import { storedCompressed } from './frame-codec';
 import { BROADCAST_TYPE, splitBroadcast, type EncodedFrame, type StreamFields } from './adapter-message';
 import type { RedisClient } from './redis-client';
 
@@ -34,7 +35,7 @@ export interface StreamsAdapterOptions {
 /** Marks a packet whose Socket.IO encoding is already known. */
 const PRE_ENCODED = Symbol('roomwire.preEncoded');
 
-type Packet = { type: number; data: unknown[]; nsp: string; [PRE_ENCODED]?: string };
+type Packet = { type: number; data: unknown[]; nsp: string; [PRE_ENCODED]?: unknown[] };
 type Encoder = { encode(packet: Packet): unknown[] };
 type StreamsAdapter = Adapter & {
   uid: string;
@@ -67,7 +68,7 @@ export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapt
     // `encoder` is private in the adapter's typings; the in-memory broadcast encodes through it once per packet.
     const internals = adapter as unknown as { encoder: Encoder };
     const encoder = internals.encoder;
-    internals.encoder = { encode: (packet) => (packet[PRE_ENCODED] !== undefined ? [packet[PRE_ENCODED]] : encoder.encode(packet)) };
+    internals.encoder = { encode: (packet) => packet[PRE_ENCODED] ?? encoder.encode(packet) };
     const onRawMessage = adapter.onRawMessage.bind(adapter);
     const onMessage = adapter.onMessage.bind(adapter);
 
@@ -75,8 +76,7 @@ export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapt
       options.onFrame(offset, frame, storedBytes);
       const except = new Set<string>();
       if (options.gate.size > 0) options.gate.intercept(frame.rooms, except, () => frame.frame(), offset);
-      // Exactly what socket.io-parser would produce for ["rw:event", frame, offset] on "/".
-      const packet: Packet = { type: 2, data: [], nsp: nsp.name, [PRE_ENCODED]: `2["${EVENTS.event}",${frame.json},"${offset}"]` };
+      const packet: Packet = { type: 2, data: [], nsp: nsp.name, [PRE_ENCODED]: preEncode(frame.json, offset) };
       localBroadcast.call(adapter, packet, { rooms: new Set(frame.rooms), except, flags: {} });
     };
 
@@ -100,7 +100,7 @@ export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapt
         data.requestId === undefined &&
         !data.opts.flags?.volatile &&
         data.packet?.data?.[0] === EVENTS.event &&
-        isDeliveryFrame(frame)
+        isPlainFrame(frame)
       ) {
         const json = JSON.stringify(frame);
         deliver(offset, { rooms: data.opts.rooms, json, events: frame.events.length, firstTs: frame.events[0]?.ts ?? 0, frame: () => frame }, json.length);
@@ -111,4 +111,14 @@ export function streamsAdapterFactory(client: RedisClient, options: StreamsAdapt
     options.onAdapter(adapter);
     return adapter;
   };
+}
+
+/**
+ * Exactly what socket.io-parser produces for `["rw:event", frame, offset]` on "/": an EVENT packet for
+ * a plain frame; for a compressed one a BINARY_EVENT with one attachment, the DEFLATE bytes.
+ */
+function preEncode(json: string, offset: string): unknown[] {
+  const compressed = storedCompressed(json);
+  if (!compressed) return [`2["${EVENTS.event}",${json},"${offset}"]`];
+  return [`51-["${EVENTS.event}",{"n":${compressed.n},"z":{"_placeholder":true,"num":0}},"${offset}"]`, compressed.bytes];
 }

@@ -1,0 +1,43 @@
+import { deflateRawSync } from 'node:zlib';
+import type { EventEnvelope, PlainFrame } from '@roomwire/shared';
+import { waitUntil } from '../../test/harness';
+import { createFrameDecoder } from './frame-decoder';
+
+const plain = (...ids: string[]): PlainFrame => ({ events: ids.map((id) => ({ id, org: 'a', service: 'billing', type: 'invoice.paid', ts: 0, data: {} })) });
+const compressed = (...ids: string[]) => ({ n: ids.length, z: deflateRawSync(JSON.stringify(plain(...ids))) });
+
+test('compressed frames are inflated, and later plain frames wait for them: order is kept', async () => {
+  const seen: string[] = [];
+  const contexts: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const decode = createFrameDecoder<number>((events: EventEnvelope[], context) => {
+    seen.push(...events.map((e) => e.id));
+    contexts.push(context);
+    if (seen.length === 6) done();
+  }, (err) => { throw err; });
+  decode(plain('a'), 1);
+  expect(seen).toEqual(['a']);
+  decode(compressed('b', 'c'), 2);
+  decode(plain('d'), 3);
+  decode(compressed('e', 'f'), 4);
+  expect(seen).toEqual(['a']);
+  await finished;
+  expect(seen).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  expect(contexts).toEqual([1, 2, 3, 4]);
+  // Once the queue has drained, plain frames are synchronous again.
+  await new Promise((resolve) => setImmediate(resolve));
+  decode(plain('g'), 5);
+  expect(seen[seen.length - 1]).toBe('g');
+});
+
+test('a compressed frame that is not a frame of envelopes is reported, not delivered', async () => {
+  const errors: unknown[] = [];
+  const delivered: EventEnvelope[] = [];
+  const decode = createFrameDecoder<undefined>((events) => delivered.push(...events), (err) => errors.push(err));
+  decode({ n: 1, z: deflateRawSync('{"nope":1}') }, undefined);
+  decode(plain('after'), undefined);
+  await waitUntil(() => delivered.length === 1, { what: 'the frame after the bad one' });
+  expect(errors).toHaveLength(1);
+  expect(delivered.map((e) => e.id)).toEqual(['after']);
+});
