@@ -1,0 +1,108 @@
+/**
+ * `npm run bench -- <benchmark> [options]`: the benchmark command line.
+ *
+ *   npm run bench -- delivery [--quick] [--systems roomwire,roomwire-nobatch,baseline]
+ *                             [--scenarios cold-step,lone-events,bursts,recovery-storm,saturation]
+ *                             [--out bench/results] [--docs | --no-docs] [--node-env KEY=VALUE ...]
+ *   npm run bench -- delivery --from bench/results/delivery-latest.json   (re-judge and re-render a saved run)
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FULL_CONFIG, QUICK_CONFIG } from './config';
+import { runDelivery } from './delivery';
+import { judgeBars } from './report/bars';
+import type { DeliveryResults } from './report/results';
+import { renderBarsSummary } from './report/summary';
+import { writeResults } from './report/write';
+import { parseScenarios } from './scenarios';
+import { SCENARIO_NAMES } from './scenarios/scenario';
+import { parseSystems, SYSTEM_NAMES } from './systems/system-names';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
+
+const USAGE = `usage: npm run bench -- delivery [options]
+
+  --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
+  --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')}
+  --scenarios <list>      comma-separated, default ${SCENARIO_NAMES.join(',')}
+  --out <dir>             results directory, default bench/results
+  --docs / --no-docs      regenerate docs/benchmarks.md (default: on for full runs, off for --quick)
+  --node-env KEY=VALUE    extra environment of the Roomwire nodes, repeatable (e.g. COMPRESSION_THRESHOLD_BYTES=1024)
+  --from <results.json>   run nothing: re-judge the bars of a saved run and rewrite its JSON and Markdown
+  --help`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      systems: { type: 'string', default: SYSTEM_NAMES.join(',') },
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      out: { type: 'string', default: 'bench/results' },
+      docs: { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+      'node-env': { type: 'string', multiple: true, default: [] },
+      from: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [benchmark, ...rest] = positionals;
+  if (benchmark !== 'delivery' || rest.length > 0) {
+    console.error(`${benchmark === undefined ? 'name a benchmark' : `unknown benchmark ${JSON.stringify(positionals.join(' '))}`}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.from !== undefined) {
+    const results = JSON.parse(await readFile(path.resolve(values.from), 'utf8')) as DeliveryResults;
+    results.roomwireNodeEnv ??= {};
+    results.bars = judgeBars(results);
+    const writeSavedDocs = values['no-docs'] ? false : (values.docs ?? results.mode === 'full');
+    const files = await writeResults(results, { outDir: path.dirname(path.resolve(values.from)), docsPath: writeSavedDocs ? DOCS_PATH : null });
+    console.log(renderBarsSummary(results));
+    console.log(`[bench] re-rendered ${path.relative(REPO_ROOT, files.json)}, ${path.relative(REPO_ROOT, files.latestJson)}, ${path.relative(REPO_ROOT, files.markdown)}`);
+    return 0;
+  }
+  const systems = parseSystems(values.systems);
+  const scenarios = parseScenarios(values.scenarios);
+  if (systems.length === 0 || scenarios.length === 0) {
+    console.error(`nothing to run\n\n${USAGE}`);
+    return 2;
+  }
+  const roomwireNodeEnv: Record<string, string> = {};
+  for (const pair of values['node-env']) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) {
+      console.error(`--node-env expects KEY=VALUE, got ${JSON.stringify(pair)}\n\n${USAGE}`);
+      return 2;
+    }
+    roomwireNodeEnv[match[1] as string] = match[2] as string;
+  }
+  const config = values.quick ? QUICK_CONFIG : FULL_CONFIG;
+  const writeDocs = values['no-docs'] ? false : (values.docs ?? !values.quick);
+  const command = ['npm run bench --', ...process.argv.slice(2)].join(' ');
+
+  const results = await runDelivery({ config, systems, scenarios, command, roomwireNodeEnv });
+  const files = await writeResults(results, { outDir: path.resolve(REPO_ROOT, values.out), docsPath: writeDocs ? DOCS_PATH : null });
+  console.log(renderBarsSummary(results));
+  console.log(`[bench] done in ${results.durationS.toFixed(0)} s; results: ${path.relative(REPO_ROOT, files.json)}, ${path.relative(REPO_ROOT, files.latestJson)}, report: ${path.relative(REPO_ROOT, files.markdown)}`);
+  const failed = results.systems.some((s) => s.error !== null) || results.scenarios.some((s) => Object.values(s.outcomes).some((o) => o !== undefined && 'error' in o));
+  return failed ? 1 : 0;
+}
+
+process.on('SIGINT', () => {
+  console.error('\n[bench] interrupted: stopping every process it started');
+  process.exit(130);
+});
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

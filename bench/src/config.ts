@@ -1,0 +1,99 @@
+import type { ReconnectPolicy } from './load/load-api';
+
+/**
+ * Sizes and durations of one run. The full run follows issue #3's spec; `--quick` is a seconds-long
+ * smoke version of the same scenarios (fewer clients, shorter phases), for CI.
+ */
+export interface BenchConfig {
+  mode: 'full' | 'quick';
+  /** Clients in total, spread evenly over `rooms` and over both nodes. */
+  clients: number;
+  rooms: number;
+  /** Load worker processes the clients are spread over. */
+  loadWorkers: number;
+  /** Clients each worker opens per second while connecting. */
+  connectPerSecondPerWorker: number;
+  connectTimeoutMs: number;
+  /** The same client backoff for every system. */
+  reconnect: ReconnectPolicy;
+  /** After a phase's schedule ends: wait until every delivery arrived, or nothing arrived for `idleMs`, or `timeoutMs`. */
+  settle: { idleMs: number; timeoutMs: number };
+  /** After a phase that ended with deliveries outstanding, longest wait for them to stop arriving. */
+  drainTimeoutMs: number;
+  lone: { eventsPerSecond: number; durationMs: number };
+  bursts: { periodMs: number; eventsPerRoom: number; roomsPerBurst: number; durationMs: number };
+  saturation: {
+    /** Steady rate of the first step, events/s; each next step multiplies it by `factor`. */
+    startEventsPerSecond: number;
+    factor: number;
+    maxSteps: number;
+    /** Steps spent narrowing between the last passing and the first failing rate. */
+    refineSteps: number;
+    stepMs: number;
+    /** A step passes while p99 latency stays at or under this. */
+    p99LimitMs: number;
+    /** ...and at least this share of its deliveries arrive within `graceMs` after it. */
+    minDeliveredRatio: number;
+    graceMs: number;
+  };
+  recovery: { eventsPerSecond: number; cutFraction: number; warmMs: number; cutMs: number; afterMs: number; settleTimeoutMs: number };
+  coldStep: { durationMs: number; drainTimeoutMs: number };
+  /** Soft bound on the whole run: saturation stops stepping when it is near. */
+  budgetMs: number;
+}
+
+const reconnect: ReconnectPolicy = { minDelayMs: 250, maxDelayMs: 1000, jitter: 0.5 };
+
+export const FULL_CONFIG: BenchConfig = {
+  mode: 'full',
+  clients: 2000,
+  rooms: 200,
+  loadWorkers: 2,
+  connectPerSecondPerWorker: 400,
+  connectTimeoutMs: 60_000,
+  reconnect,
+  settle: { idleMs: 1000, timeoutMs: 10_000 },
+  drainTimeoutMs: 15_000,
+  lone: { eventsPerSecond: 50, durationMs: 20_000 },
+  bursts: { periodMs: 100, eventsPerRoom: 20, roomsPerBurst: 50, durationMs: 15_000 },
+  saturation: {
+    startEventsPerSecond: 1000,
+    factor: 2,
+    maxSteps: 7,
+    refineSteps: 2,
+    stepMs: 4000,
+    p99LimitMs: 250,
+    minDeliveredRatio: 0.99,
+    graceMs: 1000,
+  },
+  recovery: { eventsPerSecond: 1000, cutFraction: 0.1, warmMs: 3000, cutMs: 3000, afterMs: 7000, settleTimeoutMs: 10_000 },
+  coldStep: { durationMs: 8000, drainTimeoutMs: 20_000 },
+  budgetMs: 10 * 60_000,
+};
+
+export const QUICK_CONFIG: BenchConfig = {
+  mode: 'quick',
+  clients: 200,
+  rooms: 20,
+  loadWorkers: 2,
+  connectPerSecondPerWorker: 400,
+  connectTimeoutMs: 15_000,
+  reconnect,
+  settle: { idleMs: 300, timeoutMs: 2000 },
+  drainTimeoutMs: 2000,
+  lone: { eventsPerSecond: 50, durationMs: 2000 },
+  bursts: { periodMs: 100, eventsPerRoom: 20, roomsPerBurst: 5, durationMs: 1500 },
+  saturation: {
+    startEventsPerSecond: 1000,
+    factor: 2,
+    maxSteps: 3,
+    refineSteps: 0,
+    stepMs: 1000,
+    p99LimitMs: 250,
+    minDeliveredRatio: 0.99,
+    graceMs: 500,
+  },
+  recovery: { eventsPerSecond: 300, cutFraction: 0.1, warmMs: 1000, cutMs: 1000, afterMs: 2500, settleTimeoutMs: 3000 },
+  coldStep: { durationMs: 1500, drainTimeoutMs: 3000 },
+  budgetMs: 60_000,
+};

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { startRedis, type RedisServerHandle } from '../../../test/harness';
+import { RpcChild } from '../ipc/rpc';
+import type { PublisherApi } from '../publish/publisher-api';
+import { startNodeProcess, type NodeProcess } from './node-process';
+import { batchingOf, type SystemName } from './system-names';
+
+const PUBLISHER_ENTRY = path.join(__dirname, '../publish/publisher-process.ts');
+const BASELINE_SERVER_ENTRY = path.join(__dirname, '../baseline/server.ts');
+
+/** One system under test, running: its Redis, its 2 server processes and its publisher process. */
+export interface RunningSystem {
+  name: SystemName;
+  redisUrl: string;
+  redisPid: number;
+  nodes: NodeProcess[];
+  publisher: RpcChild<PublisherApi>;
+  /** HS256 secret the Roomwire nodes verify client tokens with. */
+  jwtSecret: string;
+  stop(): Promise<void>;
+}
+
+/** The environment of a Roomwire node: production mode, quiet logs, the system's batching. */
+function roomwireEnv(system: SystemName, index: number, redisUrl: string, jwtSecret: string, extra: Record<string, string>): Record<string, string> {
+  const batching = batchingOf(system);
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    NODE_ID: `${system}-${index}`,
+    REDIS_URL: redisUrl,
+    JWT_SECRET: jwtSecret,
+    PUBLISH_API_KEY: randomBytes(24).toString('hex'),
+    ...(batching === false
+      ? { BATCH_WINDOW_MS: '0' }
+      : {
+          BATCH_WINDOW_MS: String(batching.batchWindowMs),
+          MAX_BATCH_EVENTS: String(batching.maxBatchEvents),
+          MAX_BATCH_BYTES: String(batching.maxBatchBytes),
+        }),
+    ...extra,
+  };
+}
+
+/** Options of {@link startSystem}. */
+export interface StartSystemOptions {
+  /** Extra environment of the Roomwire nodes (e.g. `COMPRESSION_THRESHOLD_BYTES`); the baseline ignores it. */
+  roomwireNodeEnv?: Record<string, string>;
+  nodeCount?: number;
+}
+
+/**
+ * Starts a system on a private redis-server (never the default port): 2 nodes and a publisher
+ * process. Everything started is stopped again if a later step fails.
+ */
+export async function startSystem(name: SystemName, options: StartSystemOptions = {}): Promise<RunningSystem> {
+  const nodeCount = options.nodeCount ?? 2;
+  const jwtSecret = randomBytes(32).toString('hex');
+  const redis: RedisServerHandle = await startRedis();
+  const nodes: NodeProcess[] = [];
+  let publisher: RpcChild<PublisherApi> | undefined;
+  const stop = async (): Promise<void> => {
+    if (publisher) {
+      await publisher.call('close', {}).catch(() => undefined);
+      await publisher.stop();
+    }
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.cleanup();
+  };
+  try {
+    const started = await Promise.allSettled(
+      Array.from({ length: nodeCount }, (_, i) =>
+        name === 'baseline'
+          ? startNodeProcess({ env: { REDIS_URL: redis.url }, entry: BASELINE_SERVER_ENTRY })
+          : startNodeProcess({ env: roomwireEnv(name, i, redis.url, jwtSecret, options.roomwireNodeEnv ?? {}) }),
+      ),
+    );
+    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    publisher = RpcChild.fork<PublisherApi>(PUBLISHER_ENTRY, `${name}/publisher`);
+    await publisher.call('init', { system: name, redisUrl: redis.url });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name, redisUrl: redis.url, redisPid: redis.pid, nodes, publisher, jwtSecret, stop };
+}
