@@ -1,32 +1,23 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EVENTS, compareOffsets, frameEventCount, isDeliveryFrame, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
-import { createNodeMetrics } from '../metrics/node-metrics';
-import { enableAdminUi } from './admin-ui';
-import { startClusterStatus } from './cluster-status';
-import { offsetTimeMs } from '../stream/retention';
-import { Server, type ServerOptions } from 'socket.io';
-import type { Adapter } from 'socket.io-adapter';
+import { EVENTS, frameEventCount, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import type { Logger } from 'pino';
+import { Server } from 'socket.io';
 import { createTokenVerifier } from '../auth/verify-token';
 import { effectivePositionIntervalMs, maxPositionAgeMs, resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '../config/node-options';
+import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
 import { createLogger } from '../logger';
-import { createHttpPublishHandler, sendJson } from '../publish/http-publish';
+import { createNodeMetrics } from '../metrics/node-metrics';
+import { createHttpPublishHandler } from '../publish/http-publish';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
 import { RecoveryGate } from '../recovery/recovery-gate';
-import { newReplayStats, type ReplayContext, type ReplayStats } from '../recovery/replay';
-import { TailCache } from '../recovery/tail-cache';
-import { installSessionHooks } from '../recovery/session-hooks';
-import { memorySessionStore, redisSessionStore, type SessionStore } from '../recovery/session-store';
-import { EMITTER_UID, HEARTBEAT_TYPE } from '../stream/adapter-message';
-import type { EventLog } from '../stream/event-log';
-import { memoryAdapterClass } from '../stream/memory-adapter';
-import { MemoryStreamLog } from '../stream/memory-stream-log';
-import { connectRedis, type RedisClient } from '../stream/redis-client';
-import { RedisStreamLog, volatileChannel } from '../stream/redis-stream-log';
-import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
-import { streamsAdapterFactory } from '../stream/streams-adapter';
+import { newReplayStats, type ReplayStats } from '../recovery/replay';
+import { offsetTimeMs } from '../stream/retention';
+import { enableAdminUi } from './admin-ui';
+import { startClusterStatus } from './cluster-status';
 import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
+import { openEventTransport } from './event-transport';
+import { createHttpRoutes } from './http-routes';
 import { createStatusPage } from './status-page';
 import type { RoomwireServer } from './types';
 
@@ -72,11 +63,6 @@ interface InternalOptions {
   statusPageToken?: string;
 }
 
-/** Sessions persisted for recovery live under this prefix (next to the stream's keys). */
-const SESSION_SUFFIX = ':session:';
-/** Longest wait for this node's stream reader to come alive. */
-const READER_START_TIMEOUT_MS = 10_000;
-
 /**
  * Starts a node: HTTP + Socket.IO, on `@socket.io/redis-streams-adapter` when `redisUrl` is set (the
  * in-memory adapter otherwise), with JWT handshake auth, subscriptions checked against the claims,
@@ -109,16 +95,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     void saving.finally(() => savingSessions.delete(saving));
   };
 
-  let log: EventLog;
-  let sessions: SessionStore;
-  let readerOffset: () => string;
   let epoch = '';
-  let redisClients: RedisClient[] = [];
-  let adapter: ServerOptions['adapter'];
-  let bindMemoryLog: ((io: RoomwireServer) => void) | undefined;
-  let startReader: () => Promise<void> = async () => undefined;
-  const tail = new TailCache({ maxAgeMs: opts.recoveryCacheMs, maxBytes: opts.recoveryCacheBytes });
-  let tailSource: ReplayContext['tail'];
   const replayStats = newReplayStats();
   // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
   const sendVolatile = (room: string, frame: DeliveryFrame): void => {
@@ -145,71 +122,20 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       return offsetTimeMs(head.offset) - offsetTimeMs(readerOffset());
     },
   });
-  const sessionHooks = (a: Adapter): void => installSessionHooks(a, { store: sessions, log, epoch: () => epoch, logger, track });
-
-  if (opts.redisUrl !== undefined) {
-    const onError = (err: Error): void => logger.warn({ err: err.message }, 'redis connection error');
-    const adapterClient = await connectRedis(opts.redisUrl, { failFast: false, name: `roomwire-adapter-${opts.nodeId}`, onError });
-    opened.push(() => adapterClient.close());
-    const client = await connectRedis(opts.redisUrl, { failFast: true, name: `roomwire-${opts.nodeId}`, onError });
-    opened.push(() => client.close());
-    redisClients = [client, adapterClient];
-    log = new RedisStreamLog(client, {
-      streamName: opts.streamName,
-      replayWindowMs: opts.replayWindowMs,
-      maxStreamLength: opts.maxStreamLength,
-      compressFramesMinBytes: opts.compressFramesMinBytes,
-    });
-    sessions = redisSessionStore(client, opts.streamName + SESSION_SUFFIX, opts.replayWindowMs);
-    let delivered: string | null = null;
-    readerOffset = () => delivered ?? '0-0';
-    adapter = streamsAdapterFactory(adapterClient, {
-      streamName: opts.streamName,
-      maxStreamLength: opts.maxStreamLength,
-      sessionKeyPrefix: opts.streamName + SESSION_SUFFIX,
-      heartbeatIntervalMs: Math.min(5000, effectivePositionIntervalMs(opts)),
-      gate,
-      onFrame: (offset, frame, bytes) => {
-        tail.append(offset, frame, bytes);
-        countDelivery(frame.rooms, frame.events, frame.firstTs);
-      },
-      onDelivered: (offset) => {
-        if (delivered === null || compareOffsets(offset, delivered) > 0) delivered = offset;
-      },
-      onAdapter: sessionHooks,
-    }) as unknown as ServerOptions['adapter'];
-    startReader = async () => {
-      await waitForReader(client, opts.streamName, opts.maxStreamLength, () => delivered);
-      tail.start(readerOffset());
-      tailSource = { cache: tail, epoch: () => epoch };
-      const subscriber = adapterClient.duplicate();
-      subscriber.on('error', onError);
-      await subscriber.connect();
-      opened.push(() => subscriber.close());
-      redisClients.push(subscriber);
-      await subscriber.subscribe(volatileChannel(opts.streamName), (message) => {
-        const parsed = parseVolatile(message);
-        if (parsed) sendVolatile(parsed.room, parsed.frame);
-      });
-    };
-  } else {
-    const memoryLog = new MemoryStreamLog({ replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength, compressFramesMinBytes: opts.compressFramesMinBytes });
-    log = memoryLog;
-    sessions = memorySessionStore(opts.replayWindowMs);
-    readerOffset = () => memoryLog.deliveredOffset;
-    adapter = memoryAdapterClass(memoryLog, gate, sessionHooks, (rooms, frame) =>
-      countDelivery(rooms, frameEventCount(frame), 'events' in frame ? frame.events[0]?.ts : undefined),
-    );
-    bindMemoryLog = (server) =>
-      memoryLog.bind((room, frame, volatile) => {
-        if (volatile) sendVolatile(room, frame);
-        else server.to(room).emit(EVENTS.event, frame);
-      });
-  }
+  const transport = await openEventTransport(opts, {
+    gate,
+    logger,
+    epoch: () => epoch,
+    trackSession: track,
+    sendVolatile,
+    countDelivery,
+    opened,
+  });
+  const { log, readerOffset } = transport;
   epoch = await log.epoch();
 
   const io: RoomwireServer = new Server({
-    adapter,
+    adapter: transport.adapter,
     connectionStateRecovery: { maxDisconnectionDuration: opts.replayWindowMs, skipMiddlewares: false },
     pingInterval: opts.pingIntervalMs,
     pingTimeout: opts.pingTimeoutMs,
@@ -219,8 +145,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     ...(opts.corsOrigins.length > 0 ? { cors: { origin: opts.corsOrigins, credentials: true } } : {}),
   });
   opened.push(() => io.close());
-  bindMemoryLog?.(io);
-  await startReader();
+  await transport.start(io);
 
   const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
   let draining = false;
@@ -238,7 +163,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     maxPositionAgeMs: maxPositionAgeMs(opts),
     stats: replayStats,
     onOutcome: (result) => metrics.replayed(result),
-    ...(tailSource ? { tail: tailSource } : {}),
+    get tail() {
+      return transport.tail();
+    },
   });
 
   const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
@@ -251,7 +178,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return count;
   };
   const clusterStatus = startClusterStatus({
-    client: redisClients[0],
+    client: transport.redis,
     key: `${opts.streamName}:nodes`,
     nodeId: opts.nodeId,
     intervalMs: 2000,
@@ -279,8 +206,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   });
 
   const ready = async (): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }> => {
-    if (redisClients.length === 0) return { ok: !draining, redis: 'none' };
-    const [client] = redisClients as [RedisClient];
+    const client = transport.redis;
+    if (client === undefined) return { ok: !draining, redis: 'none' };
     const redisUp = await Promise.race([
       client.ping().then(() => true, () => false),
       new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
@@ -288,36 +215,17 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return { ok: !draining && redisUp, redis: redisUp ? 'ok' : 'down' };
   };
 
-  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/healthz') {
-      sendJson(res, 200, { status: 'ok', nodeId: opts.nodeId });
-    } else if (req.method === 'GET' && path === '/readyz') {
-      void ready().then((r) => sendJson(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', draining, redis: r.redis, nodeId: opts.nodeId }));
-    } else if (req.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
-          res.end(text);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'metrics failed');
-          sendJson(res, 500, { error: { code: 'RW_ERR_INTERNAL', message: 'metrics failed' } });
-        },
-      );
-    } else if (path === '/v1/publish') {
-      if (req.method !== 'POST') {
-        res.setHeader('Allow', 'POST');
-        sendJson(res, 405, { error: { code: 'RW_ERR_METHOD_NOT_ALLOWED', message: 'use POST' } });
-      } else if (draining) {
-        sendJson(res, 503, { error: { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; publish through another node' } });
-      } else {
-        void httpPublish(req, res);
-      }
-    } else if (!statusPage(req, res) && !(adminUi?.(req, res) ?? false)) {
-      sendJson(res, 404, { error: { code: 'RW_ERR_NOT_FOUND', message: `no route ${req.method ?? ''} ${path ?? ''}` } });
-    }
-  });
+  const httpServer = createServer(
+    createHttpRoutes({
+      nodeId: opts.nodeId,
+      logger,
+      isDraining: () => draining,
+      ready,
+      metrics: metrics.registry,
+      publish: (req, res) => void httpPublish(req, res),
+      more: adminUi ? [statusPage, adminUi] : [statusPage],
+    }),
+  );
   io.attach(httpServer);
 
   const slowConsumers = startSlowConsumerGuard(io, {
@@ -367,8 +275,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       await io.close();
       await Promise.allSettled([...savingSessions]);
       await clusterStatus.stop();
-      sessions.close();
-      await Promise.allSettled(redisClients.map((c) => (c.isOpen ? c.close() : Promise.resolve())));
+      await transport.close();
       logger.info('closed');
     })();
     return closing;
@@ -381,35 +288,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     maxEvictedQueuedBytes: slowConsumers.stats.maxEvictedQueuedBytes,
     deliveredOffset: readerOffset(),
     replays: { ...replayStats, notRecovered: { ...replayStats.notRecovered } },
-    recoveryCache: { entries: tail.size, bytes: tail.bytes },
+    recoveryCache: transport.tailSize(),
   });
 
   return { io, httpServer, url, nodeId: opts.nodeId, publish, stats, close };
-}
-
-function parseVolatile(message: string): { room: string; frame: DeliveryFrame } | undefined {
-  try {
-    const value = JSON.parse(message) as { room?: unknown; frame?: unknown };
-    return typeof value.room === 'string' && isDeliveryFrame(value.frame) ? { room: value.room, frame: value.frame } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The streams adapter starts reading at `$` some time after it is created. Until this node has seen an
- * entry come through its reader, it could miss entries, so it writes probes until one arrives.
- */
-async function waitForReader(client: RedisClient, streamName: string, maxLen: number, delivered: () => string | null): Promise<void> {
-  const deadline = Date.now() + READER_START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const probe = (await client.sendCommand(['XADD', streamName, 'MAXLEN', '~', String(maxLen), '*', 'uid', EMITTER_UID, 'nsp', '/', 'type', HEARTBEAT_TYPE])) as string;
-    const until = Date.now() + 250;
-    while (Date.now() < until) {
-      const seen = delivered();
-      if (seen !== null && compareOffsets(seen, probe) >= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-  throw new Error(`createNode: the stream reader did not start within ${READER_START_TIMEOUT_MS} ms`);
 }
