@@ -21,7 +21,7 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-/** The environment of a Roomwire node: production mode, quiet logs, the system's batching. */
+/** The environment of a Roomwire node: production mode, quiet logs, the system's batching, no per-address limit. */
 function roomwireEnv(system: SystemName, index: number, redisUrl: string, jwtSecret: string, extra: Record<string, string>): Record<string, string> {
   const batching = batchingOf(system);
   return {
@@ -31,6 +31,8 @@ function roomwireEnv(system: SystemName, index: number, redisUrl: string, jwtSec
     REDIS_URL: redisUrl,
     JWT_SECRET: jwtSecret,
     PUBLISH_API_KEY: randomBytes(24).toString('hex'),
+    // Thousands of load clients share 127.0.0.1: the per-address handshake limit would refuse them.
+    RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: '0',
     ...(batching === false
       ? { BATCH_WINDOW_MS: '0' }
       : {

@@ -96,6 +96,8 @@ describe('parseEnv in development', () => {
       slowConsumerGraceMs: 500,
       compressionThresholdBytes: 1024,
       compressFramesMinBytes: 2048,
+      rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
+      trustProxy: false,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });

@@ -102,6 +102,10 @@ const schema = z.object({
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
   ADMIN_UI_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
+  RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
+  RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
+  RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).transform((v) => v === 'true' || v === '1').default(false),
   CORS_ORIGINS: z
     .string()
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
@@ -201,6 +205,15 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     slowConsumerGraceMs: e.SLOW_CONSUMER_GRACE_MS,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
     compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
+    rateLimits:
+      e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S === 0
+        ? false
+        : {
+            handshakesPerIpPer10s: e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S,
+            clientEventsPerSocketPerSecond: e.RATE_LIMIT_CLIENT_EVENTS_PER_SECOND,
+            publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
+          },
+    trustProxy: e.TRUST_PROXY,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;

@@ -1,6 +1,7 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
 import type { AdminUiOptions } from '../node/admin-ui';
+import { rateLimitDefaults, type RateLimitOptions } from '../limits/rate-limits';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
 /** How clients authenticate: an HS256 secret or a JWKS URL (RS256/ES256). Exactly one is required. */
@@ -67,6 +68,10 @@ export interface NodeOptions {
   recoveryCacheMs?: number;
   /** Most bytes of recent stream entries kept in memory for replays. @default 67108864 */
   recoveryCacheBytes?: number;
+  /** Rate limits on handshakes, client requests and HTTP publishes, or `false` for none. @default rateLimitDefaults */
+  rateLimits?: RateLimitOptions | false;
+  /** Take the client address from `X-Forwarded-For` (set when behind a load balancer that sets it). @default false */
+  trustProxy?: boolean;
   /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
   adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
@@ -95,14 +100,20 @@ export const nodeDefaults = {
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
+  trustProxy: false,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
 } as const;
 
 /** Options after defaults are merged and checked. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi'>> &
-  Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & { nodeId: string; logger?: Logger; batching: Required<BatchingOptions> | false };
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits'>> &
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & {
+    nodeId: string;
+    logger?: Logger;
+    batching: Required<BatchingOptions> | false;
+    rateLimits: Required<RateLimitOptions> | false;
+  };
 
 /**
  * Merges the defaults into `options` and checks them; a bad option is a programmer error and throws a
@@ -116,6 +127,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     nodeId: `node-${Math.random().toString(36).slice(2, 10)}`,
     ...defined,
     batching: resolveBatchingOptions(defined.batching, 'createNode'),
+    rateLimits: resolveRateLimits(defined.rateLimits),
   };
   const { auth } = resolved;
   if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {
@@ -174,4 +186,14 @@ export function effectivePositionIntervalMs(options: Pick<ResolvedNodeOptions, '
  */
 export function maxPositionAgeMs(options: Pick<ResolvedNodeOptions, 'positionIntervalMs' | 'replayWindowMs'>): number {
   return options.replayWindowMs + 2 * effectivePositionIntervalMs(options);
+}
+
+function resolveRateLimits(options: RateLimitOptions | false | undefined): Required<RateLimitOptions> | false {
+  if (options === false) return false;
+  const defined = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined));
+  const resolved = { ...rateLimitDefaults, ...defined };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (!Number.isInteger(value) || value <= 0) throw new TypeError(`createNode: rateLimits.${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return resolved;
 }

@@ -23,6 +23,8 @@ export interface NodeMetrics {
   volatileDropped(count: number): void;
   /** A slow consumer evicted. */
   evicted(): void;
+  /** A request refused by a rate limit. */
+  rateLimited(limit: string): void;
   /** A replay's outcome. */
   replayed(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
   /** Running totals and the recent delivery latency, for the status page. */
@@ -94,6 +96,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     registers,
   });
   const volatileDrops = new Counter({ name: 'roomwire_volatile_dropped_total', help: 'Volatile events not sent to sockets under pressure.', registers });
+  const rateLimited = new Counter({ name: 'roomwire_rate_limited_total', help: 'Requests refused by a rate limit, by limit (handshake, client_event, publish).', labelNames: ['limit'], registers });
   const evictions = new Counter({ name: 'roomwire_slow_consumer_evictions_total', help: 'Sockets evicted because they could not keep up.', registers });
   const recoveries = new Counter({
     name: 'roomwire_recoveries_total',
@@ -137,6 +140,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
       if (count > 0) volatileDrops.inc(count);
     },
     evicted: () => evictions.inc(),
+    rateLimited: (limit) => rateLimited.inc({ limit }),
     replayed(result) {
       recoveries.inc({ result: result.recovered ? 'recovered' : 'resynced', source: result.source });
       if (!result.recovered) resyncs.inc({ reason: result.reason ?? 'unknown' });

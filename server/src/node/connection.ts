@@ -17,6 +17,7 @@ import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
 import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
+import { clientAddress, type RateLimits } from '../limits/rate-limits';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
@@ -29,6 +30,10 @@ export interface ConnectionContext extends ReplayContext {
   logger: Logger;
   /** Whether the node is draining: new handshakes are refused (retryable), so clients go elsewhere. */
   isDraining(): boolean;
+  /** Rate limits, when configured. */
+  limits: RateLimits | undefined;
+  /** Take the client address from `X-Forwarded-For`. */
+  trustProxy: boolean;
 }
 
 /**
@@ -52,7 +57,11 @@ export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionCont
       next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${String(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));
       return;
     }
-    ctx.verify(auth.token).then(
+    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], ctx.trustProxy);
+    // The cheap check first: a flood is refused before any token is verified.
+    Promise.resolve(ctx.limits?.takeHandshake(address))
+      .then(() => ctx.verify(auth.token))
+      .then(
       (claims) => {
         socket.data.claims = claims;
         socket.data.connId = socket.id;
@@ -60,7 +69,7 @@ export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionCont
       },
       (err: unknown) => {
         const error = err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAUTHORIZED', 'invalid token');
-        ctx.logger.info({ code: error.code, address: socket.handshake.address }, 'handshake refused');
+        ctx.logger.info({ code: error.code, address }, 'handshake refused');
         next(connectError(error));
       },
     );
@@ -90,6 +99,17 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   }
 
   const cancelExpiry = scheduleExpiry(socket, claims.exp, log);
+
+  // Every request counts against the socket's rate; a refused one is answered in its ack, not run.
+  const limits = ctx.limits;
+  if (limits) {
+    socket.use((packet, next) => {
+      limits.takeClientEvent(socket.id).then(
+        () => next(),
+        (err: unknown) => reply(packet[packet.length - 1], failureAck(err)),
+      );
+    });
+  }
 
   socket.on(EVENTS.subscribe, (body, ack) => {
     void serially(async (): Promise<void> => {
@@ -148,6 +168,7 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   socket.on('disconnect', (reason) => {
     cancelExpiry();
     ctx.gate.drop(socket.id);
+    ctx.limits?.forgetSocket(socket.id);
     log.debug({ reason }, 'disconnected');
   });
 }

@@ -7,6 +7,7 @@ import { createTokenVerifier } from '../auth/verify-token';
 import { effectivePositionIntervalMs, maxPositionAgeMs, resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '../config/node-options';
 import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
 import { createLogger } from '../logger';
+import { createRateLimits } from '../limits/rate-limits';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { createHttpPublishHandler } from '../publish/http-publish';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
@@ -148,8 +149,14 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   await transport.start(io);
 
   const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
+  const limits =
+    opts.rateLimits === false
+      ? undefined
+      : createRateLimits(opts.rateLimits, { redis: transport.redis, keyPrefix: `${opts.streamName}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
   attachConnectionHandlers(io, {
+    limits,
+    trustProxy: opts.trustProxy,
     isDraining: () => draining,
     verify,
     catalog: opts.catalog,
@@ -170,7 +177,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
 
   const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
   const { publish } = pipeline;
-  const httpPublish = createHttpPublishHandler({ publish, apiKey: opts.publishApiKey, maxBodyBytes: opts.maxPayloadBytes, logger });
+  const httpPublish = createHttpPublishHandler({
+    publish,
+    apiKey: opts.publishApiKey,
+    maxBodyBytes: opts.maxPayloadBytes,
+    logger,
+    ...(limits ? { takePublish: (key: string) => limits.takePublish(key) } : {}),
+  });
   const startedAt = Date.now();
   const countSubscriptions = (): number => {
     let count = 0;

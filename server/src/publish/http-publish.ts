@@ -11,6 +11,8 @@ export interface HttpPublishOptions {
   apiKey: string | undefined;
   maxBodyBytes: number;
   logger: Logger;
+  /** Counts each publish against its key's rate. */
+  takePublish?(apiKey: string): Promise<void>;
 }
 
 /**
@@ -24,6 +26,7 @@ export function createHttpPublishHandler(options: HttpPublishOptions): (req: Inc
       if (expected === undefined || !matchesKey(req.headers.authorization, expected)) {
         throw new RoomwireError('RW_ERR_UNAUTHORIZED', 'missing or invalid publish API key (Authorization: Bearer <key>)');
       }
+      await options.takePublish?.(options.apiKey as string);
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (contentType !== 'application/json') {
         throw new RoomwireError('RW_ERR_UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
@@ -45,6 +48,8 @@ export function createHttpPublishHandler(options: HttpPublishOptions): (req: Inc
       const error = err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_INTERNAL', 'internal error');
       if (error.code === 'RW_ERR_INTERNAL' || error.code === 'RW_ERR_UNAVAILABLE') options.logger.error({ err }, 'publish failed');
       if (error.code === 'RW_ERR_PAYLOAD_TOO_LARGE') res.setHeader('Connection', 'close');
+      const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
       sendJson(res, ERROR_CODES[error.code].httpStatus, { error: error.toJSON() });
     }
   };

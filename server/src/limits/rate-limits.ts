@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { RoomwireError } from '@roomwire/shared';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RedisClient } from '../stream/redis-client';
+
+/** Rate limits; each is a number of requests per window. */
+export interface RateLimitOptions {
+  /** Handshakes per client IP per 10 s, shared across the cluster (NATs put many users on one IP). @default 1000 */
+  handshakesPerIpPer10s?: number;
+  /** Requests (subscribe, unsubscribe, resume, …) per socket per second. @default 20 */
+  clientEventsPerSocketPerSecond?: number;
+  /** HTTP publishes per API key per second, shared across the cluster. @default 5000 */
+  publishesPerKeyPerSecond?: number;
+}
+
+/** Defaults of {@link RateLimitOptions}. */
+export const rateLimitDefaults: Required<RateLimitOptions> = {
+  handshakesPerIpPer10s: 1000,
+  clientEventsPerSocketPerSecond: 20,
+  publishesPerKeyPerSecond: 5000,
+};
+
+/** Which limit refused a request (a metrics label). */
+export type LimitName = 'handshake' | 'client_event' | 'publish';
+
+/** The node's rate limiters. Each `take…` resolves, or rejects with `RW_ERR_RATE_LIMITED`. */
+export interface RateLimits {
+  takeHandshake(ip: string): Promise<void>;
+  takeClientEvent(socketId: string): Promise<void>;
+  takePublish(apiKey: string): Promise<void>;
+  /** Forgets a socket's counter. */
+  forgetSocket(socketId: string): void;
+}
+
+/**
+ * Limits shared across the cluster live in Redis (rate-limiter-flexible), with an in-memory limiter as
+ * insurance while Redis is away, so an outage neither blocks every client nor lifts the limits.
+ * Per-socket limits are local: a socket lives on one node.
+ */
+export function createRateLimits(
+  options: Required<RateLimitOptions>,
+  deps: { redis: RedisClient | undefined; keyPrefix: string; onLimited(limit: LimitName): void },
+): RateLimits {
+  const shared = (name: string, points: number, duration: number): RateLimiterAbstract => {
+    const insurance = new RateLimiterMemory({ points, duration, keyPrefix: name });
+    if (!deps.redis) return insurance;
+    return new RateLimiterRedis({
+      storeClient: deps.redis,
+      useRedisPackage: true,
+      keyPrefix: `${deps.keyPrefix}${name}`,
+      points,
+      duration,
+      insuranceLimiter: insurance,
+    });
+  };
+  const handshakes = shared('handshake', options.handshakesPerIpPer10s, 10);
+  const publishes = shared('publish', options.publishesPerKeyPerSecond, 1);
+  const clientEvents = new RateLimiterMemory({ points: options.clientEventsPerSocketPerSecond, duration: 1 });
+
+  const take = async (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> => {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) return; // a store error with no insurance: do not block
+      deps.onLimited(limit);
+      const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      throw new RoomwireError('RW_ERR_RATE_LIMITED', `too many ${what}; retry in ${seconds} s`, { retryAfterSeconds: seconds });
+    }
+  };
+  return {
+    takeHandshake: (ip) => take(handshakes, ip, 'handshake', 'connections from this address'),
+    takeClientEvent: (socketId) => take(clientEvents, socketId, 'client_event', 'requests on this connection'),
+    // The key itself never reaches Redis: only its digest names the counter.
+    takePublish: (apiKey) => take(publishes, createHash('sha256').update(apiKey).digest('base64url').slice(0, 22), 'publish', 'publishes with this key'),
+    forgetSocket: (socketId) => void clientEvents.delete(socketId),
+  };
+}
+
+/**
+ * The client's address: the TCP peer, or — only when the node sits behind a trusted proxy — the first
+ * address of `X-Forwarded-For`.
+ */
+export function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trustProxy: boolean): string {
+  if (trustProxy && typeof forwardedFor === 'string') {
+    const first = forwardedFor.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return peer;
+}

@@ -1,0 +1,83 @@
+import { io as ioClient, type Socket } from 'socket.io-client';
+import type { RwErrorPayload } from '@roomwire/shared';
+import { waitFor } from './harness';
+import { startCluster, type TestCluster } from './support/cluster';
+import { TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
+
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    nodes: 2,
+    node: { trustProxy: true, rateLimits: { handshakesPerIpPer10s: 6, clientEventsPerSocketPerSecond: 5, publishesPerKeyPerSecond: 10 } },
+  });
+});
+
+afterAll(async () => {
+  await cluster?.cleanup();
+});
+
+const node = (i: number): TestCluster['nodes'][0] => cluster.nodes[i] as TestCluster['nodes'][0];
+
+async function handshake(url: string, ip: string, token: string): Promise<'connected' | RwErrorPayload> {
+  const socket: Socket = ioClient(url, { transports: ['websocket'], reconnection: false, auth: { token, v: 1 }, extraHeaders: { 'X-Forwarded-For': ip } });
+  try {
+    return await Promise.race([
+      waitFor(socket, 'connect', 5000, 'connect').then(() => 'connected' as const),
+      waitFor<Error & { data: RwErrorPayload }>(socket, 'connect_error', 5000, 'connect_error').then((err) => err.data),
+    ]);
+  } finally {
+    socket.close();
+  }
+}
+
+test('handshakes per address are limited across the cluster, and other addresses are not affected', async () => {
+  const token = await signToken({ org: uniqueOrg(), services: ['billing'] });
+  const results: ('connected' | RwErrorPayload)[] = [];
+  // Alternate nodes: the limit is shared through Redis, so the 7th handshake is refused wherever it lands.
+  for (let i = 0; i < 8; i++) results.push(await handshake(node(i % 2).url, '203.0.113.7', token));
+  expect(results.slice(0, 6)).toEqual(Array(6).fill('connected'));
+  expect(results.slice(6)).toEqual([
+    { code: 'RW_ERR_RATE_LIMITED', message: expect.stringMatching(/retry in \d+ s/) },
+    { code: 'RW_ERR_RATE_LIMITED', message: expect.any(String) },
+  ]);
+  expect(await handshake(node(0).url, '203.0.113.8', token)).toBe('connected');
+});
+
+test('a subscribe flood on one socket is answered with RW_ERR_RATE_LIMITED and runs nothing', async () => {
+  const socket = ioClient(node(0).url, { transports: ['websocket'], reconnection: false, auth: { token: await signToken({ org: uniqueOrg(), services: '*' }), v: 1 }, extraHeaders: { 'X-Forwarded-For': '198.51.100.1' } });
+  try {
+    await waitFor(socket, 'connect', 5000, 'connect');
+    const acks = await Promise.all(Array.from({ length: 8 }, () => socket.emitWithAck('rw:subscribe', { services: ['billing'] })));
+    expect(acks.filter((a) => a.ok)).toHaveLength(5);
+    expect(acks.filter((a) => !a.ok).map((a) => a.error.code)).toEqual(Array(3).fill('RW_ERR_RATE_LIMITED'));
+  } finally {
+    socket.close();
+  }
+  const text = await (await fetch(`${node(0).url}/metrics`)).text();
+  expect(text).toMatch(/roomwire_rate_limited_total\{[^}]*limit="client_event"[^}]*\} 3/);
+});
+
+test('HTTP publishes per key are limited with 429 and Retry-After', async () => {
+  const org = uniqueOrg();
+  const statuses: number[] = [];
+  let retryAfter: string | null = null;
+  for (let i = 0; i < 12; i++) {
+    const res = await fetch(`${node(i % 2).url}/v1/publish`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_PUBLISH_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: `r${i}`, amountCents: i } }),
+    });
+    statuses.push(res.status);
+    if (res.status === 429) {
+      retryAfter = res.headers.get('retry-after');
+      expect(((await res.json()) as { error: RwErrorPayload }).error.code).toBe('RW_ERR_RATE_LIMITED');
+    } else {
+      await res.body?.cancel();
+    }
+  }
+  // All 12 fall in the same second or two: at most 10 per second pass, the rest are refused.
+  expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(11);
+  expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+});
