@@ -1,12 +1,27 @@
 import { deflateRawSync } from 'node:zlib';
 import type { EventEnvelope, PlainFrame } from '@roomwire/shared';
 import { waitUntil } from '../../test/harness';
-import { createFrameDecoder } from './frame-decoder';
+import { createFrameDecoder, inflateFrame } from './frame-decoder';
 
 const plain = (...ids: string[]): PlainFrame => ({ events: ids.map((id) => ({ id, org: 'a', service: 'billing', type: 'invoice.paid', ts: 0, data: {} })) });
 const compressed = (...ids: string[]) => ({ n: ids.length, z: deflateRawSync(JSON.stringify(plain(...ids))) });
 
-test('compressed frames are inflated, and later plain frames wait for them: order is kept', async () => {
+test('in Node, compressed frames are inflated at once, in order', () => {
+  const seen: string[] = [];
+  const decode = createFrameDecoder<undefined>((events) => seen.push(...events.map((e) => e.id)), (err) => {
+    throw err;
+  });
+  decode(plain('a'), undefined);
+  decode(compressed('b', 'c'), undefined);
+  decode(plain('d'), undefined);
+  expect(seen).toEqual(['a', 'b', 'c', 'd']);
+});
+
+test('the streams inflater (browsers) reads the same bytes', async () => {
+  expect((await inflateFrame(compressed('x', 'y'))).map((e) => e.id)).toEqual(['x', 'y']);
+});
+
+test('while a frame is being inflated asynchronously, later frames wait: order is kept', async () => {
   const seen: string[] = [];
   const contexts: number[] = [];
   let done!: () => void;
@@ -15,7 +30,7 @@ test('compressed frames are inflated, and later plain frames wait for them: orde
     seen.push(...events.map((e) => e.id));
     contexts.push(context);
     if (seen.length === 6) done();
-  }, (err) => { throw err; });
+  }, (err) => { throw err; }, { syncInflate: undefined });
   decode(plain('a'), 1);
   expect(seen).toEqual(['a']);
   decode(compressed('b', 'c'), 2);
@@ -34,7 +49,7 @@ test('compressed frames are inflated, and later plain frames wait for them: orde
 test('a compressed frame that is not a frame of envelopes is reported, not delivered', async () => {
   const errors: unknown[] = [];
   const delivered: EventEnvelope[] = [];
-  const decode = createFrameDecoder<undefined>((events) => delivered.push(...events), (err) => errors.push(err));
+  const decode = createFrameDecoder<undefined>((events) => delivered.push(...events), (err) => errors.push(err), { syncInflate: undefined });
   decode({ n: 1, z: deflateRawSync('{"nope":1}') }, undefined);
   decode(plain('after'), undefined);
   await waitUntil(() => delivered.length === 1, { what: 'the frame after the bad one' });

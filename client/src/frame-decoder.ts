@@ -1,9 +1,16 @@
 import { isCompressedFrame, isPlainFrame, type CompressedFrame, type DeliveryFrame, type EventEnvelope } from '@roomwire/shared';
 
+/** Node's zlib when running in Node (`process.getBuiltinModule`, Node ≥ 20.16): inflating is then synchronous. */
+export type SyncInflate = { inflateRawSync(bytes: Uint8Array): { toString(encoding: 'utf8'): string } };
+const nodeZlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:zlib') as
+  | SyncInflate
+  | undefined;
+
 /**
  * Turns frames into envelopes in arrival order. Plain frames are handed on at once; compressed ones
- * are inflated with the platform's DecompressionStream (raw DEFLATE; browsers and Node ≥ 20.12), and
- * while one is being inflated, every later frame waits its turn, so handlers see events in order.
+ * are inflated — synchronously with Node's zlib, else with the platform's DecompressionStream (raw
+ * DEFLATE; browsers) — and while one is being inflated, every later frame waits its turn, so
+ * handlers see events in order.
  *
  * @example
  * const decode = createFrameDecoder((events) => events.forEach(handle), console.error);
@@ -12,12 +19,25 @@ import { isCompressedFrame, isPlainFrame, type CompressedFrame, type DeliveryFra
 export function createFrameDecoder<C>(
   deliver: (events: EventEnvelope[], context: C) => void,
   onError: (err: unknown) => void,
+  options: { syncInflate?: SyncInflate | undefined } = { syncInflate: nodeZlib },
 ): (frame: DeliveryFrame, context: C) => void {
+  const syncInflate = options.syncInflate;
   let queue: Promise<void> | null = null;
   let waiting = 0;
   return (frame, context) => {
     if (queue === null && !isCompressedFrame(frame)) {
       deliver(frame.events, context);
+      return;
+    }
+    if (queue === null && syncInflate) {
+      let events: EventEnvelope[];
+      try {
+        events = inflateFrameSync(frame as CompressedFrame, syncInflate);
+      } catch (err) {
+        onError(err);
+        return;
+      }
+      deliver(events, context);
       return;
     }
     // Inflation starts at once; only the hand-over is ordered.
@@ -33,11 +53,19 @@ export function createFrameDecoder<C>(
   };
 }
 
-/** Inflates a compressed frame into its envelopes. */
+function inflateFrameSync(frame: CompressedFrame, zlib: SyncInflate): EventEnvelope[] {
+  const bytes = frame.z instanceof Uint8Array ? frame.z : new Uint8Array(frame.z);
+  return checkedEvents(JSON.parse(zlib.inflateRawSync(bytes).toString('utf8')));
+}
+
+function checkedEvents(parsed: unknown): EventEnvelope[] {
+  if (!isPlainFrame(parsed)) throw new TypeError('a compressed frame did not hold a frame of envelopes');
+  return parsed.events;
+}
+
+/** Inflates a compressed frame into its envelopes (the streams way, for browsers). */
 export async function inflateFrame(frame: CompressedFrame): Promise<EventEnvelope[]> {
   const bytes = frame.z instanceof Uint8Array ? frame.z : new Uint8Array(frame.z);
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  const parsed: unknown = JSON.parse(await new Response(stream).text());
-  if (!isPlainFrame(parsed)) throw new TypeError('a compressed frame did not hold a frame of envelopes');
-  return parsed.events;
+  return checkedEvents(JSON.parse(await new Response(stream).text()));
 }

@@ -124,6 +124,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     path: opts.path,
     transports: opts.transports,
     tryAllTransports: true,
+    // Cookies: sticky load balancers (HAProxy, ingress-nginx) pin long-polling sessions with one.
+    withCredentials: true,
     // A new Manager per client: two clients must never share one engine and its backoff.
     forceNew: true,
     ...reconnectOptions(opts),
