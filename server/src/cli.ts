@@ -71,12 +71,16 @@ async function main(): Promise<void> {
 
   let node: RoomwireNode | undefined;
   let stopping = false;
+  let stoppedAt = 0;
   const stop = (signal: NodeJS.Signals): void => {
+    // Ctrl-C under `npm start` arrives twice (the terminal's and npm's forward): one second's grace.
+    if (stopping && Date.now() - stoppedAt < 1000) return;
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting without draining');
       process.exit(1);
     }
     stopping = true;
+    stoppedAt = Date.now();
     if (node === undefined) {
       // Start-up may wait on Redis indefinitely; there is nothing to drain yet.
       logger.warn({ signal }, 'stopped before the node was ready');

@@ -124,6 +124,9 @@ const schema = z.object({
 type EnvVariable = keyof z.input<typeof schema>;
 type RawEnv = Partial<Record<EnvVariable, string>>;
 const VARIABLES = Object.keys(schema.shape) as EnvVariable[];
+
+/** Every environment variable the node reads (for deployment manifests and their checks). */
+export const ENV_VARIABLES: readonly string[] = VARIABLES;
 const PLACEHOLDER = 'looks like a placeholder (one repeated character, or contains "changeme", "secret" or "password"); use a random value';
 
 /** Rules across variables; they read the raw values so they are reported even when some field is invalid. */
