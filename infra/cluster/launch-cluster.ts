@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { freePort, spawnNode, startRedis, type ChildNodeHandle, type RedisServerHandle } from '../../test/harness';
+import type { BalancerHandle, BalancerKind } from './balancer-process';
+import { startHaproxy } from './haproxy';
+import { startNginx } from './nginx';
+
+/** The committed balancer configs name three servers, node1 to node3. */
+export const NODE_NAMES = ['node1', 'node2', 'node3'] as const;
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  /** The load balancer in front of the nodes. @default 'haproxy' */
+  balancer?: BalancerKind;
+  /** Loopback port of the balancer; 0 picks a free one. @default 0 */
+  port?: number;
+  /** HS256 secret of client tokens, shared by every node. @default 32 random bytes */
+  jwtSecret?: string;
+  /** Bearer key of `POST /v1/publish`. @default 24 random bytes */
+  publishApiKey?: string;
+  /** More environment for every node, over the defaults (e.g. `{ LOG_LEVEL: 'debug' }`). */
+  env?: Record<string, string>;
+}
+
+/** One node of a local cluster, a child process of this one. */
+export interface LocalNode {
+  /** `node1` …: its name in the balancer config and its `NODE_ID`. */
+  readonly name: string;
+  readonly port: number;
+  /** The node itself, bypassing the balancer. */
+  readonly url: string;
+  /** Pid of the current process (changes on restart). */
+  readonly pid: number;
+  /** Whether the current process is still running. */
+  running(): boolean;
+  /** Sends `signal` (SIGTERM drains, SIGKILL crashes) and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Drains (SIGTERM), starts again on the same port, and resolves once the balancer sends it new sessions. */
+  restart(): Promise<void>;
+  /** Last lines the node printed. */
+  output(): string;
+}
+
+/** Redis, three nodes and a load balancer on loopback, with one `stop()`. */
+export interface LocalCluster {
+  /** The balancer's URL: what clients connect to. */
+  readonly url: string;
+  readonly jwtSecret: string;
+  readonly publishApiKey: string;
+  readonly redis: RedisServerHandle;
+  readonly nodes: readonly LocalNode[];
+  readonly balancer: BalancerHandle;
+  /** Drains every node (in parallel), then stops the balancer and Redis. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a private redis-server, three Roomwire nodes (the server CLI, from source) and a real
+ * HAProxy or nginx in front of them running the committed config, all on free loopback ports.
+ * `npm run cluster` and the load-balancer tests both run it.
+ *
+ * @example
+ * const cluster = await startLocalCluster({ balancer: 'nginx' });
+ * const client = createClient({ url: cluster.url, token, services: ['billing'] });
+ * await cluster.stop();
+ */
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const kind = options.balancer ?? 'haproxy';
+  const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('base64url');
+  const publishApiKey = options.publishApiKey ?? randomBytes(24).toString('base64url');
+  const redis = await startRedis();
+  const nodes: LocalNode[] = [];
+  let balancer: BalancerHandle | undefined;
+
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled(nodes.map((node) => node.stop('SIGTERM')));
+    await balancer?.stop();
+    await redis.cleanup();
+  };
+
+  try {
+    const ports = await Promise.all(NODE_NAMES.map(() => freePort()));
+    const baseEnv = {
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      JWT_SECRET: jwtSecret,
+      PUBLISH_API_KEY: publishApiKey,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      // HAProxy takes a node out after two failed /readyz checks 1 s apart: stop sending it sessions first.
+      DRAIN_DELAY_MS: '3000',
+      ...options.env,
+    };
+    const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer)));
+    nodes.push(...started);
+    const addresses = ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+    const port = options.port || (await freePort());
+    balancer =
+      kind === 'nginx'
+        ? await startNginx({ port, nodes: addresses })
+        : await startHaproxy({ port, statsPort: await freePort(), nodes: addresses, sticky: kind === 'haproxy' });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const started = balancer;
+  return {
+    url: started.url,
+    jwtSecret,
+    publishApiKey,
+    redis,
+    nodes,
+    balancer: started,
+    stop: () => (stopping ??= stopAll()),
+  };
+}
+
+async function launchNode(
+  name: string,
+  port: number,
+  baseEnv: Record<string, string>,
+  balancer: () => BalancerHandle | undefined,
+): Promise<LocalNode> {
+  const url = `http://127.0.0.1:${port}`;
+  const spawn = (): Promise<ChildNodeHandle> =>
+    spawnNode({ env: { ...baseEnv, PORT: String(port), NODE_ID: name }, readyUrl: `${url}/readyz`, timeoutMs: 30_000 });
+  let current = await spawn();
+  let alive = true;
+  const watch = (handle: ChildNodeHandle): void => {
+    void handle.exited.then(() => {
+      if (handle === current) alive = false;
+    });
+  };
+  watch(current);
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => current.kill(signal);
+  return {
+    name,
+    port,
+    url,
+    get pid() {
+      return current.pid;
+    },
+    running: () => alive,
+    stop,
+    async restart() {
+      await stop('SIGTERM');
+      current = await spawn();
+      alive = true;
+      watch(current);
+      await balancer()?.waitUntilInRotation(name);
+    },
+    output: () => current.output(),
+  };
+}
