@@ -169,6 +169,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     replayPageSize: opts.replayPageSize,
     maxPositionAgeMs: maxPositionAgeMs(opts),
     stats: replayStats,
+    pacing: { maxQueuedBytes: Math.floor(opts.maxBufferedBytes / 2), stallTimeoutMs: Math.max(5000, 5 * opts.slowConsumerGraceMs) },
     onOutcome: (result) => metrics.replayed(result),
     get tail() {
       return transport.tail();

@@ -1,10 +1,10 @@
-import { compareOffsets, EVENTS, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
+import { compareOffsets, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
 import type { Socket } from 'socket.io';
 import type { EventLog } from '../stream/event-log';
 import { offsetTimeMs } from '../stream/retention';
 import type { RecoveryGate } from './recovery-gate';
 import type { TailCache } from './tail-cache';
-import { sendToSocket } from '../delivery/send-to-socket';
+import { sendPaced, type Pacing } from './paced-send';
 
 /** What a replay needs from the node. */
 export interface ReplayContext {
@@ -20,6 +20,8 @@ export interface ReplayContext {
   tail?: { cache: TailCache; epoch(): string };
   /** Counts each replay's outcome. */
   stats: ReplayStats;
+  /** Flow control of replays. */
+  pacing: Pacing;
   /** Told each replay's outcome (for metrics). */
   onOutcome?(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
 }
@@ -106,9 +108,7 @@ async function replay(socket: Socket, rooms: string[], from: StreamPosition, ctx
       return { recovered: false, reason: 'disconnected', position: from };
     }
     if (gate.hasOverflowed(socket.id)) return await notRecovered('live-overflow');
-    for (const { offset, frame } of frames) sendToSocket(socket, EVENTS.event, frame, offset);
-    gate.release(socket.id, head.offset);
-    return { recovered: true, replayed: frames.length, position: head };
+    return await finish(socket, frames, head.offset, head, ctx);
   } catch (err) {
     gate.release(socket.id, null);
     throw err;
@@ -116,10 +116,33 @@ async function replay(socket: Socket, rooms: string[], from: StreamPosition, ctx
 }
 
 /**
- * The replay from memory: synchronous, so the whole range up to the reader's offset at the join is
- * sent before any live frame, and nothing can arrive in between.
+ * Sends the replayed frames (paced), then releases the live frames held meanwhile. Live frames that
+ * overflowed the hold while a long replay was being sent make it a resync: what was sent stays (the
+ * client deduplicates), and the client is told.
  */
-function replayFromTail(
+async function finish(
+  socket: Socket,
+  frames: { offset: string; frame: DeliveryFrame }[],
+  replayedThrough: string,
+  position: StreamPosition,
+  ctx: ReplayContext,
+): Promise<ReplayResult> {
+  if (!(await sendPaced(socket, frames, ctx.pacing))) {
+    ctx.gate.drop(socket.id);
+    return { recovered: false, reason: 'disconnected', position };
+  }
+  if (ctx.gate.hasOverflowed(socket.id)) {
+    return { recovered: false, reason: 'live-overflow', position: { epoch: position.epoch, offset: released(ctx, socket, replayedThrough) } };
+  }
+  ctx.gate.release(socket.id, replayedThrough);
+  return { recovered: true, replayed: frames.length, position };
+}
+
+/**
+ * The replay from memory: the range up to the reader's offset at the join is read at once, with no
+ * await between the join and the read, so nothing can fall between the replay and the held live frames.
+ */
+async function replayFromTail(
   socket: Socket,
   rooms: string[],
   from: StreamPosition,
@@ -127,7 +150,7 @@ function replayFromTail(
   ctx: ReplayContext,
   cache: TailCache,
   epoch: string,
-): ReplayResult {
+): Promise<ReplayResult> {
   const position = { epoch, offset: joinedAt };
   if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) {
     return { recovered: false, reason: 'window-expired', position: { epoch, offset: released(ctx, socket, joinedAt) } };
@@ -146,9 +169,7 @@ function replayFromTail(
     }
     cursor = page.cursor;
   }
-  for (const { offset, frame } of frames) sendToSocket(socket, EVENTS.event, frame, offset);
-  ctx.gate.release(socket.id, joinedAt);
-  return { recovered: true, replayed: frames.length, position };
+  return finish(socket, frames, joinedAt, position, ctx);
 }
 
 function released(ctx: ReplayContext, socket: Socket, joinedAt: string): string {
