@@ -5,12 +5,14 @@
  *                             [--scenarios cold-step,lone-events,bursts,recovery-storm,saturation]
  *                             [--out bench/results] [--docs | --no-docs] [--node-env KEY=VALUE ...]
  *   npm run bench -- delivery --from bench/results/delivery-latest.json   (re-judge and re-render a saved run)
+ *   npm run bench -- slow-consumer [--quick]   (a client that stops reading; writes docs/benchmarks-slow-consumer.md)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL_CONFIG, QUICK_CONFIG } from './config';
 import { runDelivery } from './delivery';
+import { runSlowConsumer } from './slow-consumer';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -23,6 +25,7 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
 const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 
 const USAGE = `usage: npm run bench -- delivery [options]
+       npm run bench -- slow-consumer [--quick]
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
   --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')}
@@ -53,6 +56,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const [benchmark, ...rest] = positionals;
+  if (benchmark === 'slow-consumer' && rest.length === 0) {
+    return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
   if (benchmark !== 'delivery' || rest.length > 0) {
     console.error(`${benchmark === undefined ? 'name a benchmark' : `unknown benchmark ${JSON.stringify(positionals.join(' '))}`}\n\n${USAGE}`);
     return 2;
