@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { FULL_CONFIG, QUICK_CONFIG } from './config';
 import { runDelivery } from './delivery';
 import { runSlowConsumer } from './slow-consumer';
+import { runVolatileCost } from './volatile-cost';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -26,6 +27,7 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
+       npm run bench -- volatile-cost [--quick]
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
   --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')}
@@ -56,6 +58,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const [benchmark, ...rest] = positionals;
+  if (benchmark === 'volatile-cost' && rest.length === 0) {
+    return runVolatileCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
   if (benchmark === 'slow-consumer' && rest.length === 0) {
     return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }
