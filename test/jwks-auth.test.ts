@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { io as ioClient } from 'socket.io-client';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { createNode, type RoomwireNode } from '@roomwire/server';
 import type { RwErrorPayload } from '@roomwire/shared';
-import { waitFor } from './harness';
+import { handshake as connect } from './support/handshake';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY } from './support/tokens';
 import pino from 'pino';
 
@@ -30,17 +29,7 @@ afterAll(async () => {
   await new Promise((resolve) => jwks?.close(resolve));
 });
 
-async function handshake(token: string): Promise<'connected' | RwErrorPayload> {
-  const socket = ioClient(node.url, { transports: ['websocket'], reconnection: false, auth: { token, v: 1 } });
-  try {
-    return await Promise.race([
-      waitFor(socket, 'connect', 5000, 'connect').then(() => 'connected' as const),
-      waitFor<Error & { data: RwErrorPayload }>(socket, 'connect_error', 5000, 'connect_error').then((err) => err.data),
-    ]);
-  } finally {
-    socket.close();
-  }
-}
+const handshake = (token: string): Promise<'connected' | RwErrorPayload> => connect(node.url, token);
 
 const rs256 = (claims: Record<string, unknown>, header: { kid?: string } = { kid: 'k1' }) =>
   new SignJWT({ org: 'acme', services: '*', ...claims }).setProtectedHeader({ alg: 'RS256', ...header }).setExpirationTime('5m');

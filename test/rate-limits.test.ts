@@ -1,7 +1,8 @@
-import { io as ioClient, type Socket } from 'socket.io-client';
+import { io as ioClient } from 'socket.io-client';
 import type { RwErrorPayload } from '@roomwire/shared';
 import { waitFor } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
+import { handshake as connect } from './support/handshake';
 import { TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
 let cluster: TestCluster;
@@ -19,17 +20,7 @@ afterAll(async () => {
 
 const node = (i: number): TestCluster['nodes'][0] => cluster.nodes[i] as TestCluster['nodes'][0];
 
-async function handshake(url: string, ip: string, token: string): Promise<'connected' | RwErrorPayload> {
-  const socket: Socket = ioClient(url, { transports: ['websocket'], reconnection: false, auth: { token, v: 1 }, extraHeaders: { 'X-Forwarded-For': ip } });
-  try {
-    return await Promise.race([
-      waitFor(socket, 'connect', 5000, 'connect').then(() => 'connected' as const),
-      waitFor<Error & { data: RwErrorPayload }>(socket, 'connect_error', 5000, 'connect_error').then((err) => err.data),
-    ]);
-  } finally {
-    socket.close();
-  }
-}
+const handshake = (url: string, ip: string, token: string): Promise<'connected' | RwErrorPayload> => connect(url, token, { 'X-Forwarded-For': ip });
 
 test('handshakes per address are limited across the cluster, and other addresses are not affected', async () => {
   const token = await signToken({ org: uniqueOrg(), services: ['billing'] });

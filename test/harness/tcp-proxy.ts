@@ -29,6 +29,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let target = targetPort;
   let isCut = false;
   const pairs = new Set<[Socket, Socket]>();
+  const paused = new Set<[Socket, Socket]>();
 
   const server = createServer((client) => {
     client.on('error', () => {});
@@ -81,13 +82,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       isCut = false;
     },
     pauseDownstream() {
-      for (const [client, upstream] of pairs) {
-        upstream.unpipe(client);
-        upstream.pause();
+      for (const pair of pairs) {
+        if (paused.has(pair)) continue;
+        paused.add(pair);
+        pair[1].unpipe(pair[0]);
+        pair[1].pause();
       }
     },
     resumeDownstream() {
-      for (const [client, upstream] of pairs) upstream.pipe(client);
+      // Only pairs this proxy paused: piping a stream twice to one socket would send every byte twice.
+      for (const pair of paused) if (pairs.has(pair)) pair[1].pipe(pair[0]);
+      paused.clear();
     },
     setTarget(next) {
       target = next;

@@ -1,5 +1,6 @@
 import { compareOffsets } from '@roomwire/shared';
 import type { EncodedFrame } from '../stream/adapter-message';
+import { OffsetWindow } from '../stream/offset-window';
 import type { LogEntry, LogPage } from '../stream/event-log';
 
 /** Bounds of the tail cache. */
@@ -24,8 +25,7 @@ interface Cached {
  */
 export class TailCache {
   readonly #opts: TailCacheOptions;
-  #entries: (Cached | undefined)[] = [];
-  #first = 0;
+  readonly #window = new OffsetWindow<Cached>();
   #bytes = 0;
   /** Every durable entry after this offset is in the cache; `null` until the reader is known to be live. */
   #coveredAfter: string | null = null;
@@ -41,7 +41,7 @@ export class TailCache {
 
   /** Number of entries held. */
   get size(): number {
-    return this.#entries.length - this.#first;
+    return this.#window.size;
   }
 
   /** Bytes held. */
@@ -53,7 +53,7 @@ export class TailCache {
   append(offset: string, frame: EncodedFrame, bytes: number): void {
     if (this.#coveredAfter === null) return;
     const now = Date.now();
-    this.#entries.push({ offset, frame, bytes, at: now });
+    this.#window.push({ offset, frame, bytes, at: now });
     this.#bytes += bytes;
     this.#evict(now);
   }
@@ -66,38 +66,18 @@ export class TailCache {
 
   /** Up to `count` entries after `offset` (exclusive), oldest first. */
   readAfter(offset: string, count: number): LogPage {
-    const entries: LogEntry[] = [];
-    for (let i = this.#indexAfter(offset); i < this.#entries.length && entries.length < count; i++) {
-      const { offset: o, frame } = this.#entries[i] as Cached;
-      entries.push({ offset: o, rooms: frame.rooms, frame: frame.frame() });
-    }
+    const entries: LogEntry[] = this.#window.after(offset, count).map(({ offset: o, frame }) => ({ offset: o, rooms: frame.rooms, frame: frame.frame() }));
     return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
-  }
-
-  #indexAfter(offset: string): number {
-    let lo = this.#first;
-    let hi = this.#entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareOffsets((this.#entries[mid] as Cached).offset, offset) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   #evict(now: number): void {
     const minAt = now - this.#opts.maxAgeMs;
-    while (this.#first < this.#entries.length) {
-      const oldest = this.#entries[this.#first] as Cached;
-      if (oldest.at >= minAt && this.#bytes <= this.#opts.maxBytes) break;
-      this.#coveredAfter = oldest.offset;
-      this.#bytes -= oldest.bytes;
-      this.#entries[this.#first] = undefined;
-      this.#first += 1;
-    }
-    if (this.#first > 1024 && this.#first * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#first);
-      this.#first = 0;
-    }
+    this.#window.evictWhile(
+      (oldest) => oldest.at < minAt || this.#bytes > this.#opts.maxBytes,
+      (evicted) => {
+        this.#coveredAfter = evicted.offset;
+        this.#bytes -= evicted.bytes;
+      },
+    );
   }
 }

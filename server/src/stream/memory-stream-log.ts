@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { compareOffsets, type DeliveryFrame, type PlainFrame, type StreamPosition } from '@roomwire/shared';
 import { wireFrameOf } from './frame-codec';
+import { OffsetWindow } from './offset-window';
 import { retentionMs } from './retention';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
 
@@ -24,12 +25,10 @@ export interface MemoryStreamLogOptions {
 export class MemoryStreamLog implements EventLog {
   readonly #opts: Required<MemoryStreamLogOptions>;
   readonly #epoch = randomUUID();
-  #entries: (LogEntry & { at: number })[] = [];
-  #first = 0;
+  readonly #window = new OffsetWindow<LogEntry & { at: number }>();
   #lastOffset = '0-0';
   #lastMs = 0;
   #seq = 0;
-  #trimmedThrough = '0-0';
   readonly #idempotency = new Map<string, { id: string; offset: string | null; expiresAt: number }>();
   #broadcast: LocalBroadcast | undefined;
 
@@ -67,7 +66,7 @@ export class MemoryStreamLog implements EventLog {
       this.#seq += 1;
     }
     const offset = `${this.#lastMs}-${this.#seq}`;
-    this.#entries.push({ offset, rooms, frame, at: now });
+    this.#window.push({ offset, rooms, frame, at: now });
     this.#lastOffset = offset;
     this.#trim(now);
     return offset;
@@ -97,44 +96,18 @@ export class MemoryStreamLog implements EventLog {
   async canRecoverFrom(position: StreamPosition): Promise<Recoverability> {
     if (position.epoch !== this.#epoch) return { ok: false, reason: 'stream-reset' };
     this.#trim(Date.now());
-    return compareOffsets(position.offset, this.#trimmedThrough) >= 0 ? { ok: true } : { ok: false, reason: 'trimmed' };
+    const trimmedThrough = this.#window.evictedThrough;
+    return trimmedThrough === null || compareOffsets(position.offset, trimmedThrough) >= 0 ? { ok: true } : { ok: false, reason: 'trimmed' };
   }
 
   async readAfter(offset: string, count: number): Promise<LogPage> {
-    const entries: LogEntry[] = [];
-    let i = this.#indexAfter(offset);
-    for (; i < this.#entries.length && entries.length < count; i++) {
-      const { at: _at, ...entry } = this.#entries[i] as LogEntry & { at: number };
-      entries.push(entry);
-    }
+    const entries: LogEntry[] = this.#window.after(offset, count).map(({ offset: o, rooms, frame }) => ({ offset: o, rooms, frame }));
     return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
-  }
-
-  #indexAfter(offset: string): number {
-    let lo = this.#first;
-    let hi = this.#entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareOffsets((this.#entries[mid] as LogEntry).offset, offset) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   #trim(now: number): void {
     const minAt = now - retentionMs(this.#opts.replayWindowMs);
-    const live = () => this.#entries.length - this.#first;
-    while (live() > 0) {
-      const oldest = this.#entries[this.#first] as LogEntry & { at: number };
-      if (oldest.at >= minAt && live() <= this.#opts.maxStreamLength) break;
-      this.#trimmedThrough = oldest.offset;
-      this.#entries[this.#first] = undefined as never;
-      this.#first += 1;
-    }
-    if (this.#first > 1024 && this.#first * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#first);
-      this.#first = 0;
-    }
+    this.#window.evictWhile((oldest) => oldest.at < minAt || this.#window.size > this.#opts.maxStreamLength);
   }
 
   #remember(key: string, id: string, offset: string | null, now: number): void {

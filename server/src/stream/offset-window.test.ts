@@ -1,0 +1,18 @@
+import { OffsetWindow } from './offset-window';
+
+test('reads after an offset, evicts from the front, and stays correct across compactions', () => {
+  const window = new OffsetWindow<{ offset: string; n: number }>();
+  for (let n = 1; n <= 5000; n++) window.push({ offset: `1-${n}`, n });
+  expect(window.after('1-0', 3).map((e) => e.n)).toEqual([1, 2, 3]);
+  expect(window.after('1-4998', 10).map((e) => e.n)).toEqual([4999, 5000]);
+  expect(window.after('1-5000', 10)).toEqual([]);
+  const evicted: number[] = [];
+  window.evictWhile((oldest) => oldest.n <= 3000, (e) => evicted.push(e.n));
+  expect(evicted).toHaveLength(3000);
+  expect(window.size).toBe(2000);
+  expect(window.evictedThrough).toBe('1-3000');
+  // An offset before the window starts at the window's first entry.
+  expect(window.after('1-10', 2).map((e) => e.n)).toEqual([3001, 3002]);
+  window.push({ offset: '1-5001', n: 5001 });
+  expect(window.after('1-4999', 5).map((e) => e.n)).toEqual([5000, 5001]);
+});
