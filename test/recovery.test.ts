@@ -126,3 +126,32 @@ describe.each([
     expect(replays.every((r) => Object.keys(r.notRecovered).length === 0)).toBe(true);
   });
 });
+
+test('a resume the node refuses (a service no longer allowed) ends in a resync, and the allowed service is live again', async () => {
+  const cluster = await startCluster({ nodes: 1 });
+  const proxy = await startTcpProxy(Number(new URL((cluster.nodes[0] as TestCluster['nodes'][0]).url).port));
+  try {
+    const org = uniqueOrg();
+    let services: string[] = ['billing', 'tickets'];
+    const client = cluster.client({ url: proxy.url, token: () => signToken({ org, services }), services: ['billing', 'tickets'] });
+    const received: string[] = [];
+    const resyncs: string[][] = [];
+    client.onEvent((e) => received.push(e.id));
+    client.onResync((info) => resyncs.push(info.services));
+    await waitUntil(() => client.state === 'connected', { what: 'connected' });
+    // Cut before any event: the client resumes with `rw:resume` (no Socket.IO offset yet).
+    proxy.cut();
+    await waitUntil(() => client.state === 'reconnecting', { what: 'the cut' });
+    services = ['billing'];
+    await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'during', amountCents: 1 });
+    proxy.restore();
+    await waitUntil(() => resyncs.length === 1, { what: 'a resync for the refused resume' });
+    expect(resyncs[0]?.sort()).toEqual(['billing', 'tickets']);
+    await waitUntil(() => client.state === 'connected', { what: 'connected again' });
+    const live = await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'live', amountCents: 2 });
+    await waitUntil(() => received.includes(live.id), { what: 'a live billing event after the resync' });
+  } finally {
+    await proxy.close();
+    await cluster.cleanup();
+  }
+});

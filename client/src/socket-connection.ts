@@ -198,18 +198,31 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     } else {
       confirmed.clear();
       const services = [...wanted()];
-      if (services.length > 0 && position !== null) {
-        const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services, position });
-        if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
-        for (const service of ack.services) confirmed.add(service);
-        if (advance(ack.position)) hooks.position(ack.position);
-        if (ack.recovered) status.recovered += 1;
-        else hooks.resync({ services: ack.services, reason: ack.reason });
-      }
+      if (services.length > 0 && position !== null) await resume(services, position);
     }
     synced = true;
-    // Whatever changed while offline (or is new): subscribe and unsubscribe the difference.
+    // Whatever changed while offline (or is new, or was not resumed): subscribe and unsubscribe the difference.
     await serially(reconcileNow);
+  };
+
+  /**
+   * Asks the node to replay what was missed since `from`. If it cannot (recovered: false) or the request
+   * fails, the safe answer is a resync; the services are then subscribed afresh by the reconcile.
+   */
+  const resume = async (services: string[], from: StreamPosition): Promise<void> => {
+    try {
+      const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services, position: from });
+      if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+      for (const service of ack.services) confirmed.add(service);
+      if (advance(ack.position)) hooks.position(ack.position);
+      if (ack.recovered) status.recovered += 1;
+      else hooks.resync({ services: ack.services, reason: ack.reason });
+    } catch (err) {
+      // Whatever the reason (even a service the token no longer allows, refused again and reported by
+      // the subscribe), nothing was replayed: every service must resync, or its gap would be silent.
+      confirmed.clear();
+      hooks.resync({ services, reason: err instanceof Error ? err.message : 'resume failed' });
+    }
   };
 
   const whenSynced = (): Promise<void> =>
@@ -245,11 +258,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     status.lastConnectedAt = Date.now();
     synced = false;
     syncing = sync()
-      .catch((err: unknown) => {
-        // The connection could not be brought up to date: the safe answer is a resync.
-        const reason = err instanceof Error ? err.message : 'resume failed';
-        const services = [...wanted()];
-        if (services.length > 0 && !(err instanceof RoomwireError && err.code === 'RW_ERR_FORBIDDEN')) hooks.resync({ services, reason });
+      .catch(() => {
+        // A refused subscribe was reported where it happened; the connection still counts as synced.
         synced = true;
       })
       .finally(() => {
