@@ -2,7 +2,7 @@
  * A Roomwire node as `server/src/cli.ts` runs it in production (configuration from the environment,
  * SIGTERM drains), plus one soak-only variable: `SOAK_RECOVERY_CACHE_MS` sets `recoveryCacheMs`, which
  * the environment cannot set. Why: the node keeps the last 60 s of stream entries in memory, so its heap
- * grows for the first minute of traffic; a soak whose warm-up is shorter (the 60 s CI soak) shortens the
+ * grows for the first minute of traffic; a soak whose warm-up is shorter (the 60 s soak) shortens the
  * cache to fit inside the warm-up. Runs whose warm-up covers a minute use the real CLI.
  */
 import { createNode, type RoomwireNode } from '../../server/src/node/create-node';
