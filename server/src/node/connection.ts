@@ -17,6 +17,7 @@ import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
 import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
+import { safePreview } from '../safe-preview';
 import { clientAddress, type RateLimits } from '../limits/rate-limits';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
@@ -48,20 +49,34 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket. */
 export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionContext): void {
   io.use((socket, next) => {
-    if (ctx.isDraining()) {
-      next(connectError(new RoomwireError('RW_ERR_DRAINING', 'this node is shutting down; retry (another node will answer)')));
-      return;
+    try {
+      authenticate(socket, next, ctx);
+    } catch (err) {
+      // Nothing a client sends may escape as an unhandled error (Socket.IO does not await this).
+      ctx.logger.warn({ err }, 'handshake check failed');
+      next(connectError(new RoomwireError('RW_ERR_INVALID_REQUEST', 'malformed handshake')));
     }
-    const auth = (socket.handshake.auth ?? {}) as { token?: unknown; v?: unknown };
-    if (auth.v !== undefined && auth.v !== PROTOCOL_VERSION) {
-      next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${String(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));
-      return;
-    }
-    const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], ctx.trustProxy);
-    // The cheap check first: a flood is refused before any token is verified.
-    Promise.resolve(ctx.limits?.takeHandshake(address))
-      .then(() => ctx.verify(auth.token))
-      .then(
+  });
+
+  io.on('connection', (socket) => onConnection(socket, ctx));
+}
+
+/** Checks a handshake: not draining, a protocol version we speak, within the rate limit, a valid token. */
+function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: ConnectionContext): void {
+  if (ctx.isDraining()) {
+    next(connectError(new RoomwireError('RW_ERR_DRAINING', 'this node is shutting down; retry (another node will answer)')));
+    return;
+  }
+  const auth = (socket.handshake.auth ?? {}) as { token?: unknown; v?: unknown };
+  if (auth.v !== undefined && auth.v !== PROTOCOL_VERSION) {
+    next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${safePreview(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));
+    return;
+  }
+  const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], ctx.trustProxy);
+  // The cheap check first: a flood is refused before any token is verified.
+  Promise.resolve(ctx.limits?.takeHandshake(address))
+    .then(() => ctx.verify(auth.token))
+    .then(
       (claims) => {
         socket.data.claims = claims;
         socket.data.connId = socket.id;
@@ -73,9 +88,6 @@ export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionCont
         next(connectError(error));
       },
     );
-  });
-
-  io.on('connection', (socket) => onConnection(socket, ctx));
 }
 
 function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {

@@ -9,6 +9,7 @@ import {
   type FailureAck,
 } from '@roomwire/shared';
 import { canSeeService, type Claims } from '../auth/claims';
+import { safePreview } from '../safe-preview';
 
 /**
  * Checks the `services` of a subscribe, unsubscribe or resume request against the catalog and the
@@ -31,7 +32,7 @@ export function checkServiceNames(body: unknown, maxServices: number): string[] 
   }
   const unique = [...new Set(services)];
   for (const service of unique) {
-    if (!isValidName(service)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `invalid service name ${JSON.stringify(String(service)).slice(0, 80)}`);
+    if (!isValidName(service)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `invalid service name ${safePreview(service)}`);
   }
   return unique as string[];
 }

@@ -8,6 +8,7 @@ import {
   type PlainFrame,
   type EventEnvelope,
 } from '@roomwire/shared';
+import { safePreview } from '../safe-preview';
 
 /** One event to publish, as the HTTP API and the publisher library take it. */
 export interface PublishRequest {
@@ -68,6 +69,5 @@ export function frameOf(envelopes: EventEnvelope[]): PlainFrame {
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(value);
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  return safePreview(value);
 }
