@@ -1,19 +1,11 @@
-import type { EventEnvelope, RwErrorPayload, StreamPosition } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
-import { openConnection, type ConnectionStatus, type ResyncInfo } from './socket-connection';
+import { openConnection, type ConnectionHooks } from './socket-connection';
 
 /** Who holds the connection: this client alone (Node, or sharing off), this tab for all tabs, or another tab. */
 export type TabRole = 'standalone' | 'leader' | 'follower';
 
 /** What a client does with what a connection delivers, whether it holds that connection or a leader tab relays it. */
-export interface TabSink {
-  frame(events: EventEnvelope[], position: StreamPosition | null): void;
-  position(position: StreamPosition): void;
-  resync(info: ResyncInfo): void;
-  error(error: RwErrorPayload): void;
-  /** The server refused these services; a client drops those it wanted. */
-  refused(services: string[], error: RwErrorPayload): void;
-  status(status: ConnectionStatus): void;
+export interface TabSink extends ConnectionHooks {
   role(role: TabRole): void;
 }
 

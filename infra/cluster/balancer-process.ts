@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { LineBuffer, waitUntil } from '../../test/harness';
+import { LineBuffer, answers200, waitUntil } from '../../test/harness';
 import { signalAndWait, track } from '../../test/harness/process-registry';
 
 /** Which load balancer fronts a local cluster; `haproxy-roundrobin` is HAProxy without stickiness. */
@@ -41,16 +41,6 @@ export interface BalancerProcess {
   readonly pid: number;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-async function answers200(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await res.body?.cancel();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 /** Spawns a balancer in the foreground; resolves once `readyUrl` answers 200, or throws with its output. */

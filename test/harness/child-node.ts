@@ -32,7 +32,8 @@ export interface ChildNodeHandle {
   output(): string;
 }
 
-async function isReady(url: string): Promise<boolean> {
+/** Whether GET `url` answers 200 within a second. */
+export async function answers200(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
     await res.body?.cancel();
@@ -65,7 +66,7 @@ export async function spawnNode(opts: SpawnNodeOptions): Promise<ChildNodeHandle
 
   let failure: string | undefined;
   try {
-    await waitUntil(async () => !alive() || (await isReady(opts.readyUrl)), {
+    await waitUntil(async () => !alive() || (await answers200(opts.readyUrl)), {
       what: `${path.basename(entry)} to answer 200 on ${opts.readyUrl}`,
       timeoutMs,
       intervalMs: 50,
