@@ -10,6 +10,8 @@ export interface PublishRun {
   published: number;
   /** Emits that failed (Roomwire's publisher rejects; the baseline's emit cannot report failures). */
   failed: number;
+  /** Why the first failed emit failed (null when none did, or when some were only still in flight at the end). */
+  firstFailure: string | null;
   /** Events published to each room, i.e. its sequence numbers 0..n-1. */
   perRoom: number[];
   /** Worst delay of a tick behind its scheduled time, in ms: the publisher's own backlog. */

@@ -13,7 +13,7 @@ import { ticksOf } from './schedule';
 import type { PublishSink } from './sink';
 
 /** Emits awaiting the system's answer beyond which the schedule pauses (bounds the process's memory). */
-const MAX_IN_FLIGHT = 50_000;
+const MAX_IN_FLIGHT = 10_000;
 /** Longest wait for outstanding emits once a schedule is done. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
@@ -32,6 +32,7 @@ const api: PublisherApi = {
     const perRoom: number[] = Array.from({ length: schedule.rooms }, () => 0);
     let published = 0;
     let failed = 0;
+    let firstFailure: string | null = null;
     let inFlight = 0;
     let lagMs = 0;
     let maxLagMs = 0;
@@ -40,7 +41,8 @@ const api: PublisherApi = {
     const settled = (): void => {
       inFlight -= 1;
     };
-    const rejected = (): void => {
+    const rejected = (err: unknown): void => {
+      firstFailure ??= err instanceof Error ? err.message : String(err);
       failed += 1;
       inFlight -= 1;
     };
@@ -66,6 +68,7 @@ const api: PublisherApi = {
       const endedAt = Date.now();
       const deadline = endedAt + SETTLE_TIMEOUT_MS;
       while (inFlight > 0 && Date.now() < deadline) await sleep(2);
+      if (inFlight > 0) firstFailure ??= `${inFlight} emits still unanswered ${SETTLE_TIMEOUT_MS} ms after the schedule ended`;
       failed += inFlight;
       return {
         phase,
@@ -73,6 +76,7 @@ const api: PublisherApi = {
         endedAt,
         published,
         failed,
+        firstFailure,
         perRoom,
         maxLagMs,
         eventLoopDelay: { p99Ms: delay.percentileMs(99), maxMs: delay.maxMs },

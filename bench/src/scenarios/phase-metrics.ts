@@ -50,7 +50,7 @@ export function phaseNotes(result: PhaseResult, label: string): string[] {
   const eld = loadEventLoopP99(result);
   if (eld > LOAD_ELD_WARN_MS) notes.push(`${label}: load generator event-loop delay p99 ${eld.toFixed(0)} ms (> ${LOAD_ELD_WARN_MS} ms): the load generator may be a bottleneck`);
   if (result.publish.maxLagMs > 100) notes.push(`${label}: the publisher fell up to ${result.publish.maxLagMs} ms behind its schedule`);
-  if (result.publish.failed > 0) notes.push(`${label}: ${result.publish.failed} publishes failed`);
+  if (result.publish.failed > 0) notes.push(`${label}: ${result.publish.failed} publishes failed (first: ${result.publish.firstFailure ?? 'unknown'})`);
   if (!result.complete) {
     const late = result.lateDeliveries > 0 ? `; ${result.lateDeliveries} of them arrived later, after the phase had ended` : '; none arrived later';
     notes.push(`${label}: ${result.expectedDeliveries - result.load.deliveries} of ${result.expectedDeliveries} deliveries had not arrived when the phase ended (counted as missed)${late}`);
