@@ -35,6 +35,8 @@ export interface BenchConfig {
     /** ...and at least this share of its deliveries arrive within `graceMs` after it. */
     minDeliveredRatio: number;
     graceMs: number;
+    /** Rooms that carry the whole load in the hot-rooms variant (the first ones; the others stay idle). */
+    hotRooms: number;
   };
   recovery: { eventsPerSecond: number; cutFraction: number; warmMs: number; cutMs: number; afterMs: number; settleTimeoutMs: number };
   coldStep: { durationMs: number; drainTimeoutMs: number };
@@ -65,6 +67,7 @@ export const FULL_CONFIG: BenchConfig = {
     p99LimitMs: 250,
     minDeliveredRatio: 0.99,
     graceMs: 1000,
+    hotRooms: 20,
   },
   recovery: { eventsPerSecond: 1000, cutFraction: 0.1, warmMs: 3000, cutMs: 3000, afterMs: 7000, settleTimeoutMs: 10_000 },
   coldStep: { durationMs: 8000, drainTimeoutMs: 20_000 },
@@ -92,6 +95,7 @@ export const QUICK_CONFIG: BenchConfig = {
     p99LimitMs: 250,
     minDeliveredRatio: 0.99,
     graceMs: 500,
+    hotRooms: 4,
   },
   recovery: { eventsPerSecond: 300, cutFraction: 0.1, warmMs: 1000, cutMs: 1000, afterMs: 2500, settleTimeoutMs: 3000 },
   coldStep: { durationMs: 1500, drainTimeoutMs: 3000 },

@@ -2,11 +2,11 @@ import { bursts } from './bursts';
 import { coldStep } from './cold-step';
 import { loneEvents } from './lone-events';
 import { recoveryStorm } from './recovery-storm';
-import { saturation } from './saturation';
+import { saturation, saturationHotRooms } from './saturation';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario';
 
 /** Every scenario, in run order. */
-export const SCENARIOS: readonly Scenario[] = [coldStep, loneEvents, bursts, recoveryStorm, saturation];
+export const SCENARIOS: readonly Scenario[] = [coldStep, loneEvents, bursts, recoveryStorm, saturation, saturationHotRooms];
 
 /** Parses a comma-separated list of scenario names; throws on an unknown one. Keeps run order. */
 export function parseScenarios(list: string): ScenarioName[] {

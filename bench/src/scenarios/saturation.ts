@@ -1,5 +1,6 @@
 import { deliveriesPerSecond, loadEventLoopP99, LOAD_ELD_WARN_MS, OTHER_LOAD_WARN_SHARE } from './phase-metrics';
 import { runPhase, type PhaseResult } from './run-phase';
+import type { BenchConfig } from '../config';
 import type { Scenario, ScenarioContext } from './scenario';
 
 /** One rate tried. */
@@ -19,93 +20,121 @@ interface Step {
 }
 
 /**
- * Saturation: steady load spread over all rooms, raised step by step (×factor) until a step's p99
+ * Saturation: steady load over `roomsOf(config)` rooms, raised step by step (×factor) until a step's p99
  * passes the limit or delivery falls behind, then narrowed between the last passing and the first
  * failing rate. The result is the delivered rate of the highest passing step.
  */
-export const saturation: Scenario = {
+function saturationScenario(spec: {
+  name: Scenario['name'];
+  title: string;
+  roomsOf: (config: BenchConfig) => number;
+  intro: (config: BenchConfig) => string;
+}): Scenario {
+  return {
+    name: spec.name,
+    title: spec.title,
+    describe: (c) => {
+      const s = c.saturation;
+      return (
+        `${spec.intro(c)} In ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
+        `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
+        `≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms of its end, and the publisher keeps to its schedule.`
+      );
+    },
+    metrics: [
+      { key: 'maxSustainedDeliveriesPerS', label: 'highest sustained delivered events/s (deliveries)', unit: '/s', better: 'higher', digits: 0 },
+      { key: 'maxSustainedEventsPerS', label: 'published events/s at that step', unit: '/s', better: 'higher', digits: 0 },
+      { key: 'p99AtMaxMs', label: 'latency p99 at that step', unit: 'ms', better: 'lower', digits: 1 },
+      { key: 'firstFailingEventsPerS', label: 'first failing rate (published events/s)', unit: '/s', better: 'higher', digits: 0 },
+      { key: 'steps', label: 'steps run', unit: '', better: 'none', digits: 0 },
+      { key: 'loadEldP99Ms', label: 'load generator event-loop delay p99 at that step', unit: 'ms', better: 'none', digits: 1 },
+    ],
+    async run(ctx) {
+      const s = ctx.config.saturation;
+      const steps: Step[] = [];
+      const notes: string[] = [];
+      let best: Step | null = null;
+      let failing: Step | null = null;
+      const hasTime = (): boolean => Date.now() + s.stepMs + s.graceMs + ctx.config.drainTimeoutMs < ctx.deadline;
+
+      const tryRate = async (eventsPerSecond: number): Promise<Step> => {
+        const step = evaluate(await runStep(ctx, eventsPerSecond, spec.roomsOf(ctx.config)), s);
+        steps.push(step);
+        ctx.log(`${spec.name} ${eventsPerSecond}/s: ${step.pass ? 'PASS' : `FAIL (${step.reason})`}`);
+        return step;
+      };
+
+      let rate = s.startEventsPerSecond;
+      for (let i = 0; i < s.maxSteps; i++) {
+        // The first step always runs: a saturation result needs at least one measurement.
+        if (i > 0 && !hasTime()) {
+          notes.push('stopped early: the run budget is spent');
+          break;
+        }
+        const step = await tryRate(rate);
+        if (!step.pass) {
+          failing = step;
+          break;
+        }
+        best = step;
+        rate = Math.round(rate * s.factor);
+      }
+      for (let i = 0; i < s.refineSteps && best && failing && hasTime(); i++) {
+        const mid = Math.round(Math.sqrt(best.eventsPerSecond * failing.eventsPerSecond));
+        if (mid <= best.eventsPerSecond || mid >= failing.eventsPerSecond) break;
+        const step = await tryRate(mid);
+        if (step.pass) best = step;
+        else failing = step;
+      }
+      if (!failing && best) notes.push(`no step failed: the system sustained the highest rate tried (${best.eventsPerSecond} events/s); the true limit is higher`);
+      if (best && best.loadEldP99Ms > LOAD_ELD_WARN_MS) notes.push(`at the highest passing step the load generator's event-loop delay p99 was ${best.loadEldP99Ms.toFixed(0)} ms: the limit may be the load generator's`);
+      if (failing) notes.push(`limited by: ${failing.reason} at ${failing.eventsPerSecond} events/s`);
+      const noisy = steps.filter((step) => step.otherCpuPct > OTHER_LOAD_WARN_SHARE * 100);
+      if (noisy.length > 0) notes.push(`processes outside the benchmark used > ${OTHER_LOAD_WARN_SHARE * 100} % of the machine during the ${noisy.map((step) => `${step.eventsPerSecond}/s`).join(', ')} step(s): noisy`);
+
+      return {
+        metrics: {
+          // 0 when every step failed; null when none ran.
+          maxSustainedDeliveriesPerS: best?.deliveredPerS ?? (steps.length > 0 ? 0 : null),
+          maxSustainedEventsPerS: best?.eventsPerSecond ?? (steps.length > 0 ? 0 : null),
+          p99AtMaxMs: best?.p99Ms ?? null,
+          firstFailingEventsPerS: failing?.eventsPerSecond ?? null,
+          steps: steps.length,
+          loadEldP99Ms: best?.loadEldP99Ms ?? null,
+        },
+        notes,
+        details: { steps, limitStep: failing, loadBoundAtLimit: isLoadBound(failing) },
+      };
+    },
+  };
+}
+
+/** The issue's saturation scenario: the rate spread evenly over every room. */
+export const saturation = saturationScenario({
   name: 'saturation',
   title: 'Saturation',
-  describe: (c) => {
-    const s = c.saturation;
-    return (
-      `Steady load spread over ${c.rooms} rooms in ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
-      `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
-      `≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms of its end, and the publisher keeps to its schedule.`
-    );
-  },
-  metrics: [
-    { key: 'maxSustainedDeliveriesPerS', label: 'highest sustained delivered events/s (deliveries)', unit: '/s', better: 'higher', digits: 0 },
-    { key: 'maxSustainedEventsPerS', label: 'published events/s at that step', unit: '/s', better: 'higher', digits: 0 },
-    { key: 'p99AtMaxMs', label: 'latency p99 at that step', unit: 'ms', better: 'lower', digits: 1 },
-    { key: 'firstFailingEventsPerS', label: 'first failing rate (published events/s)', unit: '/s', better: 'higher', digits: 0 },
-    { key: 'steps', label: 'steps run', unit: '', better: 'none', digits: 0 },
-    { key: 'loadEldP99Ms', label: 'load generator event-loop delay p99 at that step', unit: 'ms', better: 'none', digits: 1 },
-  ],
-  async run(ctx) {
-    const s = ctx.config.saturation;
-    const steps: Step[] = [];
-    const notes: string[] = [];
-    let best: Step | null = null;
-    let failing: Step | null = null;
-    const hasTime = (): boolean => Date.now() + s.stepMs + s.graceMs + ctx.config.drainTimeoutMs < ctx.deadline;
+  roomsOf: (c) => c.rooms,
+  intro: (c) => `Steady load spread evenly over all ${c.rooms} rooms.`,
+});
 
-    const tryRate = async (eventsPerSecond: number): Promise<Step> => {
-      const step = evaluate(await runStep(ctx, eventsPerSecond), s);
-      steps.push(step);
-      ctx.log(`saturation ${eventsPerSecond}/s: ${step.pass ? 'PASS' : `FAIL (${step.reason})`}`);
-      return step;
-    };
+/**
+ * The same stepping with the whole load on a few rooms (the others idle, their clients still
+ * connected): each room then gets events faster than the batch window, which is where batching engages.
+ */
+export const saturationHotRooms = saturationScenario({
+  name: 'saturation-hot-rooms',
+  title: 'Saturation, hot rooms',
+  roomsOf: (c) => c.saturation.hotRooms,
+  intro: (c) =>
+    `Steady load on ${c.saturation.hotRooms} of the ${c.rooms} rooms (the others idle, their clients connected), so each hot room gets ` +
+    `${c.rooms / c.saturation.hotRooms}× the per-room rate of the evenly spread scenario at the same total.`,
+});
 
-    let rate = s.startEventsPerSecond;
-    for (let i = 0; i < s.maxSteps; i++) {
-      // The first step always runs: a saturation result needs at least one measurement.
-      if (i > 0 && !hasTime()) {
-        notes.push('stopped early: the run budget is spent');
-        break;
-      }
-      const step = await tryRate(rate);
-      if (!step.pass) {
-        failing = step;
-        break;
-      }
-      best = step;
-      rate = Math.round(rate * s.factor);
-    }
-    for (let i = 0; i < s.refineSteps && best && failing && hasTime(); i++) {
-      const mid = Math.round(Math.sqrt(best.eventsPerSecond * failing.eventsPerSecond));
-      if (mid <= best.eventsPerSecond || mid >= failing.eventsPerSecond) break;
-      const step = await tryRate(mid);
-      if (step.pass) best = step;
-      else failing = step;
-    }
-    if (!failing && best) notes.push(`no step failed: the system sustained the highest rate tried (${best.eventsPerSecond} events/s); the true limit is higher`);
-    if (best && best.loadEldP99Ms > LOAD_ELD_WARN_MS) notes.push(`at the highest passing step the load generator's event-loop delay p99 was ${best.loadEldP99Ms.toFixed(0)} ms: the limit may be the load generator's`);
-    if (failing) notes.push(`limited by: ${failing.reason} at ${failing.eventsPerSecond} events/s`);
-    const noisy = steps.filter((step) => step.otherCpuPct > OTHER_LOAD_WARN_SHARE * 100);
-    if (noisy.length > 0) notes.push(`processes outside the benchmark used > ${OTHER_LOAD_WARN_SHARE * 100} % of the machine during the ${noisy.map((step) => `${step.eventsPerSecond}/s`).join(', ')} step(s): noisy`);
-
-    return {
-      metrics: {
-        // 0 when every step failed; null when none ran.
-        maxSustainedDeliveriesPerS: best?.deliveredPerS ?? (steps.length > 0 ? 0 : null),
-        maxSustainedEventsPerS: best?.eventsPerSecond ?? (steps.length > 0 ? 0 : null),
-        p99AtMaxMs: best?.p99Ms ?? null,
-        firstFailingEventsPerS: failing?.eventsPerSecond ?? null,
-        steps: steps.length,
-        loadEldP99Ms: best?.loadEldP99Ms ?? null,
-      },
-      notes,
-      details: { steps, limitStep: failing, loadBoundAtLimit: isLoadBound(failing) },
-    };
-  },
-};
-
-function runStep(ctx: ScenarioContext, eventsPerSecond: number): Promise<PhaseResult> {
+function runStep(ctx: ScenarioContext, eventsPerSecond: number, rooms: number): Promise<PhaseResult> {
   const s = ctx.config.saturation;
   return runPhase(ctx, {
-    label: `saturation ${eventsPerSecond}/s`,
-    schedule: { kind: 'steady', eventsPerSecond, durationMs: s.stepMs, rooms: ctx.config.rooms },
+    label: `${rooms < ctx.config.rooms ? `saturation on ${rooms} rooms` : 'saturation'} ${eventsPerSecond}/s`,
+    schedule: { kind: 'steady', eventsPerSecond, durationMs: s.stepMs, rooms },
     settle: { idleMs: Math.min(300, s.graceMs), timeoutMs: s.graceMs },
   });
 }

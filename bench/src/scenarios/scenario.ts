@@ -5,8 +5,8 @@ import type { ResourceSampler } from '../measure/resource-sampler';
 import type { PublisherApi } from '../publish/publisher-api';
 import type { SystemName } from '../systems/system-names';
 
-/** Names of the scenarios, in the order a run executes them (cold step needs fresh nodes; saturation ends overloaded). */
-export const SCENARIO_NAMES = ['cold-step', 'lone-events', 'bursts', 'recovery-storm', 'saturation'] as const;
+/** Names of the scenarios, in the order a run executes them (cold step needs fresh nodes; the saturations end overloaded). */
+export const SCENARIO_NAMES = ['cold-step', 'lone-events', 'bursts', 'recovery-storm', 'saturation', 'saturation-hot-rooms'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** How a metric is shown and compared. */
