@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createClient as createRedisClient } from 'redis';
-import path from 'node:path';
-import { createPublisher, nodeDefaults, type Publisher } from '@roomwire/server';
+import { createPublisher, type Publisher } from '@roomwire/server';
 import { freePort, spawnNode, startRedis, waitUntil, type ChildNodeHandle, type RedisServerHandle } from '../../test/harness';
 import { INSPECT_FLAG, connectInspectorGc, inspectorUrl, type InspectorGc } from './inspector-gc';
-
-const NODE_ENTRY = path.resolve(__dirname, 'node-entry.ts');
 
 /** The services every soak org publishes to and every soak token may see. */
 export const SOAK_SERVICES = ['billing', 'tickets'] as const;
@@ -39,8 +36,6 @@ export interface SoakCluster {
  * inspector on a free loopback port, used for nothing but full garbage collections before memory samples.
  */
 export async function startSoakCluster(options: { replayWindowMs: number; recoveryCacheMs: number; orgs: string[]; tokenTtlS: number }): Promise<SoakCluster> {
-  // The real CLI unless the recovery cache must be shorter than its fixed default (see node-entry.ts).
-  const entry = options.recoveryCacheMs === nodeDefaults.recoveryCacheMs ? undefined : NODE_ENTRY;
   const closers: (() => Promise<unknown>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -62,10 +57,10 @@ export async function startSoakCluster(options: { replayWindowMs: number; recove
         NODE_ID: name,
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
-        SOAK_RECOVERY_CACHE_MS: String(options.recoveryCacheMs),
+        RECOVERY_CACHE_MS: String(options.recoveryCacheMs),
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${INSPECT_FLAG}`.trim(),
       };
-      const handle = await spawnNode({ env, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 30_000, ...(entry === undefined ? {} : { entry }) });
+      const handle = await spawnNode({ env, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 30_000 });
       closers.push(() => handle.kill('SIGTERM'));
       await waitUntil(() => inspectorUrl(handle.output()) !== null, { what: `the inspector URL of ${name}`, timeoutMs: 5000 });
       const gc = await connectInspectorGc(inspectorUrl(handle.output()) as string);

@@ -98,6 +98,8 @@ const schema = z.object({
   MAX_BATCH_BYTES: integer(1, 16_777_216, 'expected a positive integer of bytes, at most 16 MiB').default(65_536),
   MAX_BUFFERED_BYTES: integer(1024, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes, at least 1024').default(1_048_576),
   SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
+  RECOVERY_CACHE_MS: integer(1, MAX_TIMER_MS, `expected a positive integer of milliseconds, at most ${MAX_TIMER_MS}`).default(60_000),
+  RECOVERY_CACHE_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(67_108_864),
   FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
@@ -206,6 +208,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     batching: e.BATCH_WINDOW_MS === 0 ? false : { batchWindowMs: e.BATCH_WINDOW_MS, maxBatchEvents: e.MAX_BATCH_EVENTS, maxBatchBytes: e.MAX_BATCH_BYTES },
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     slowConsumerGraceMs: e.SLOW_CONSUMER_GRACE_MS,
+    recoveryCacheMs: e.RECOVERY_CACHE_MS,
+    recoveryCacheBytes: e.RECOVERY_CACHE_BYTES,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
     compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
     rateLimits:
