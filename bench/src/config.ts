@@ -71,7 +71,7 @@ export const FULL_CONFIG: BenchConfig = {
   },
   recovery: { eventsPerSecond: 1000, cutFraction: 0.1, warmMs: 3000, cutMs: 3000, afterMs: 7000, settleTimeoutMs: 10_000 },
   coldStep: { durationMs: 8000, drainTimeoutMs: 20_000 },
-  budgetMs: 10 * 60_000,
+  budgetMs: 13 * 60_000,
 };
 
 export const QUICK_CONFIG: BenchConfig = {
