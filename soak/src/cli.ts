@@ -3,7 +3,7 @@
  *
  *   npm run soak                                   10 minutes, warm-up 2
  *   npm run soak -- --minutes 3 --warmup-minutes 1
- *   npm run soak -- --seconds 60 --warmup-seconds 20   (the short version)
+ *   npm run soak -- --seconds 60 --warmup-seconds 30   (the short version, also in npm test)
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
