@@ -1,4 +1,4 @@
-import { deliveriesPerSecond, loadEventLoopP99, LOAD_ELD_WARN_MS, OTHER_LOAD_WARN_SHARE } from './phase-metrics';
+import { cpuPer100k, deliveriesPerSecond, loadEventLoopP99, LOAD_ELD_WARN_MS, OTHER_LOAD_WARN_SHARE } from './phase-metrics';
 import { runPhase, type PhaseResult } from './run-phase';
 import type { BenchConfig } from '../config';
 import type { Scenario, ScenarioContext } from './scenario';
@@ -12,6 +12,8 @@ interface Step {
   publisherMaxLagMs: number;
   loadEldP99Ms: number;
   nodeCpuS: number;
+  /** CPU seconds per 100 000 deliveries of the step, by role (null when nothing was delivered). */
+  cpuPer100k: { nodes: number | null; loadGenerator: number | null; publisher: number | null; redis: number | null };
   /** CPU used outside the benchmark, % of the machine. */
   otherCpuPct: number;
   pass: boolean;
@@ -48,6 +50,11 @@ function saturationScenario(spec: {
       { key: 'firstFailingEventsPerS', label: 'first failing rate (published events/s)', unit: '/s', better: 'higher', digits: 0 },
       { key: 'steps', label: 'steps run', unit: '', better: 'none', digits: 0 },
       { key: 'loadEldP99Ms', label: 'load generator event-loop delay p99 at that step', unit: 'ms', better: 'none', digits: 1 },
+      // Where the machine's CPU went per delivery at that step: why a limit is where it is.
+      { key: 'nodeCpuSPer100k', label: 'node CPU per 100 000 deliveries at that step', unit: 's', better: 'lower', digits: 2 },
+      { key: 'loadCpuSPer100k', label: 'load generator CPU per 100 000 deliveries at that step', unit: 's', better: 'none', digits: 2 },
+      { key: 'publisherCpuSPer100k', label: 'publisher CPU per 100 000 deliveries at that step', unit: 's', better: 'lower', digits: 2 },
+      { key: 'redisCpuSPer100k', label: 'Redis CPU per 100 000 deliveries at that step', unit: 's', better: 'lower', digits: 3 },
     ],
     async run(ctx) {
       const s = ctx.config.saturation;
@@ -101,6 +108,10 @@ function saturationScenario(spec: {
           firstFailingEventsPerS: failing?.eventsPerSecond ?? null,
           steps: steps.length,
           loadEldP99Ms: best?.loadEldP99Ms ?? null,
+          nodeCpuSPer100k: best?.cpuPer100k.nodes ?? null,
+          loadCpuSPer100k: best?.cpuPer100k.loadGenerator ?? null,
+          publisherCpuSPer100k: best?.cpuPer100k.publisher ?? null,
+          redisCpuSPer100k: best?.cpuPer100k.redis ?? null,
         },
         notes,
         details: { steps, limitStep: failing, loadBoundAtLimit: isLoadBound(failing) },
@@ -154,6 +165,12 @@ function evaluate(result: PhaseResult, s: ScenarioContext['config']['saturation'
     publisherMaxLagMs: result.publish.maxLagMs,
     loadEldP99Ms: loadEventLoopP99(result),
     nodeCpuS: result.resources.cpuS.nodes,
+    cpuPer100k: {
+      nodes: cpuPer100k(result.resources.cpuS.nodes, result),
+      loadGenerator: cpuPer100k(result.resources.cpuS.load, result),
+      publisher: cpuPer100k(result.resources.cpuS.publisher, result),
+      redis: cpuPer100k(result.resources.cpuS.redis, result),
+    },
     otherCpuPct: result.resources.otherShare * 100,
     pass: reasons.length === 0,
     reason: reasons.length === 0 ? null : reasons.join('; '),
