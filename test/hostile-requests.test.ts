@@ -173,6 +173,18 @@ describe('requests with hostile services', () => {
     expectRefused(await request(socket, 'rw:resume', { services: ['tickets'], position: { epoch: '', offset: 'x' } }), 'RW_ERR_FORBIDDEN');
   });
 
+  test.each([
+    ['no body', [] as unknown[]],
+    ['two arguments', [{ services: ['billing'] }, 'x']],
+    ['five arguments', [{ services: ['billing'] }, 1, null, {}, 'x']],
+  ])('a request with %s is answered RW_ERR_INVALID_REQUEST (not left waiting) and changes nothing', async (_name, args) => {
+    for (const event of ['rw:subscribe', 'rw:unsubscribe', 'rw:resume']) {
+      const ack = (await socket.timeout(3000).emitWithAck(event, ...args)) as AnyAck;
+      expectRefused(ack, 'RW_ERR_INVALID_REQUEST');
+    }
+    expect(serviceRoomsOf(node, socket.id as string)).toEqual([]);
+  });
+
   test('a request without an ack callback is executed but not answered, and the next one is answered', async () => {
     socket.emit('rw:subscribe', { services: ['../billing'] });
     socket.emit('rw:subscribe', { services: ['tickets'] });

@@ -120,5 +120,10 @@ export function hostileFrame(rng: Rng, token: string, connected: boolean, nextAc
     if (text.length > MAX_PAYLOAD_BYTES) return { kind: 'event', data: '42["unknown"]' };
     return { kind: 'event', data: text, ...(tracked ? { ackId } : {}) };
   }
-  return { kind: 'event-extra-args', data: `42${nextAckId()}${JSON.stringify([rng.pick(EVENTS), ...Array.from({ length: rng.int(0, 5) }, () => hostileValue(rng, 2))])}` };
+  // No body or more than one argument: the node must still answer (with RW_ERR_INVALID_REQUEST), not leave the ack waiting.
+  const ackId = nextAckId();
+  const args = Array.from({ length: rng.int(0, 5) }, () => hostileValue(rng, 2));
+  const text = `42${ackId}${JSON.stringify([rng.pick(EVENTS), ...args])}`;
+  if (text.length > MAX_PAYLOAD_BYTES) return { kind: 'event', data: '42["unknown"]' };
+  return { kind: 'event-extra-args', data: text, ackId };
 }

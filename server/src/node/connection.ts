@@ -123,6 +123,19 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
     });
   }
 
+  // A request is `[event, body, ack]`. With fewer or more arguments Socket.IO would hand the ack to the
+  // handler as the body or drop it, leaving the client waiting: answer those at once instead.
+  socket.use((packet, next) => {
+    const ack = packet[packet.length - 1];
+    if (!REQUEST_EVENTS.has(packet[0] as string) || packet.length === 3 || typeof ack !== 'function') {
+      next();
+      return;
+    }
+    // In the socket's queue, so answers keep the order of the requests.
+    const error = new RoomwireError('RW_ERR_INVALID_REQUEST', `${String(packet[0])} takes exactly one argument, the request body`);
+    void serially(async () => reply(ack, failureAck(error)));
+  });
+
   socket.on(EVENTS.subscribe, (body, ack) => {
     void serially(async (): Promise<void> => {
       let result: SubscribeAck;
@@ -249,6 +262,9 @@ function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Lo
   arm();
   return () => clearTimeout(timer);
 }
+
+/** Events answered through an acknowledgement. */
+const REQUEST_EVENTS: ReadonlySet<string> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume]);
 
 function reply<T>(ack: unknown, result: T): void {
   if (typeof ack === 'function') (ack as (r: T) => void)(result);
