@@ -69,6 +69,8 @@ export function startSteadyPublishing(publisher: Publisher, options: { ledgers: 
   const stats: PublishingStats = { published: 0, failed: 0, payloadBytes: 0, lateTicks: 0 };
   let stopped = false;
   let next = 0;
+  const pending = new Set<Promise<void>>();
+  const maxInFlight = Math.max(1, options.eventsPerSecond);
 
   const publishOne = async (room: RoomLedger): Promise<void> => {
     const seq = room.nextSeq++;
@@ -102,10 +104,15 @@ export function startSteadyPublishing(publisher: Publisher, options: { ledgers: 
       carried += (options.eventsPerSecond * TICK_MS) / 1000;
       const count = Math.floor(carried);
       carried -= count;
-      const batch: Promise<void>[] = [];
-      for (let i = 0; i < count; i++) batch.push(publishOne(rooms[next++ % rooms.length] as RoomLedger));
-      await Promise.all(batch);
+      // Not awaited: a slow append must not slow the schedule (the rate, and with it the memory the
+      // window needs, stays steady). Bounded: past a second's worth in flight, the tick waits.
+      for (let i = 0; i < count; i++) {
+        const publish = publishOne(rooms[next++ % rooms.length] as RoomLedger).finally(() => pending.delete(publish));
+        pending.add(publish);
+      }
+      while (pending.size > maxInFlight) await Promise.race(pending);
     }
+    await Promise.all(pending);
   })();
 
   return {
