@@ -6,6 +6,11 @@ export interface FaultRecord {
   label: string;
   at: number;
   endAt: number;
+  /**
+   * When the next fault hitting the same client began (its next network cut): a client that had not
+   * recovered by then is counted as interrupted, not as a slow recovery.
+   */
+  nextAt?: number;
 }
 
 /** What the clients of one class saw. */
@@ -23,6 +28,8 @@ export interface ClassCounts {
   duplicatedToApp: number;
   /** Events handed to an app after a later one. */
   outOfOrder: number;
+  /** Times a client's connection dropped, summed over the clients. */
+  disconnects: number;
   /** Resync signals (`onResync` calls), summed over the clients. */
   resyncSignals: number;
   /** Clients that got at least one resync signal. */
@@ -102,6 +109,7 @@ export function countClass(
     gapCoveredByResync: 0,
     duplicatedToApp: 0,
     outOfOrder: 0,
+    disconnects: 0,
     resyncSignals: 0,
     clientsResynced: 0,
     clientsWithFailedPublish: 0,
@@ -126,6 +134,7 @@ export function countClass(
     counts.duplicatedToApp += r.duplicates;
     counts.outOfOrder += r.outOfOrder;
     counts.resyncSignals += r.resyncs.length;
+    counts.disconnects += r.client.metrics().totalDisconnects;
     if (r.resyncs.length > 0) counts.clientsResynced += 1;
     times.sort((a, b) => a - b);
     let previous = firstStart;
@@ -142,7 +151,7 @@ export function countClass(
         const at = r.arrivals[seq] ?? 0;
         if (at !== 0) first = Math.min(first, at);
       }
-      if (Number.isFinite(first)) worst = Math.max(worst, first - fault.endAt);
+      if (Number.isFinite(first) && !(fault.nextAt !== undefined && first > fault.nextAt)) worst = Math.max(worst, first - fault.endAt);
     }
     if (worst >= 0) worstPerClient.push(worst);
   }

@@ -94,8 +94,8 @@ function ms(value: number | null | undefined): string {
 
 function matrix(results: readonly ScenarioResult[]): string {
   const head =
-    '| Fault | Clients (class) | Published | Failed publishes | Delivered | Lost | Gap covered by resync | Duplicated to app | Resync signals (clients) | Longest stall | Recovery max / median | Result |\n' +
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|';
+    '| Fault | Clients (class) | Published | Failed publishes | Delivered | Lost | Gap covered by resync | Duplicated to app | Resync signals (clients) | Disconnects | Longest stall | Recovery max / median | Result |\n' +
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|';
   const rows: string[] = [];
   for (const r of results) {
     Object.entries(r.classes).forEach(([cls, c], i) => {
@@ -103,7 +103,7 @@ function matrix(results: readonly ScenarioResult[]): string {
       const failed = i === 0 ? String(r.publishes.failed) : '';
       const verdict = i === 0 ? (r.ok ? 'pass' : '**FAIL**') : '';
       rows.push(
-        `| ${fault} | ${c.clients} (${cls}) | ${c.published} | ${failed} | ${c.delivered} | ${c.lost} | ${c.gapCoveredByResync} | ${c.duplicatedToApp} | ${c.resyncSignals} (${c.clientsResynced}) | ${ms(c.longestStallMs)} | ${c.recoveryMs ? `${ms(c.recoveryMs.max)} / ${ms(c.recoveryMs.median)}` : '–'} | ${verdict} |`,
+        `| ${fault} | ${c.clients} (${cls}) | ${c.published} | ${failed} | ${c.delivered} | ${c.lost} | ${c.gapCoveredByResync} | ${c.duplicatedToApp} | ${c.resyncSignals} (${c.clientsResynced}) | ${c.disconnects} | ${ms(c.longestStallMs)} | ${c.recoveryMs ? `${ms(c.recoveryMs.max)} / ${ms(c.recoveryMs.median)}` : '–'} | ${verdict} |`,
       );
     });
   }
@@ -182,9 +182,11 @@ ${c.cuts.minMs / 1000}–${c.cuts.maxMs / 1000} s, up to ${c.cuts.maxPauseMs / 1
 - **Gap covered by resync**: events a client did not get, all before a resync signal it did get.
 - **Duplicated to app**: events handed to the app twice (after the client's de-duplication); any is a failure.
 - **Resync signals (clients)**: \`onResync\` calls, and how many clients got at least one.
+- **Disconnects**: times a client's connection dropped (each followed by a reconnect), summed.
 - **Longest stall**: the longest time a client of the class went without a new event while events were being published.
 - **Recovery**: from the end of a fault (the kill, the SIGCONT, Redis back, the end of a client's own
-  cut) until the client's app gets the first event published after it: worst over the clients, and median.
+  cut) until the client's app gets the first event published after it: worst over the clients, and
+  median of each client's worst. A client cut again before it recovered is not counted for that cut.
 - Client classes: *reconnected* / *stayed connected* (whether the client's connection dropped at
   least once), *on the stopped node* (got nothing while the node was frozen) / *other nodes*,
   *cut* / *never cut*.

@@ -54,6 +54,14 @@ export interface ScenarioDefinition {
 
 const random = (min: number, max: number): number => min + Math.random() * (max - min);
 
+/**
+ * How a cut client loses its network: half get connection resets (the proxy closes every connection and
+ * refuses new ones), half a black hole (nothing forwarded either way, nothing closed).
+ */
+function cutKind(receiver: Receiver): 'reset' | 'black hole' {
+  return receiver.index % 2 === 0 ? 'reset' : 'black hole';
+}
+
 function byDisconnects(receiver: Receiver): string {
   return receiver.client.metrics().totalDisconnects > 0 ? 'reconnected' : 'stayed connected';
 }
@@ -284,7 +292,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
   })(),
   'client-cuts': {
     name: 'client-cuts',
-    title: 'Client network cut at random',
+    title: 'Client network cut at random (reset or black hole)',
     cuttable: (index, config) => index < Math.round(config.clients * config.cuts.fraction),
     async inject(ctx) {
       const { forMs, minMs, maxMs, maxPauseMs } = ctx.config.cuts;
@@ -295,15 +303,18 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
           .filter((r) => r.proxy !== undefined)
           .map(async (r) => {
             const proxy = r.proxy as NonNullable<Receiver['proxy']>;
+            const blackHole = cutKind(r) === 'black hole';
             while (Date.now() < until) {
               await ctx.hold(random(0, maxPauseMs));
               if (Date.now() >= until) break;
               const at = Date.now();
-              proxy.cut();
+              if (blackHole) proxy.blackhole();
+              else proxy.cut();
               try {
                 await ctx.hold(random(minMs, maxMs));
               } finally {
-                proxy.restore();
+                if (blackHole) proxy.heal();
+                else proxy.restore();
               }
               r.cuts.push([at, Date.now()]);
             }
@@ -313,12 +324,16 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       ctx.faults.push({ label: `${cuts} network cuts`, at: start, endAt: Date.now() });
       ctx.log(`${cuts} network cuts over ${Date.now() - start} ms`);
     },
-    classify: (receiver) => (receiver.cuts.length > 0 ? 'cut' : 'never cut'),
+    classify: (receiver) => (receiver.cuts.length > 0 ? `cut: ${cutKind(receiver)}` : 'never cut'),
     faultsOf: (receiver, ctx) =>
-      receiver.cuts.length > 0 ? receiver.cuts.map(([at, endAt]) => ({ label: 'cut', at, endAt })) : ctx.faults,
+      receiver.cuts.length > 0
+        ? receiver.cuts.map(([at, endAt], i) => ({ label: 'cut', at, endAt, ...(receiver.cuts[i + 1] ? { nextAt: receiver.cuts[i + 1]?.[0] } : {}) }))
+        : ctx.faults,
     expect(ctx) {
-      const cut = ctx.fleet.receivers.filter((r) => r.cuts.length > 0).length;
-      ctx.check('clients were cut', cut > 0, `${cut} clients, ${ctx.fleet.receivers.reduce((n, r) => n + r.cuts.length, 0)} cuts`);
+      for (const kind of ['reset', 'black hole'] as const) {
+        const cut = ctx.fleet.receivers.filter((r) => r.cuts.length > 0 && cutKind(r) === kind);
+        ctx.check(`clients were cut (${kind})`, cut.length > 0, `${cut.length} clients, ${cut.reduce((n, r) => n + r.cuts.length, 0)} cuts`);
+      }
     },
   },
 };
