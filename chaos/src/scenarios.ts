@@ -62,6 +62,10 @@ function cutKind(receiver: Receiver): 'reset' | 'black hole' {
   return receiver.index % 2 === 0 ? 'reset' : 'black hole';
 }
 
+function disconnects(fleet: Fleet): number {
+  return fleet.receivers.reduce((n, r) => n + r.client.metrics().totalDisconnects, 0);
+}
+
 function byDisconnects(receiver: Receiver): string {
   return receiver.client.metrics().totalDisconnects > 0 ? 'reconnected' : 'stayed connected';
 }
@@ -153,7 +157,13 @@ function redisRestart(appendOnly: boolean): ScenarioDefinition {
         const signals = receivers.reduce((n, r) => n + r.resyncs.length, 0);
         ctx.check('no resync needed (the stream survived)', signals === 0, `${signals} resync signals`);
       } else {
-        ctx.check('every client told to resync (the stream was lost)', resynced === receivers.length, `${resynced} of ${receivers.length} clients`);
+        const last = Math.max(0, ...receivers.map((r) => r.resyncs.find((t) => t >= restartedAt) ?? 0));
+        const back = ctx.faults[0]?.endAt ?? restartedAt;
+        ctx.check(
+          'every client told to resync (the stream was lost)',
+          resynced === receivers.length,
+          `${resynced} of ${receivers.length} clients, the last ${last - back} ms after Redis was back`,
+        );
       }
       const after = ctx.load.records.filter((r) => r.startedAt >= (ctx.faults[0]?.endAt ?? Infinity) && r.ok).length;
       ctx.check('publishing works again after the restart', after > 0, `${after} events stored after Redis was back`);
@@ -173,12 +183,19 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       for (let round = 0; round * everyMs < forMs; round++) {
         const next = started + (round + 1) * everyMs;
         const node = ctx.cluster.nodes[Math.floor(Math.random() * ctx.cluster.nodes.length)] as LocalNode;
+        const disconnectsBefore = disconnects(ctx.fleet);
         const at = Date.now();
         await node.stop('SIGKILL');
-        ctx.faults.push({ label: `SIGKILL ${node.name}`, at, endAt: at });
+        const fault: FaultRecord = { label: `SIGKILL ${node.name}`, at, endAt: at };
+        ctx.faults.push(fault);
         ctx.log(`SIGKILL ${node.name}`);
         await node.start();
         ctx.log(`${node.name} back in rotation after ${Date.now() - at} ms`);
+        await waitUntil(() => ctx.fleet.receivers.every((r) => r.client.state === 'connected'), {
+          what: 'every client connected again',
+          timeoutMs: everyMs,
+        }).catch(() => undefined);
+        fault.label = `SIGKILL ${node.name} (${disconnects(ctx.fleet) - disconnectsBefore} connections dropped)`;
         if (next > Date.now()) await ctx.hold(next - Date.now());
       }
     },
