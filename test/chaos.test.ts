@@ -4,7 +4,8 @@ import { SCENARIO_NAMES } from '../chaos/src/scenarios';
 
 /**
  * The short version of `npm run chaos`: every scenario in quick mode (60 clients, three nodes behind
- * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, 3 s without Redis, cuts of 1–3 s) with the
+ * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, Redis restarts, 3 s (refused) or ~6 s (black hole)
+ * without Redis, client cuts of 1–3 s) with the
  * same checks as the full run: no silent loss, no duplicate reaching the app, order, and each
  * scenario's own expectations.
  */

@@ -78,7 +78,12 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   'redis-unreachable': {
     promise:
       'While Redis is unreachable the nodes stay up and keep their sockets; `/healthz` answers 200 and `/readyz` 503 (so HAProxy stops sending new sessions, while open ones stay); every publish, library or `POST /v1/publish`, fails quickly and loudly with `RW_ERR_UNAVAILABLE` (503, retryable) instead of hanging, and a failed publish is never delivered to anyone. When Redis is reachable again everything recovers by itself: `/readyz` turns 200, publishes succeed, delivery goes on with no loss and no resync.',
-    not: 'Nothing is buffered for you: events published during the outage are refused, the caller must retry (with an `idempotencyKey`, a retry of a publish whose reply was lost is not delivered twice). New clients cannot connect during the outage (no node is ready). Tested: Redis refusing connections; a black hole (packets dropped, no reset) makes publishes wait for the 5 s command timeout before failing.',
+    not: 'Nothing is buffered for you: events published during the outage are refused and the caller must retry (with an `idempotencyKey`, a retry of a publish that was in fact stored is not delivered twice). New clients cannot connect during the outage (no node is ready).',
+  },
+  'redis-blackhole': {
+    promise:
+      'The same outage when packets are dropped instead of refused (a partition, a dead host): nodes stay up, `/readyz` fails within about a second (its PING times out), publishes fail with `RW_ERR_UNAVAILABLE` (retryable) when the 5 s command timeout fires instead of hanging, no failed publish reaches only some clients, and everything recovers by itself when the packets flow again, with no loss and no resync.',
+    not: 'A publish is slow to fail here (up to the 5 s command timeout), and the outcome of a publish that timed out is unknown to its caller: a command already on its way runs when the network heals, so the event may be stored and delivered (to every client) although the call failed (*failed but delivered* below). Retry with an `idempotencyKey` so that such an event is not delivered twice.',
   },
   'client-cuts': {
     promise:

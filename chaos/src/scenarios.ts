@@ -8,7 +8,7 @@ import type { SteadyLoad } from './load';
 import type { FaultRecord } from './measure';
 
 /** The scenarios, in the order `npm run chaos` runs them. */
-export const SCENARIO_NAMES = ['node-kill', 'node-stop', 'redis-restart', 'redis-restart-aof', 'redis-unreachable', 'client-cuts'] as const;
+export const SCENARIO_NAMES = ['node-kill', 'node-stop', 'redis-restart', 'redis-restart-aof', 'redis-unreachable', 'redis-blackhole', 'client-cuts'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** One expectation of a scenario and whether the run met it. */
@@ -173,6 +173,97 @@ function redisRestart(appendOnly: boolean): ScenarioDefinition {
   };
 }
 
+/**
+ * Redis unreachable from the nodes and the publisher: `refused` closes every connection and refuses new
+ * ones (Redis down, port closed); `black hole` forwards nothing and closes nothing (packets dropped).
+ */
+function redisUnreachable(kind: 'refused' | 'black hole'): ScenarioDefinition {
+  let before: number[] = [];
+  let during: { readyz: number[]; healthz: number[]; http: { status: number; code: string | undefined; ms: number }[] } | undefined;
+  const probes: number[] = [];
+  // Refused connections fail a publish at once; a black hole only when the 5 s command timeout fires.
+  const settleBoundMs = kind === 'refused' ? 6000 : 9000;
+  return {
+    name: kind === 'refused' ? 'redis-unreachable' : 'redis-blackhole',
+    title: kind === 'refused' ? 'Redis unreachable (connections refused)' : 'Redis unreachable (black hole: packets dropped)',
+    async inject(ctx) {
+      const proxy = ctx.cluster.redisProxy;
+      if (!proxy) throw new Error('this scenario needs the nodes to reach Redis through a proxy');
+      before = pids(ctx.cluster);
+      const at = Date.now();
+      if (kind === 'refused') proxy.cut();
+      else proxy.blackhole();
+      ctx.log(`Redis unreachable (${kind}) for ${ctx.config.unreachable.forMs} ms`);
+      try {
+        const nodes = ctx.cluster.nodes;
+        // Readiness fails once PING does not answer within 1 s.
+        await waitUntil(async () => (await Promise.all(nodes.map((n) => status(`${n.url}/readyz`)))).every((s) => s === 503), {
+          what: 'every node to fail /readyz',
+          timeoutMs: Math.max(1000, ctx.config.unreachable.forMs - 500),
+          intervalMs: 100,
+        }).catch(() => undefined);
+        const readyz = await Promise.all(nodes.map((n) => status(`${n.url}/readyz`)));
+        const healthz = await Promise.all(nodes.map((n) => status(`${n.url}/healthz`)));
+        const http = await Promise.all(
+          nodes.map((n, i) => {
+            const seq = PROBE_BASE + probes.length * 10 + i;
+            probes.push(seq);
+            return httpPublish(n, ctx.org, seq);
+          }),
+        );
+        during = { readyz, healthz, http };
+        ctx.log(`during the outage: /readyz ${readyz.join(',')}, /healthz ${healthz.join(',')}, POST /v1/publish ${http.map((h) => `${h.status} ${h.code} in ${h.ms} ms`).join('; ')}`);
+        const left = at + ctx.config.unreachable.forMs - Date.now();
+        if (left > 0) await ctx.hold(left);
+      } finally {
+        if (kind === 'refused') proxy.restore();
+        else proxy.heal();
+      }
+      ctx.faults.push({ label: 'Redis unreachable', at, endAt: Date.now() });
+      ctx.log('Redis reachable again');
+    },
+    classify: byDisconnects,
+    async expect(ctx) {
+      ctx.check('/readyz failed on every node during the outage', during?.readyz.every((s) => s === 503) ?? false, `statuses ${during?.readyz.join(',')}`);
+      ctx.check('/healthz answered 200 on every node during the outage', during?.healthz.every((s) => s === 200) ?? false, `statuses ${during?.healthz.join(',')}`);
+      const http = during?.http ?? [];
+      ctx.check(
+        'HTTP publishes failed with 503 and a retryable code during the outage',
+        http.length > 0 && http.every((h) => h.status === 503 && isErrorCode(h.code) && ERROR_CODES[h.code].retryable),
+        http.map((h) => `${h.status} ${h.code} in ${h.ms} ms`).join('; '),
+      );
+      const failed = ctx.load.records.filter((r) => !r.ok);
+      const codes = [...new Set(failed.map((r) => r.code))];
+      ctx.check('library publishes failed during the outage', failed.length > 0, `${failed.length} failed`);
+      ctx.check(
+        'every failed publish carried a retryable error code',
+        failed.every((r) => r.retryable === true),
+        `codes: ${codes.join(', ') || 'none'}`,
+      );
+      const slowest = Math.max(0, ...ctx.load.records.map((r) => r.settledAt - r.startedAt));
+      ctx.check(`no publish hung (each settled within ${settleBoundMs / 1000} s)`, slowest <= settleBoundMs, `slowest settled in ${slowest} ms`);
+      const receivers = ctx.fleet.receivers;
+      const got = probes.map((p) => receivers.filter((r) => r.probes.has(p)).length);
+      if (kind === 'refused') {
+        ctx.check('no failed HTTP publish reached a client', got.every((n) => n === 0), `clients per probe: ${got.join(', ')}`);
+      } else {
+        // A command already sent into the black hole runs when the hole heals, after its caller gave up:
+        // the caller saw a retryable error, and the event reaches either every client or none.
+        ctx.check(
+          'no failed HTTP publish reached only some clients',
+          got.every((n) => n === 0 || n === receivers.length),
+          `clients per probe: ${got.join(', ')} (of ${receivers.length})`,
+        );
+      }
+      checkNodesUntouched(ctx, before);
+      const ms = await checkAllReady(ctx, 15_000);
+      ctx.log(`/readyz 200 on every node ${ms} ms after the checks started`);
+      const after = ctx.load.records.filter((r) => r.startedAt >= (ctx.faults[0]?.endAt ?? Infinity) && r.ok).length;
+      ctx.check('publishing works again after the outage', after > 0, `${after} events stored after Redis was reachable`);
+    },
+  };
+}
+
 export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
   'node-kill': {
     name: 'node-kill',
@@ -236,77 +327,8 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
   },
   'redis-restart': redisRestart(false),
   'redis-restart-aof': redisRestart(true),
-  'redis-unreachable': (() => {
-    let before: number[] = [];
-    let during: { readyz: number[]; healthz: number[]; http: { status: number; code: string | undefined; ms: number }[] } | undefined;
-    const probes: number[] = [];
-    return {
-      name: 'redis-unreachable',
-      title: 'Redis unreachable from nodes and publisher',
-      async inject(ctx) {
-        const proxy = ctx.cluster.redisProxy;
-        if (!proxy) throw new Error('redis-unreachable needs the nodes to reach Redis through a proxy');
-        before = pids(ctx.cluster);
-        const at = Date.now();
-        proxy.cut();
-        ctx.log(`Redis unreachable for ${ctx.config.unreachable.forMs} ms`);
-        try {
-          const nodes = ctx.cluster.nodes;
-          // Readiness fails once PING does not answer within 1 s.
-          await waitUntil(async () => (await Promise.all(nodes.map((n) => status(`${n.url}/readyz`)))).every((s) => s === 503), {
-            what: 'every node to fail /readyz',
-            timeoutMs: Math.max(1000, ctx.config.unreachable.forMs - 500),
-            intervalMs: 100,
-          }).catch(() => undefined);
-          const readyz = await Promise.all(nodes.map((n) => status(`${n.url}/readyz`)));
-          const healthz = await Promise.all(nodes.map((n) => status(`${n.url}/healthz`)));
-          const http = await Promise.all(
-            nodes.map((n, i) => {
-              const seq = PROBE_BASE + probes.length * 10 + i;
-              probes.push(seq);
-              return httpPublish(n, ctx.org, seq);
-            }),
-          );
-          during = { readyz, healthz, http };
-          ctx.log(`during the outage: /readyz ${readyz.join(',')}, /healthz ${healthz.join(',')}, POST /v1/publish ${http.map((h) => `${h.status} ${h.code} in ${h.ms} ms`).join('; ')}`);
-          const left = at + ctx.config.unreachable.forMs - Date.now();
-          if (left > 0) await ctx.hold(left);
-        } finally {
-          proxy.restore();
-        }
-        ctx.faults.push({ label: 'Redis unreachable', at, endAt: Date.now() });
-        ctx.log('Redis reachable again');
-      },
-      classify: byDisconnects,
-      async expect(ctx) {
-        ctx.check('/readyz failed on every node during the outage', during?.readyz.every((s) => s === 503) ?? false, `statuses ${during?.readyz.join(',')}`);
-        ctx.check('/healthz answered 200 on every node during the outage', during?.healthz.every((s) => s === 200) ?? false, `statuses ${during?.healthz.join(',')}`);
-        const http = during?.http ?? [];
-        ctx.check(
-          'HTTP publishes failed with 503 and a retryable code during the outage',
-          http.length > 0 && http.every((h) => h.status === 503 && isErrorCode(h.code) && ERROR_CODES[h.code].retryable),
-          http.map((h) => `${h.status} ${h.code} in ${h.ms} ms`).join('; '),
-        );
-        const failed = ctx.load.records.filter((r) => !r.ok);
-        const codes = [...new Set(failed.map((r) => r.code))];
-        ctx.check('library publishes failed during the outage', failed.length > 0, `${failed.length} failed`);
-        ctx.check(
-          'every failed publish carried a retryable error code',
-          failed.every((r) => r.retryable === true),
-          `codes: ${codes.join(', ') || 'none'}`,
-        );
-        const slowest = Math.max(0, ...ctx.load.records.map((r) => r.settledAt - r.startedAt));
-        ctx.check('no publish hung (each settled within 6 s)', slowest <= 6000, `slowest settled in ${slowest} ms`);
-        const leaked = ctx.fleet.receivers.filter((r) => probes.some((p) => r.probes.has(p))).length;
-        ctx.check('no failed HTTP publish reached a client', leaked === 0, `${leaked} clients got one`);
-        checkNodesUntouched(ctx, before);
-        const ms = await checkAllReady(ctx, 15_000);
-        ctx.log(`/readyz 200 on every node ${ms} ms after the checks started`);
-        const after = ctx.load.records.filter((r) => r.startedAt >= (ctx.faults[0]?.endAt ?? Infinity) && r.ok).length;
-        ctx.check('publishing works again after the outage', after > 0, `${after} events stored after Redis was reachable`);
-      },
-    };
-  })(),
+  'redis-unreachable': redisUnreachable('refused'),
+  'redis-blackhole': redisUnreachable('black hole'),
   'client-cuts': {
     name: 'client-cuts',
     title: 'Client network cut at random (reset or black hole)',
