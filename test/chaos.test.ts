@@ -4,10 +4,9 @@ import { SCENARIO_NAMES } from '../chaos/src/scenarios';
 
 /**
  * The short version of `npm run chaos`: every scenario in quick mode (60 clients, three nodes behind
- * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, Redis restarts, 3 s (refused) or ~6 s (black hole)
- * without Redis, client cuts of 1–3 s) with the
- * same checks as the full run: no silent loss, no duplicate reaching the app, order, and each
- * scenario's own expectations.
+ * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, Redis restarts, Redis unreachable for 3 s
+ * (refused) or ~6 s (black hole), client cuts of 1–3 s) with the same checks as the full run: no silent
+ * loss, no duplicate reaching the app, order, and each scenario's own expectations.
  */
 /** Per scenario: cluster start-up (~5–15 s on a busy 2-core machine), 10–20 s of run, the catch-up bound. */
 const TIMEOUT_MS = 90_000;

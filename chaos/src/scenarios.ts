@@ -1,4 +1,5 @@
 import { ERROR_CODES, isErrorCode } from '@roomwire/shared';
+import { haproxyServerStates } from '../../infra/cluster/haproxy';
 import type { LocalCluster, LocalNode } from '../../infra/cluster/launch-cluster';
 import { answers200, waitUntil } from '../../test/harness';
 import { TEST_PUBLISH_KEY } from '../../test/support/tokens';
@@ -303,12 +304,28 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       const at = Date.now();
       node.pause();
       ctx.log(`SIGSTOP ${node.name} for ${ctx.config.stop.forMs} ms`);
+      // Observed, not required: when HAProxy's /readyz checks take the frozen node out of rotation.
+      let down: number | undefined;
+      const statsUrl = ctx.cluster.balancer.statsUrl;
+      const watching = statsUrl
+        ? waitUntil(async () => (await haproxyServerStates(statsUrl).catch(() => ({}) as Record<string, string>))[node.name]?.startsWith('DOWN') ?? false, {
+            what: `HAProxy to mark ${node.name} DOWN`,
+            timeoutMs: ctx.config.stop.forMs,
+            intervalMs: 100,
+          }).then(
+            () => (down = Date.now() - at),
+            () => undefined,
+          )
+        : Promise.resolve();
       try {
         await ctx.hold(ctx.config.stop.forMs);
       } finally {
         node.resume();
       }
-      ctx.faults.push({ label: `SIGSTOP ${node.name}`, at, endAt: Date.now() });
+      await watching;
+      const seen = down === undefined ? 'not marked DOWN during the stop' : `marked DOWN by HAProxy after ${down} ms`;
+      ctx.faults.push({ label: `SIGSTOP ${node.name} (${seen})`, at, endAt: Date.now() });
+      ctx.log(`${node.name} ${seen}`);
       ctx.log(`SIGCONT ${node.name}`);
     },
     classify(receiver, ctx) {
