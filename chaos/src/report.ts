@@ -72,7 +72,7 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   },
   'redis-restart-aof': {
     promise:
-      'With `appendonly yes` a Redis restart keeps the stream and its epoch: nothing is lost, no client resyncs, clients stay connected, the nodes reconnect by themselves and go on reading where they were. Publishes during the restart fail with `RW_ERR_UNAVAILABLE` (retryable); retried, they are delivered once.',
+      'With `appendonly yes` a Redis restart keeps the stream and its epoch: nothing is lost, no client resyncs, clients stay connected, the nodes reconnect by themselves and go on reading where they were. Publishes during the restart fail with `RW_ERR_UNAVAILABLE` (retryable): retry them, with an `idempotencyKey` so that one that was in fact stored is not delivered twice.',
     not: 'AOF with `appendfsync everysec` (the default) can lose up to a second of writes on a crash of the Redis host (not on a clean restart, as here); events acknowledged in that second would then be lost without a resync if the epoch survived. Use `appendfsync always` or replication if that matters.',
   },
   'redis-unreachable': {
@@ -123,7 +123,7 @@ function details(r: ScenarioResult): string {
     '',
     `- Faults (from the first publish): ${faults.length > 20 ? `${faults.slice(0, 3).join('; ')}; … (${faults.length} in all)` : faults.join('; ') || 'none'}.`,
     `- Publishes: ${r.publishes.started} started, ${r.publishes.stored} stored, ${r.publishes.failed} failed${codes.length > 0 ? ` (${codes.join(', ')})` : ''}; slowest call settled in ${ms(r.publishes.slowestSettleMs)}; failed but delivered anyway: ${r.publishes.failedButDelivered}.`,
-    `- Run time ${ms(r.durationMs)} (cluster start-up included).`,
+    `- Run time ${ms(r.durationMs)} (cluster start-up included). Event-loop delay of the load generator (the process of the clients, the publisher and the proxies): p99 ${r.loadGenerator ? ms(r.loadGenerator.eventLoopDelayP99Ms) : '–'}, max ${r.loadGenerator ? ms(r.loadGenerator.eventLoopDelayMaxMs) : '–'}.`,
     '',
     ...r.checks.map((c) => `- ${c.ok ? '✅' : '❌'} ${c.what}${c.detail ? ` — ${c.detail}` : ''}`),
     '',
@@ -169,6 +169,13 @@ ${c.ratePerSecond} durable events per second, numbered 0, 1, 2 …, for ${c.warm
 ${c.settleMs / 1000} s after it. Then the run waits (at most ${c.catchUpTimeoutMs / 1000} s) until every client has every stored event or a
 resync signal after it, and counts what each app handler saw.
 
+The clients, the publisher and the TCP proxies all run in one Node process, the load generator; its
+event-loop delay is given under each scenario. When it is starved (a busy machine, or hundreds of
+clients reconnecting and replaying at once), the clients see events late, which inflates stalls and
+recovery times, and the publisher may read Redis's reply after the 5 s append deadline: the publish
+then fails with \`RW_ERR_UNAVAILABLE\` although the event was stored, and is counted as *failed but
+delivered* (to every client, never to some only).
+
 Faults (full run): SIGKILL a random node every ${c.kill.everyMs / 1000} s for ${c.kill.forMs / 1000} s (each started again at once on its
 port); SIGSTOP a random node for ${c.stop.forMs / 1000} s; restart Redis without persistence, and with AOF; make Redis
 unreachable for ${c.unreachable.forMs / 1000} s; cut the network of ${Math.round(c.cuts.fraction * 100)} % of the clients at random (each cut
@@ -210,8 +217,11 @@ ${chaos.scenarios.map(details).join('\n\n')}
 
 - Redis replication or Redis Cluster failover, and a Redis host crash with AOF (\`appendfsync everysec\` may lose the last second).
 - HAProxy itself failing (run two, with a VIP or DNS failover in front), and long-polling clients (these clients use WebSocket).
-- Network partitions between nodes and Redis that drop packets silently (here Redis refuses connections),
-  clock steps on the Redis host, disk full, memory pressure on Redis (\`maxmemory\` evicting the stream).
+- One node cut off from Redis while the others are fine (its clients stay on it and stall, as with a
+  frozen node), freezes longer than the ping timeout (45 s), several faults at once.
+- Clients connecting or resuming *during* a Redis outage (here they are all connected before it);
+  with a black hole, a subscribe or resume waits for Redis with no deadline of its own.
+- Clock steps on the Redis host, disk full, memory pressure on Redis (\`maxmemory\` evicting the stream).
 - Volatile events: never replayed by design; they are not counted here.
 `;
 }

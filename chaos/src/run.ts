@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createPublisher, type Publisher } from '@roomwire/server';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/launch-cluster';
 import { waitUntil } from '../../test/harness';
@@ -27,6 +28,12 @@ export interface ScenarioResult {
     /** Failed publishes that clients got anyway (stored, but the reply was lost): not half delivered. */
     failedButDelivered: number;
   };
+  /**
+   * Event-loop delay of this process, which runs the clients, the publisher and the proxies: when it
+   * is high, the load generator itself was starved (busy machine), which delays deliveries as seen by
+   * the clients and can time out publishes whose replies it was too busy to read.
+   */
+  loadGenerator: { eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
   /** Faults, in ms from the start of publishing. */
   faults: { label: string; atMs: number; durationMs: number }[];
   classes: Record<string, ClassCounts>;
@@ -60,6 +67,7 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
   let load: SteadyLoad | undefined;
   let progress: NodeJS.Timeout | undefined;
   const holds = new Set<NodeJS.Timeout>();
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   try {
     cluster = await startLocalCluster({
       balancer: 'haproxy',
@@ -76,6 +84,7 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
     fleet = current;
     await current.connected(60_000);
     log(`${config.clients} clients connected`);
+    loopDelay.enable();
     const running = startSteadyLoad(publisher, org, config.ratePerSecond);
     load = running;
     progress = setInterval(() => {
@@ -157,6 +166,10 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
         slowestSettleMs: Math.max(0, ...records.map((r) => r.settledAt - r.startedAt)),
         failedButDelivered: records.filter((r, seq) => !r.ok && current.receivers.some((c) => (c.arrivals[seq] ?? 0) !== 0)).length,
       },
+      loadGenerator: {
+        eventLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
+        eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e6),
+      },
       faults: faults.map((f) => ({ label: f.label, atMs: f.at - t0, durationMs: f.endAt - f.at })),
       classes: counts,
       checks,
@@ -165,6 +178,7 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
     for (const c of checks) log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what}${c.detail ? ` — ${c.detail}` : ''}`);
     return result;
   } finally {
+    loopDelay.disable();
     clearInterval(progress);
     for (const timer of holds) clearTimeout(timer);
     await load?.stop().catch(() => undefined);
