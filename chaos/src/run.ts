@@ -145,6 +145,11 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
       { what: 'no duplicate reached the app', ok: all.duplicatedToApp === 0, detail: `${all.duplicatedToApp} duplicates` },
       { what: 'events in order', ok: all.outOfOrder === 0, detail: `${all.outOfOrder} out of order` },
       { what: 'no publish half delivered', ok: halfDelivered(current.receivers, running.records) === 0, detail: `${halfDelivered(current.receivers, running.records)} failed publishes reached some clients only` },
+      {
+        what: 'every failed publish failed loudly with a retryable code',
+        ok: running.records.every((r) => r.ok || r.retryable === true),
+        detail: `${running.failed()} failed: ${[...new Set(running.records.filter((r) => !r.ok).map((r) => r.code))].join(', ') || 'none'}`,
+      },
     );
     const records = running.records;
     const failedByCode: Record<string, number> = {};
