@@ -83,7 +83,7 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   'redis-blackhole': {
     promise:
       'The same outage when packets are dropped instead of refused (a partition, a dead host): nodes stay up, `/readyz` fails within about a second (its PING times out), publishes fail with `RW_ERR_UNAVAILABLE` (retryable) when the 5 s command timeout fires instead of hanging, no failed publish reaches only some clients, and everything recovers by itself when the packets flow again, with no loss and no resync.',
-    not: 'A publish is slow to fail here (up to the 5 s command timeout), and the outcome of a publish that timed out is unknown to its caller: a command already on its way runs when the network heals, so the event may be stored and delivered (to every client) although the call failed (*failed but delivered* below). Retry with an `idempotencyKey` so that such an event is not delivered twice.',
+    not: 'A publish is slow to fail here (up to the 5 s command timeout), and the outcome of a publish that timed out is unknown to its caller: a command already on its way runs when the network heals, so the event may be stored and delivered (to every client) although the call failed (*failed but delivered* below). Retry with an `idempotencyKey` so that such an event is not delivered twice. Those events, and the publishes still waiting when the network heals, reach the clients in one burst, which is what the recovery time after the hole measures (a publish after the heal is stored at once).',
   },
   'client-cuts': {
     promise:
