@@ -180,6 +180,39 @@ describe('startTcpProxy', () => {
     proxy.setTarget(b.port);
     await expect(echo(proxy.port, 'moved')).resolves.toBe('b:moved');
   });
+
+  test('blackhole() holds traffic both ways without closing; heal() delivers what was held', async () => {
+    const a = await startEcho('a');
+    echoes.push(a.server);
+    proxy = await startTcpProxy(a.port);
+    const live: Socket = connect(proxy.port, '127.0.0.1');
+    live.on('error', () => {});
+    await waitFor(live, 'connect');
+    let received = '';
+    live.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    live.write('one');
+    await waitUntil(() => received === 'a:one', { what: 'the echo before the black hole' });
+
+    proxy.blackhole();
+    live.write('two');
+    // Connections opened during the black hole are held too.
+    const late: Socket = connect(proxy.port, '127.0.0.1');
+    late.on('error', () => {});
+    await waitFor(late, 'connect');
+    let lateReceived = '';
+    late.on('data', (chunk: Buffer) => (lateReceived += chunk.toString()));
+    late.write('three');
+    // Nothing comes back while the hole lasts, and nothing is closed.
+    await waitUntil(() => proxy.connections() === 2, { what: 'the proxy to hold the late connection' });
+    expect(received).toBe('a:one');
+    expect(lateReceived).toBe('');
+    expect(live.destroyed).toBe(false);
+
+    proxy.heal();
+    await waitUntil(() => received === 'a:onea:two' && lateReceived === 'a:three', { what: 'the held bytes after heal()' });
+    live.destroy();
+    late.destroy();
+  });
 });
 
 describe('startTcpProxy with Socket.IO', () => {

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, spawnNode, startRedis, type ChildNodeHandle, type RedisServerHandle } from '../../test/harness';
+import {
+  freePort,
+  spawnNode,
+  startRedis,
+  startTcpProxy,
+  type ChildNodeHandle,
+  type RedisServerHandle,
+  type RedisServerOptions,
+  type TcpProxy,
+} from '../../test/harness';
 import type { BalancerHandle, BalancerKind } from './balancer-process';
 import { startHaproxy } from './haproxy';
 import { startNginx } from './nginx';
@@ -19,6 +28,13 @@ export interface LocalClusterOptions {
   publishApiKey?: string;
   /** More environment for every node, over the defaults (e.g. `{ LOG_LEVEL: 'debug' }`). */
   env?: Record<string, string>;
+  /** Options of the private redis-server (e.g. `{ appendOnly: true }`). @default no persistence */
+  redis?: RedisServerOptions;
+  /**
+   * Nodes reach Redis through a loopback TCP proxy ({@link LocalCluster.redisProxy}), so that a test
+   * can make Redis unreachable for them (`cut()`) and reachable again (`restore()`). @default false
+   */
+  redisThroughProxy?: boolean;
 }
 
 /** One node of a local cluster, a child process of this one. */
@@ -36,6 +52,17 @@ export interface LocalNode {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Drains (SIGTERM), starts again on the same port, and resolves once the balancer sends it new sessions. */
   restart(): Promise<void>;
+  /**
+   * Starts the node again on the same port after it exited (e.g. after `stop('SIGKILL')`), and
+   * resolves once the balancer sends it new sessions. Throws if it is still running.
+   */
+  start(): Promise<void>;
+  /** Freezes the process (SIGSTOP) without ending it: it holds its sockets but answers nothing. */
+  pause(): void;
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void;
+  /** Whether the process is paused by {@link pause}. */
+  paused(): boolean;
   /** Last lines the node printed. */
   output(): string;
 }
@@ -47,6 +74,10 @@ export interface LocalCluster {
   readonly jwtSecret: string;
   readonly publishApiKey: string;
   readonly redis: RedisServerHandle;
+  /** The proxy between the nodes and Redis, with `redisThroughProxy`. */
+  readonly redisProxy: TcpProxy | undefined;
+  /** The Redis URL the nodes use (the proxy's with `redisThroughProxy`). */
+  readonly nodeRedisUrl: string;
   readonly nodes: readonly LocalNode[];
   readonly balancer: BalancerHandle;
   /** Drains every node (in parallel), then stops the balancer and Redis. Safe to call twice. */
@@ -67,21 +98,26 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const kind = options.balancer ?? 'haproxy';
   const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('base64url');
   const publishApiKey = options.publishApiKey ?? randomBytes(24).toString('base64url');
-  const redis = await startRedis();
+  const redis = await startRedis(options.redis);
   const nodes: LocalNode[] = [];
   let balancer: BalancerHandle | undefined;
+  let redisProxy: TcpProxy | undefined;
 
   const stopAll = async (): Promise<void> => {
+    // Nodes drain through Redis: let them reach it again first.
+    redisProxy?.restore();
     await Promise.allSettled(nodes.map((node) => node.stop('SIGTERM')));
     await balancer?.stop();
+    await redisProxy?.close();
     await redis.cleanup();
   };
 
   try {
+    if (options.redisThroughProxy) redisProxy = await startTcpProxy(redis.port);
     const ports = await Promise.all(NODE_NAMES.map(() => freePort()));
     const baseEnv = {
       HOST: '127.0.0.1',
-      REDIS_URL: redis.url,
+      REDIS_URL: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : redis.url,
       JWT_SECRET: jwtSecret,
       PUBLISH_API_KEY: publishApiKey,
       NODE_ENV: 'development',
@@ -110,6 +146,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     jwtSecret,
     publishApiKey,
     redis,
+    redisProxy,
+    nodeRedisUrl: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : redis.url,
     nodes,
     balancer: started,
     stop: () => (stopping ??= stopAll()),
@@ -127,13 +165,38 @@ async function launchNode(
     spawnNode({ env: { ...baseEnv, PORT: String(port), NODE_ID: name }, readyUrl: `${url}/readyz`, timeoutMs: 30_000 });
   let current = await spawn();
   let alive = true;
+  let isPaused = false;
   const watch = (handle: ChildNodeHandle): void => {
     void handle.exited.then(() => {
       if (handle === current) alive = false;
     });
   };
   watch(current);
-  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => current.kill(signal);
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(current.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const resume = (): void => {
+    if (!isPaused) return;
+    isPaused = false;
+    if (alive) signal('SIGCONT');
+  };
+  const stop = async (sig: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    // A stopped process only acts on a signal (other than SIGKILL) once it runs again.
+    if (sig !== 'SIGKILL') resume();
+    await current.kill(sig);
+    isPaused = false;
+  };
+  const start = async (): Promise<void> => {
+    if (alive) throw new Error(`${name} is still running (pid ${current.pid})`);
+    current = await spawn();
+    alive = true;
+    watch(current);
+    await balancer()?.waitUntilInRotation(name);
+  };
   return {
     name,
     port,
@@ -145,11 +208,16 @@ async function launchNode(
     stop,
     async restart() {
       await stop('SIGTERM');
-      current = await spawn();
-      alive = true;
-      watch(current);
-      await balancer()?.waitUntilInRotation(name);
+      await start();
     },
+    start,
+    pause() {
+      if (!alive || isPaused) return;
+      isPaused = true;
+      signal('SIGSTOP');
+    },
+    resume,
+    paused: () => isPaused,
     output: () => current.output(),
   };
 }

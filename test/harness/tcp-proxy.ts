@@ -18,6 +18,14 @@ export interface TcpProxy {
   pauseDownstream(): void;
   /** Reads and forwards what the server sends again. */
   resumeDownstream(): void;
+  /**
+   * A network black hole: forwards nothing, either way, on every connection (current and new) until
+   * `heal()`, without closing any: neither end sees a reset or a FIN, as when packets are dropped.
+   * What was sent meanwhile is delivered on `heal()`.
+   */
+  blackhole(): void;
+  /** Ends a {@link blackhole}: forwards again what was held, and everything after it. */
+  heal(): void;
   /** Sends new connections to `port` (existing ones keep their upstream). */
   setTarget(port: number): void;
   /** Destroys all connections and stops listening. */
@@ -30,6 +38,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let isCut = false;
   const pairs = new Set<[Socket, Socket]>();
   const paused = new Set<[Socket, Socket]>();
+  const held = new Set<[Socket, Socket]>();
+  let holed = false;
+  const hold = (pair: [Socket, Socket]): void => {
+    if (held.has(pair)) return;
+    held.add(pair);
+    const [client, upstream] = pair;
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
 
   const server = createServer((client) => {
     client.on('error', () => {});
@@ -43,6 +62,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     pairs.add(pair);
     const teardown = (): void => {
       pairs.delete(pair);
+      held.delete(pair);
       client.destroy();
       upstream.destroy();
     };
@@ -50,6 +70,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     upstream.once('close', teardown);
     client.pipe(upstream);
     upstream.pipe(client);
+    if (holed) hold(pair);
   });
   server.on('error', () => {});
 
@@ -91,8 +112,22 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     resumeDownstream() {
       // Only pairs this proxy paused: piping a stream twice to one socket would send every byte twice.
-      for (const pair of paused) if (pairs.has(pair)) pair[1].pipe(pair[0]);
+      for (const pair of paused) if (pairs.has(pair) && !held.has(pair)) pair[1].pipe(pair[0]);
       paused.clear();
+    },
+    blackhole() {
+      holed = true;
+      for (const pair of pairs) hold(pair);
+    },
+    heal() {
+      holed = false;
+      for (const pair of held) {
+        if (!pairs.has(pair)) continue;
+        pair[0].pipe(pair[1]);
+        // A downstream paused by pauseDownstream() stays paused until resumeDownstream().
+        if (!paused.has(pair)) pair[1].pipe(pair[0]);
+      }
+      held.clear();
     },
     setTarget(next) {
       target = next;

@@ -59,7 +59,7 @@ export function createRateLimits(
 
   const take = async (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> => {
     try {
-      await limiter.consume(key);
+      await consumeWithin(limiter, key, STORE_TIMEOUT_MS);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) return; // a store error with no insurance: do not block
       deps.onLimited(limit);
@@ -74,6 +74,35 @@ export function createRateLimits(
     takePublish: (apiKey) => take(publishes, createHash('sha256').update(apiKey).digest('base64url').slice(0, 22), 'publish', 'publishes with this key'),
     forgetSocket: (socketId) => void clientEvents.delete(socketId),
   };
+}
+
+/** Longest wait for a counter in Redis before the in-memory insurance limiter decides instead. */
+const STORE_TIMEOUT_MS = 1000;
+
+/**
+ * Consumes a point; when the limiter keeps its counters in Redis and Redis has not answered within
+ * `timeoutMs`, its in-memory insurance decides. Why: rate-limiter-flexible falls back to the insurance
+ * only when the store reports an error, and a Redis that does not answer at all (packets dropped)
+ * reports none: every handshake and HTTP publish would wait as long as the outage.
+ */
+async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutMs: number): Promise<void> {
+  const insurance = (limiter as { insuranceLimiter?: RateLimiterAbstract }).insuranceLimiter;
+  if (!insurance) {
+    await limiter.consume(key);
+    return;
+  }
+  const pending = limiter.consume(key);
+  // Decided by the insurance after the deadline: a late answer has no one waiting for it.
+  pending.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, 'late');
+  });
+  try {
+    if ((await Promise.race([pending, late])) === 'late') await insurance.consume(key);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

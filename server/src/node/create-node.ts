@@ -16,10 +16,12 @@ import { newReplayStats, type ReplayStats } from '../recovery/replay';
 import { offsetTimeMs } from '../stream/retention';
 import { enableAdminUi } from './admin-ui';
 import { startClusterStatus } from './cluster-status';
+import { sendToSocket } from '../delivery/send-to-socket';
 import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
 import { openEventTransport } from './event-transport';
 import { createHttpRoutes } from './http-routes';
 import { createStatusPage } from './status-page';
+import { servicesOf } from './subscriptions';
 import type { RoomwireServer } from './types';
 
 /** A running node. */
@@ -251,17 +253,33 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     onEvict: () => metrics.evicted(),
   });
 
-  // Watermarks keep quiet clients' positions recent, and refresh the epoch (a lost stream gets a new one).
-  const positionTimer = setInterval(() => {
-    log.epoch().then(
-      (current) => {
-        epoch = current;
-        io.local.to(SYNCED_ROOM).except(gate.heldIds()).emit(EVENTS.position, { epoch }, readerOffset());
-      },
+  /**
+   * Adopts the stream's current epoch. A new one means the stream was lost while this node ran (Redis
+   * restarted without persistence): what its synced sockets were owed may be gone with it, and their
+   * positions name the old stream, so each is told to resync its services.
+   */
+  const refreshEpoch = async (): Promise<void> => {
+    const current = await log.epoch();
+    if (current === epoch) return;
+    logger.warn({ previous: epoch, current }, 'the event stream was lost (new epoch): synced sockets resync');
+    epoch = current;
+    for (const socket of io.of('/').sockets.values()) {
+      if (!socket.rooms.has(SYNCED_ROOM)) continue;
+      const services = servicesOf(socket.rooms, socket.data.claims.org);
+      if (services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason: 'stream-reset' });
+    }
+  };
+  // Watermarks keep quiet clients' positions recent, and carry the epoch after a refresh.
+  const sendWatermarks = (): void => {
+    refreshEpoch().then(
+      () => io.local.to(SYNCED_ROOM).except(gate.heldIds()).emit(EVENTS.position, { epoch }, readerOffset()),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not refresh the stream epoch'),
     );
-  }, effectivePositionIntervalMs(opts));
+  };
+  const positionTimer = setInterval(sendWatermarks, effectivePositionIntervalMs(opts));
   positionTimer.unref();
+  // A reconnect to Redis may be to a Redis that lost the stream: check at once, not a watermark later.
+  transport.redis?.on('ready', sendWatermarks);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -280,6 +298,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     closing ??= (async () => {
       draining = true;
       clearInterval(positionTimer);
+      transport.redis?.off('ready', sendWatermarks);
       slowConsumers.stop();
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
       await pipeline.flush();

@@ -174,13 +174,29 @@ export class RedisStreamLog implements EventLog {
     }
   }
 
+  /**
+   * Runs `fn` within the command timeout and turns any failure into `RW_ERR_UNAVAILABLE`. Why a deadline
+   * of our own: node-redis's abort signal and command timeout only apply while a command waits to be
+   * written; one already written waits for its reply as long as the connection lives, which is for
+   * ever when packets are dropped (a partition, a dead host). The command may still run later: the
+   * caller gets a retryable error and retries with its idempotency key.
+   */
   async #withUnavailable<T>(fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply from Redis within ${this.#opts.commandTimeoutMs} ms`)), this.#opts.commandTimeoutMs);
+    });
+    const running = fn();
+    // A reply (or error) after the deadline has no one waiting for it.
+    running.catch(() => undefined);
     try {
-      return await fn();
+      return await Promise.race([running, deadline]);
     } catch (err) {
       if (err instanceof RoomwireError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: ${reason}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,0 +1,194 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createPublisher, type Publisher } from '@roomwire/server';
+import { startLocalCluster, type LocalCluster } from '../../infra/cluster/launch-cluster';
+import { waitUntil } from '../../test/harness';
+import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, uniqueOrg } from '../../test/support/tokens';
+import type { ChaosConfig } from './config';
+import { startFleet, type Fleet, type Receiver } from './fleet';
+import { startSteadyLoad, type SteadyLoad } from './load';
+import { caughtUp, countClass, halfDelivered, storedSeqs, type ClassCounts, type FaultRecord } from './measure';
+import { SCENARIOS, type Check, type ScenarioContext, type ScenarioName } from './scenarios';
+
+/** What one scenario run measured, as written to the results JSON. */
+export interface ScenarioResult {
+  name: ScenarioName;
+  title: string;
+  mode: ChaosConfig['mode'];
+  clients: number;
+  ratePerSecond: number;
+  startedAt: string;
+  durationMs: number;
+  publishes: {
+    started: number;
+    stored: number;
+    failed: number;
+    failedByCode: Record<string, number>;
+    /** Slowest publish call to settle (resolve or reject), ms. */
+    slowestSettleMs: number;
+    /** Failed publishes that clients got anyway (stored, but the reply was lost): not half delivered. */
+    failedButDelivered: number;
+  };
+  /**
+   * Event-loop delay of this process, which runs the clients, the publisher and the proxies: when it
+   * is high, the load generator itself was starved (busy machine), which delays deliveries as seen by
+   * the clients and can time out publishes whose replies it was too busy to read.
+   */
+  loadGenerator: { eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
+  /** Faults, in ms from the start of publishing. */
+  faults: { label: string; atMs: number; durationMs: number }[];
+  classes: Record<string, ClassCounts>;
+  checks: Check[];
+  ok: boolean;
+}
+
+/** Node environment of the chaos clusters. */
+const NODE_ENV: Record<string, string> = {
+  // Every client of the test connects from 127.0.0.1; in production they come from many addresses.
+  RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: '1000000',
+  LOG_LEVEL: 'warn',
+};
+
+/**
+ * Runs one scenario on a fresh cluster (Redis, three nodes, HAProxy): clients connect, the publisher
+ * starts, the fault is injected, publishing goes on for `settleMs`, then stops; the run waits for every
+ * client to have every stored event (or a resync signal after it) and counts. Everything started is
+ * stopped, whatever happens.
+ */
+export async function runScenario(name: ScenarioName, config: ChaosConfig, print: (line: string) => void): Promise<ScenarioResult> {
+  const def = SCENARIOS[name];
+  const began = Date.now();
+  const log = (message: string): void => print(`[${name}] ${((Date.now() - began) / 1000).toFixed(1).padStart(5)}s ${message}`);
+  const checks: Check[] = [];
+  const faults: FaultRecord[] = [];
+  const org = uniqueOrg('chaos');
+  let cluster: LocalCluster | undefined;
+  let publisher: Publisher | undefined;
+  let fleet: Fleet | undefined;
+  let load: SteadyLoad | undefined;
+  let progress: NodeJS.Timeout | undefined;
+  const holds = new Set<NodeJS.Timeout>();
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  try {
+    cluster = await startLocalCluster({
+      balancer: 'haproxy',
+      jwtSecret: TEST_JWT_SECRET,
+      publishApiKey: TEST_PUBLISH_KEY,
+      redis: { appendOnly: def.appendOnly ?? false },
+      redisThroughProxy: true,
+      env: NODE_ENV,
+    });
+    log(`cluster up (Redis ${def.appendOnly ? 'with AOF' : 'without persistence'}, 3 nodes, HAProxy at ${cluster.url})`);
+    // The publisher reaches Redis the way the nodes do: when Redis is unreachable, it is for everyone.
+    publisher = await createPublisher({ redisUrl: cluster.nodeRedisUrl });
+    const current = await startFleet({ url: cluster.url, org, clients: config.clients, cuttable: (i) => def.cuttable?.(i, config) ?? false });
+    fleet = current;
+    await current.connected(60_000);
+    log(`${config.clients} clients connected`);
+    loopDelay.enable();
+    const running = startSteadyLoad(publisher, org, config.ratePerSecond);
+    load = running;
+    progress = setInterval(() => {
+      const resyncs = current.receivers.reduce((n, r) => n + r.resyncs.length, 0);
+      log(`published ${running.published()} failed ${running.failed()} | clients ${JSON.stringify(current.states())} | resync signals ${resyncs}`);
+    }, 5000);
+    await waitUntil(() => current.receivers.every((r) => r.highest >= 0), { what: 'a first event on every client', timeoutMs: 15_000 });
+    const ctx: ScenarioContext = {
+      cluster,
+      fleet: current,
+      load: running,
+      config,
+      org,
+      log,
+      faults,
+      check: (what, ok, detail = '') => {
+        checks.push({ what, ok, detail });
+        if (!ok) log(`FAILED: ${what} (${detail})`);
+      },
+      hold: (ms) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            holds.delete(timer);
+            resolve();
+          }, ms);
+          holds.add(timer);
+        }),
+    };
+    await ctx.hold(config.warmupMs);
+    try {
+      await def.inject(ctx);
+    } catch (err) {
+      ctx.check('the fault was injected and ended', false, (err as Error).message);
+    }
+    await ctx.hold(config.settleMs);
+    await running.stop();
+    log(`publishing stopped: ${running.published()} stored, ${running.failed()} failed; waiting for clients to catch up`);
+    const stored = storedSeqs(running.records);
+    const caughtUpAt = Date.now();
+    await waitUntil(() => current.receivers.every((r) => caughtUp(r, running.records, stored)), {
+      what: 'every client to have every stored event (or a resync signal after it)',
+      timeoutMs: config.catchUpTimeoutMs,
+    }).then(
+      () => log(`every client caught up in ${Date.now() - caughtUpAt} ms`),
+      (err: Error) => log(err.message),
+    );
+    await def.expect?.(ctx);
+
+    const classes: Record<string, Receiver[]> = {};
+    for (const r of current.receivers) (classes[def.classify(r, ctx)] ??= []).push(r);
+    const counts: Record<string, ClassCounts> = {};
+    for (const [cls, members] of Object.entries(classes).sort()) {
+      counts[cls] = countClass(members, running.records, (r) => def.faultsOf?.(r, ctx) ?? faults);
+    }
+    const all = countClass(current.receivers, running.records, () => []);
+    checks.unshift(
+      { what: 'no silent loss', ok: all.lost === 0, detail: `${all.lost} events lost without a resync signal` },
+      { what: 'no duplicate reached the app', ok: all.duplicatedToApp === 0, detail: `${all.duplicatedToApp} duplicates` },
+      { what: 'events in order', ok: all.outOfOrder === 0, detail: `${all.outOfOrder} out of order` },
+      { what: 'no publish half delivered', ok: halfDelivered(current.receivers, running.records) === 0, detail: `${halfDelivered(current.receivers, running.records)} failed publishes reached some clients only` },
+      {
+        what: 'every failed publish failed loudly with a retryable code',
+        ok: running.records.every((r) => r.ok || r.retryable === true),
+        detail: `${running.failed()} failed: ${[...new Set(running.records.filter((r) => !r.ok).map((r) => r.code))].join(', ') || 'none'}`,
+      },
+    );
+    const records = running.records;
+    const failedByCode: Record<string, number> = {};
+    for (const r of records) if (!r.ok) failedByCode[r.code ?? 'unknown'] = (failedByCode[r.code ?? 'unknown'] ?? 0) + 1;
+    const t0 = records[0]?.startedAt ?? began;
+    const result: ScenarioResult = {
+      name,
+      title: def.title,
+      mode: config.mode,
+      clients: config.clients,
+      ratePerSecond: config.ratePerSecond,
+      startedAt: new Date(began).toISOString(),
+      durationMs: Date.now() - began,
+      publishes: {
+        started: records.length,
+        stored: stored.length,
+        failed: records.length - stored.length,
+        failedByCode,
+        slowestSettleMs: Math.max(0, ...records.map((r) => r.settledAt - r.startedAt)),
+        failedButDelivered: records.filter((r, seq) => !r.ok && current.receivers.some((c) => (c.arrivals[seq] ?? 0) !== 0)).length,
+      },
+      loadGenerator: {
+        eventLoopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
+        eventLoopDelayMaxMs: Math.round(loopDelay.max / 1e6),
+      },
+      faults: faults.map((f) => ({ label: f.label, atMs: f.at - t0, durationMs: f.endAt - f.at })),
+      classes: counts,
+      checks,
+      ok: checks.every((c) => c.ok),
+    };
+    for (const c of checks) log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.what}${c.detail ? ` — ${c.detail}` : ''}`);
+    return result;
+  } finally {
+    loopDelay.disable();
+    clearInterval(progress);
+    for (const timer of holds) clearTimeout(timer);
+    await load?.stop().catch(() => undefined);
+    await fleet?.close().catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,25 @@
+import { QUICK } from '../chaos/src/config';
+import { runScenario } from '../chaos/src/run';
+import { SCENARIO_NAMES } from '../chaos/src/scenarios';
+
+/**
+ * The short version of `npm run chaos`: every scenario in quick mode (60 clients, three nodes behind
+ * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, Redis restarts, Redis unreachable for 3 s
+ * (refused) or ~6 s (black hole), client cuts of 1–3 s) with the same checks as the full run: no silent
+ * loss, no duplicate reaching the app, order, and each scenario's own expectations.
+ */
+/** Per scenario: cluster start-up (~5–15 s on a busy 2-core machine), 10–20 s of run, the catch-up bound. */
+const TIMEOUT_MS = 90_000;
+
+test.each(SCENARIO_NAMES.map((name) => [name]))(
+  'chaos (quick): %s — no silent loss, no duplicate to the app, expectations met',
+  async (name) => {
+    const lines: string[] = [];
+    const result = await runScenario(name, QUICK, (line) => lines.push(line));
+    const failed = result.checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw new Error(`${failed.map((c) => `${c.what}: ${c.detail}`).join('\n')}\n--- run ---\n${lines.join('\n')}`);
+    expect(result.ok).toBe(true);
+    expect(Object.values(result.classes).reduce((n, c) => n + c.clients, 0)).toBe(QUICK.clients);
+  },
+  TIMEOUT_MS,
+);
