@@ -1,6 +1,7 @@
 // The React test page: two components listen to billing through useRealtimeEvent; the test mounts
 // and unmounts them. Imported from sources and bundled with React by the test.
 import { createElement, useState, type ReactNode } from 'react';
+import { flushSync } from 'react-dom';
 import { createRoot, type Root } from 'react-dom/client';
 import { createClient } from '../../client/src';
 import { RealtimeProvider, useRealtimeEvent, useRealtimeStatus } from '@roomwire/client/react';
@@ -39,9 +40,13 @@ function Status(): ReactNode {
 }
 
 const root: Root = createRoot(document.getElementById('root') as HTMLElement);
+// root.render only schedules the update; flushSync commits it (and runs the unmounted components'
+// effect cleanups) before __mount returns, so an event the test publishes next meets the new tree.
 page.__mount = (names) =>
-  root.render(
-    createElement(RealtimeProvider, { client: page.__client }, createElement(Status), ...names.map((name) => createElement(Invoices, { key: name, name }))),
+  flushSync(() =>
+    root.render(
+      createElement(RealtimeProvider, { client: page.__client }, createElement(Status), ...names.map((name) => createElement(Invoices, { key: name, name }))),
+    ),
   );
 page.__mount(['a', 'b']);
 
