@@ -5,7 +5,7 @@
 import { openBaselineEmitter } from '../baseline/emitter';
 import { notify, serve } from '../ipc/rpc';
 import { EventLoopDelayMonitor } from '../measure/event-loop-delay';
-import { batchingOf } from '../systems/system-names';
+import { batchingOf, isPlainSocketIo } from '../systems/system-names';
 import { payloadOf } from './payload';
 import type { PublisherApi, PublishProgress, PublishRun } from './publisher-api';
 import { openRoomwireSink } from './roomwire-sink';
@@ -23,7 +23,7 @@ let sink: PublishSink | null = null;
 
 const api: PublisherApi = {
   async init({ system, redisUrl }) {
-    sink = system === 'baseline' ? await openBaselineEmitter(redisUrl) : await openRoomwireSink(redisUrl, batchingOf(system));
+    sink = isPlainSocketIo(system) ? await openBaselineEmitter(redisUrl, system === 'baseline-pubsub' ? 'pubsub' : 'streams') : await openRoomwireSink(redisUrl, batchingOf(system));
   },
 
   async run({ phase, schedule, startAt }): Promise<PublishRun> {

@@ -11,6 +11,9 @@ interface Step {
   publisherMaxLagMs: number;
   loadEldP99Ms: number;
   nodeCpuS: number;
+  /** Redis CPU seconds and the length of the step's resource window, in s. */
+  redisCpuS: number;
+  windowS: number;
   /** CPU used outside the benchmark, % of the machine. */
   otherCpuPct: number;
   pass: boolean;
@@ -125,6 +128,8 @@ function evaluate(result: PhaseResult, s: ScenarioContext['config']['saturation'
     publisherMaxLagMs: result.publish.maxLagMs,
     loadEldP99Ms: loadEventLoopP99(result),
     nodeCpuS: result.resources.cpuS.nodes,
+    redisCpuS: result.resources.cpuS.redis,
+    windowS: result.resources.windowS,
     otherCpuPct: result.resources.otherShare * 100,
     pass: reasons.length === 0,
     reason: reasons.length === 0 ? null : reasons.join('; '),

@@ -1,9 +1,12 @@
 import { freePort, spawnNode } from '../../../test/harness';
+import type { ProbedMemory } from '../measure/memory-probe';
 
 /** A server process of the system under test (a Roomwire node or a baseline server). */
 export interface NodeProcess {
   url: string;
   pid: number;
+  /** `process.memoryUsage()` of the process after a forced GC (bench-only probe); rejects without `probe`. */
+  memory(): Promise<ProbedMemory>;
   /** Last lines the process printed. */
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
@@ -17,11 +20,12 @@ const START_TIMEOUT_MS = 30_000;
  * Starts a server process from TypeScript source under tsx on a free loopback port (the test harness's
  * `spawnNode`: Roomwire's CLI by default, or `entry`); resolves once `GET /healthz` answers 200.
  */
-export async function startNodeProcess(options: { env: Record<string, string>; entry?: string }): Promise<NodeProcess> {
+export async function startNodeProcess(options: { env: Record<string, string>; entry?: string; probe?: boolean }): Promise<NodeProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const probePort = options.probe === true ? await freePort() : null;
   const handle = await spawnNode({
-    env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...options.env, PORT: String(port), HOST: '127.0.0.1', ...(probePort === null ? {} : { BENCH_PROBE_PORT: String(probePort) }) },
     readyUrl: `${url}/healthz`,
     timeoutMs: START_TIMEOUT_MS,
     ...(options.entry === undefined ? {} : { entry: options.entry }),
@@ -29,6 +33,12 @@ export async function startNodeProcess(options: { env: Record<string, string>; e
   return {
     url,
     pid: handle.pid,
+    async memory() {
+      if (probePort === null) throw new Error(`${url} was started without the memory probe`);
+      const res = await fetch(`http://127.0.0.1:${probePort}/memory`, { signal: AbortSignal.timeout(10_000) });
+      if (res.status !== 200) throw new Error(`memory probe of ${url} answered ${res.status}`);
+      return (await res.json()) as ProbedMemory;
+    },
     output: () => handle.output(),
     async stop() {
       await Promise.race([handle.kill('SIGTERM'), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
