@@ -89,7 +89,7 @@ export interface RecoveryCounters {
   unexpectedDisconnects: number;
   /** Per cut client connected again (recovered or not): ms from restore until it was connected. */
   reconnectMs: number[];
-  /** Deliveries to cut clients, after they reconnected, of events published before they did (replayed). */
+  /** Deliveries to cut clients, after they went down, of events published before they were up again (replayed). */
   replayed: number;
 }
 

@@ -95,7 +95,9 @@ export class PhaseTracker {
     if (seen === 0 && tag.seq < state.maxSeq) this.#outOfOrder += 1;
     if (tag.seq > state.maxSeq) state.maxSeq = tag.seq;
     if (state.upAt !== null && ts < state.upAt && now >= state.upAt && now > state.catchUpAt) state.catchUpAt = now;
-    if (slot.spec.cut && state.upAt !== null && ts < state.upAt && now >= state.upAt) this.#replayed += 1;
+    // Replayed: received by a cut client after it went down, and published before it was up again (a
+    // client library may hand over its replay before it reports the reconnect).
+    if (slot.spec.cut && state.downAt !== null && now >= state.downAt && (state.upAt === null || state.upAt < state.downAt || ts < state.upAt)) this.#replayed += 1;
 
     if (this.#bucketMs !== null) {
       bump(this.#published, Math.floor((ts - this.#startAt) / this.#bucketMs));
