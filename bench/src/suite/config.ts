@@ -88,11 +88,11 @@ export const QUICK_SUITE_CONFIG: SuiteConfig = {
   loadWorkers: 2,
   connectPerSecondPerWorker: 400,
   connectTimeoutMs: 30_000,
-  memory: { levels: [50, 100], clientsPerRoom: 10, settleMs: 300 },
+  memory: { levels: [100], clientsPerRoom: 10, settleMs: 300 },
   replayWindow: {
     orgs: 100,
     windowS: 10,
-    ratesPerSecond: [5, 50],
+    ratesPerSecond: [50],
     fillEventsPerSecond: 1000,
     sampleFraction: 0.1,
     claimBytes: 500 * 1024 * 1024,

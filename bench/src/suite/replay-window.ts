@@ -63,9 +63,9 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
         await runPhase(ctx, {
           label: 'replay-window primer (one event per org)',
           schedule: { kind: 'steady', eventsPerSecond: Math.ceil((c.orgs * 1000) / primerMs), durationMs: primerMs, rooms: c.orgs },
-          settle: { idleMs: 2000, timeoutMs: c.settleTimeoutMs },
+          settle: { idleMs: bench.settle.idleMs, timeoutMs: c.settleTimeoutMs },
         });
-        await sleep(1000);
+        await sleep(bench.settle.idleMs);
         const redisBefore = await sampler.redisUsedMemory();
         const nodeRssBefore = rssBytes(nodePid);
         let redisFull: number | null = null;
@@ -74,7 +74,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
         const result = await runPhase(ctx, {
           label: `replay-window ${ratePerSecond}/s (${events} events at ${c.fillEventsPerSecond}/s)`,
           schedule,
-          settle: { idleMs: 2000, timeoutMs: c.settleTimeoutMs },
+          settle: { idleMs: bench.settle.idleMs, timeoutMs: c.settleTimeoutMs },
           during: async (startAt) => {
             await pool.hold();
             let published = 0;

@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { freePort, spawnNode } from '../../../test/harness';
 import type { ProbedMemory } from '../measure/memory-probe';
 
@@ -35,9 +36,18 @@ export async function startNodeProcess(options: { env: Record<string, string>; e
     pid: handle.pid,
     async memory() {
       if (probePort === null) throw new Error(`${url} was started without the memory probe`);
-      const res = await fetch(`http://127.0.0.1:${probePort}/memory`, { signal: AbortSignal.timeout(10_000) });
-      if (res.status !== 200) throw new Error(`memory probe of ${url} answered ${res.status}`);
-      return (await res.json()) as ProbedMemory;
+      // A one-off connection (no keep-alive pool that would outlive the run).
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = get({ host: '127.0.0.1', port: probePort, path: '/memory', agent: false, timeout: 10_000 }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`memory probe of ${url} answered ${res.statusCode}`))));
+        });
+        req.on('timeout', () => req.destroy(new Error(`memory probe of ${url} timed out`)));
+        req.on('error', reject);
+      });
+      return JSON.parse(body) as ProbedMemory;
     },
     output: () => handle.output(),
     async stop() {
