@@ -124,6 +124,11 @@ process.on('SIGINT', () => {
   console.error('\n[bench] interrupted: stopping every process it started');
   process.exit(130);
 });
+// Killed (e.g. by `timeout`): 'exit' still runs, so every child process is stopped too.
+process.on('SIGTERM', () => {
+  console.error('\n[bench] terminated: stopping every process it started');
+  process.exit(143);
+});
 
 main().then(
   (code) => process.exit(code),

@@ -20,6 +20,8 @@ export interface PhaseOptions {
   settle: { idleMs: number; timeoutMs: number };
   /** Runs alongside the schedule (e.g. the cut of the recovery storm); given the schedule's start time. */
   during?: (startAt: number) => Promise<void>;
+  /** Runs once every emit of the schedule has settled (and `during` is done), before the phase settles. */
+  afterPublish?: (publish: PublishRun) => Promise<void>;
 }
 
 /** One phase: a schedule published, delivered and accounted for. */
@@ -74,6 +76,7 @@ export async function runPhase(ctx: ScenarioContext, options: PhaseOptions): Pro
     offNotice();
   }
 
+  await options.afterPublish?.(publish);
   const expectedDeliveries = pool.expectedDeliveries(publish.perRoom);
   const settleStart = Date.now();
   const complete = await settle(pool, expectedDeliveries, options.settle);
