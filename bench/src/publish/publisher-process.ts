@@ -26,7 +26,7 @@ const api: PublisherApi = {
     sink = isPlainSocketIo(system) ? await openBaselineEmitter(redisUrl, system === 'baseline-pubsub' ? 'pubsub' : 'streams') : await openRoomwireSink(redisUrl, batchingOf(system));
   },
 
-  async run({ phase, schedule, startAt }): Promise<PublishRun> {
+  async run({ phase, schedule, startAt, maxInFlight = MAX_IN_FLIGHT }): Promise<PublishRun> {
     if (!sink) throw new Error('run before init');
     const target = sink;
     const perRoom: number[] = Array.from({ length: schedule.rooms }, () => 0);
@@ -61,7 +61,7 @@ const api: PublisherApi = {
             pending.then(settled, rejected);
           }
         }
-        while (inFlight > MAX_IN_FLIGHT) await sleep(1);
+        while (inFlight > maxInFlight) await sleep(1);
       }
       const endedAt = Date.now();
       const deadline = endedAt + SETTLE_TIMEOUT_MS;
