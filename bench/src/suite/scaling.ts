@@ -117,7 +117,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
         (redisLimited.length > 0
           ? `The single Redis stream (read by every node) is the limit from ${redisLimited[0]?.nodes} node(s): Redis used ${num(redisLimited[0]?.redisCpuPct)} % of its one core at ${num(redisLimited[0]?.eventsPerS)} events/s.`
           : `Redis never reached ${REDIS_SATURATED_PCT} % of its one core (at most ${num(Math.max(...points.map((p) => p.redisCpuPct ?? 0)))} % at the highest passing step), so the single stream was not the limit on this machine; ` +
-            `the limit was ${last.limit ?? 'not reached'}${last.loadBound ? ' with the load generator saturated' : ''} — nodes, Redis and the load generator share ${'the machine’s cores'}.`),
+            `the limit was ${last.limit ?? 'not reached'}${last.loadBound ? ' with the load generator saturated' : ''} (nodes, Redis, publisher and load generator share this machine's cores).`),
     );
     for (const p of points) for (const note of p.notes) notes.push(`${name}, ${p.nodes} node(s): ${note}`);
   }
