@@ -163,8 +163,10 @@ export function renderLineChart(chart: LineChart): string {
   const xs = points.map(([x]) => x);
   const ys = points.map(([, y]) => y);
   const xTicks = chart.xTicks ?? niceTicks(Math.max(0, ...xs));
-  const xMin = chart.xTicks ? Math.min(...chart.xTicks) : 0;
-  const xMax = Math.max(xMin + 1, ...xTicks);
+  // Given ticks (e.g. node counts) get a margin on both sides, so no point sits on the value axis.
+  const span = chart.xTicks ? Math.max(1, Math.max(...chart.xTicks) - Math.min(...chart.xTicks)) : 0;
+  const xMin = chart.xTicks ? Math.min(...chart.xTicks) - span * 0.08 : 0;
+  const xMax = Math.max(xMin + 1, ...xTicks) + span * 0.08;
   const yTicks = chart.logY ? logTicks(Math.min(...ys, 1), Math.max(...ys, 10)) : niceTicks(Math.max(0, ...ys));
   const yMin = chart.logY ? (yTicks[0] as number) : 0;
   const yMax = yTicks[yTicks.length - 1] as number;

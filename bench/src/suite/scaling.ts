@@ -42,6 +42,14 @@ const REDIS_SATURATED_PCT = 90;
 const stepKey = (system: SystemName, nodes: number): string => `${system}/${nodes}`;
 
 /**
+ * Published events/s at which Redis, single-threaded, would use its whole core if its CPU grew linearly
+ * with the rate (from the highest passing step): where the one stream that every node reads becomes the limit.
+ */
+function redisBoundRate(p: ScalingPoint): number | null {
+  return p.redisCpuPct && p.redisCpuPct > 0 && p.eventsPerS > 0 ? (p.eventsPerS * 100) / p.redisCpuPct : null;
+}
+
+/**
  * Scaling: the delivery benchmark's saturation scenario (steady load over all rooms, raised step by
  * step until p99 or delivery fails) on 1, 2 and 3 nodes of each system, each on a fresh cluster.
  */
@@ -87,7 +95,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
   for (const name of env.systems) {
     const d = perSystem[name];
     if (isError(d)) {
-      rows.push([name, '–', `failed: ${d.error}`, '', '', '', '', '', '']);
+      rows.push([name, '–', `failed: ${d.error}`, '', '', '', '', '', '', '']);
       continue;
     }
     for (const p of ok(name)) {
@@ -101,6 +109,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
         p.redisCpuPct === null ? '–' : `${num(p.redisCpuPct)} %`,
         p.nodeCpuPct === null ? '–' : `${num(p.nodeCpuPct)} %`,
         p.loadEldP99Ms === null ? '–' : `${num(p.loadEldP99Ms, 1)} ms${p.loadBound ? ' (limit may be the load generator)' : ''}`,
+        num(redisBoundRate(p)),
       ]);
     }
   }
@@ -116,7 +125,8 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
       `${name}: ${first.nodes} → ${last.nodes} nodes: ${num(first.deliveredPerS)} → ${num(last.deliveredPerS)} deliveries/s (${gain === null ? '–' : `${gain.toFixed(2)}×`}). ` +
         (redisLimited.length > 0
           ? `The single Redis stream (read by every node) is the limit from ${redisLimited[0]?.nodes} node(s): Redis used ${num(redisLimited[0]?.redisCpuPct)} % of its one core at ${num(redisLimited[0]?.eventsPerS)} events/s.`
-          : `Redis never reached ${REDIS_SATURATED_PCT} % of its one core (at most ${num(Math.max(...points.map((p) => p.redisCpuPct ?? 0)))} % at the highest passing step), so the single stream was not the limit on this machine; ` +
+          : `Redis never reached ${REDIS_SATURATED_PCT} % of its one core (at most ${num(Math.max(...points.map((p) => p.redisCpuPct ?? 0)))} % at the highest passing step), so the single stream was not the limit on this machine ` +
+            `(extrapolated, Redis would be the limit at about ${points.map((p) => `${num(redisBoundRate(p))} events/s with ${p.nodes} node(s)`).join(', ')}); ` +
             `the limit was ${last.limit ?? 'not reached'}${last.loadBound ? ' with the load generator saturated' : ''} (nodes, Redis, publisher and load generator share this machine's cores).`),
     );
     for (const p of points) for (const note of p.notes) notes.push(`${name}, ${p.nodes} node(s): ${note}`);
@@ -134,7 +144,18 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
     tables: [
       {
         caption: 'Highest sustained rate per node count',
-        header: ['System', 'nodes', 'delivered events/s (deliveries)', 'published events/s', 'p99 at that step', 'first failing rate: why', 'Redis CPU (% of a core)', 'node CPU (% of a core, all nodes)', 'load generator event-loop delay p99'],
+        header: [
+          'System',
+          'nodes',
+          'delivered events/s (deliveries)',
+          'published events/s',
+          'p99 at that step',
+          'first failing rate: why',
+          'Redis CPU (% of a core)',
+          'node CPU (% of a core, all nodes)',
+          'load generator event-loop delay p99',
+          'published events/s at which Redis would use a whole core (linear extrapolation)',
+        ],
         rows,
       },
     ],
