@@ -74,7 +74,7 @@ export const FULL_SUITE_CONFIG: SuiteConfig = {
     windowS: 300,
     ratesPerSecond: [500, 5000],
     fillEventsPerSecond: 10_000,
-    maxFillEvents: 200_000,
+    maxFillEvents: 150_000,
     sampleFraction: 0.1,
     claimBytes: 500 * 1024 * 1024,
     settleTimeoutMs: 60_000,
