@@ -51,7 +51,10 @@ export async function startNodeProcess(options: { env: Record<string, string>; e
     },
     output: () => handle.output(),
     async stop() {
-      await Promise.race([handle.kill('SIGTERM'), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([handle.kill('SIGTERM'), new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+      // A pending grace timer would keep the orchestrator (or a jest worker) alive for nothing.
+      clearTimeout(timer);
       await handle.kill('SIGKILL');
     },
   };
