@@ -106,7 +106,7 @@ export async function runReconnectStorm(env: SuiteEnv): Promise<SuiteScenarioRes
     ['time from restore until 99 % recovered', (d) => (d.recovered99Ms === null ? 'never' : `${num(d.recovered99Ms)} ms`)],
     ['time from restore until 100 % recovered', (d) => (d.recoveredAllMs === null ? 'never' : `${num(d.recoveredAllMs)} ms`)],
     ['time from restore until all reconnected', (d) => (d.reconnectedAllMs === null ? '–' : `${num(d.reconnectedAllMs)} ms`)],
-    ['events replayed (published before, received after the reconnect)', (d) => num(d.replayed)],
+    ['events replayed (received by a cut client after it went down, published before it was back)', (d) => num(d.replayed)],
     ['events missed', (d) => num(d.missed)],
     ['events duplicated', (d) => num(d.duplicated)],
     ['resyncs', (d) => num(d.resyncs)],
