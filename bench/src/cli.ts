@@ -6,6 +6,8 @@
  *                             [--out bench/results] [--docs | --no-docs] [--node-env KEY=VALUE ...]
  *   npm run bench -- delivery --from bench/results/delivery-latest.json   (re-judge and re-render a saved run)
  *   npm run bench -- slow-consumer [--quick]   (a client that stops reading; writes docs/benchmarks-slow-consumer.md)
+ *   npm run bench -- suite [--quick] [--systems roomwire,baseline,baseline-pubsub] [--out dir] [--docs | --no-docs]
+ *   npm run bench -- memory|replay-window|reconnect-storm|scaling|latency [same options]   (one scenario of the suite)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +22,7 @@ import { renderBarsSummary } from './report/summary';
 import { writeResults } from './report/write';
 import { parseScenarios } from './scenarios';
 import { SCENARIO_NAMES } from './scenarios/scenario';
+import { runSuiteCommand, SUITE_COMMANDS, SUITE_USAGE } from './suite/cli';
 import { parseSystems, SYSTEM_NAMES } from './systems/system-names';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -28,9 +31,10 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
+${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
-  --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')}
+  --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')} (suite: roomwire,baseline,baseline-pubsub)
   --scenarios <list>      comma-separated, default ${SCENARIO_NAMES.join(',')}
   --out <dir>             results directory, default bench/results
   --docs / --no-docs      regenerate docs/benchmarks.md (default: on for full runs, off for --quick)
@@ -43,7 +47,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       quick: { type: 'boolean', default: false },
-      systems: { type: 'string', default: SYSTEM_NAMES.join(',') },
+      systems: { type: 'string' },
       scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
       out: { type: 'string', default: 'bench/results' },
       docs: { type: 'boolean' },
@@ -64,6 +68,17 @@ async function main(): Promise<number> {
   if (benchmark === 'slow-consumer' && rest.length === 0) {
     return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }
+  if (benchmark !== undefined && SUITE_COMMANDS.includes(benchmark) && rest.length === 0) {
+    return runSuiteCommand(benchmark, {
+      quick: values.quick,
+      systems: values.systems,
+      out: values.out,
+      docs: values['no-docs'] ? false : values.docs,
+      from: values.from,
+      repoRoot: REPO_ROOT,
+      argv: process.argv.slice(2),
+    });
+  }
   if (benchmark !== 'delivery' || rest.length > 0) {
     console.error(`${benchmark === undefined ? 'name a benchmark' : `unknown benchmark ${JSON.stringify(positionals.join(' '))}`}\n\n${USAGE}`);
     return 2;
@@ -78,7 +93,7 @@ async function main(): Promise<number> {
     console.log(`[bench] re-rendered ${path.relative(REPO_ROOT, files.json)}, ${path.relative(REPO_ROOT, files.latestJson)}, ${path.relative(REPO_ROOT, files.markdown)}`);
     return 0;
   }
-  const systems = parseSystems(values.systems);
+  const systems = parseSystems(values.systems ?? SYSTEM_NAMES.join(','));
   const scenarios = parseScenarios(values.scenarios);
   if (systems.length === 0 || scenarios.length === 0) {
     console.error(`nothing to run\n\n${USAGE}`);
@@ -108,6 +123,11 @@ async function main(): Promise<number> {
 process.on('SIGINT', () => {
   console.error('\n[bench] interrupted: stopping every process it started');
   process.exit(130);
+});
+// Killed (e.g. by `timeout`): 'exit' still runs, so every child process is stopped too.
+process.on('SIGTERM', () => {
+  console.error('\n[bench] terminated: stopping every process it started');
+  process.exit(143);
 });
 
 main().then(

@@ -2,9 +2,12 @@
  * The baseline server: what a user would build without Roomwire. Plain Socket.IO 4.8 on
  * `@socket.io/redis-streams-adapter` (node-redis, the adapter's defaults) with connection-state
  * recovery; each client joins the room named in its handshake query. Configured by the environment:
- * `PORT`, `REDIS_URL`. Serves `GET /healthz` for readiness.
+ * `PORT`, `REDIS_URL`, and `BASELINE_ADAPTER=pubsub` for plain Socket.IO on `@socket.io/redis-adapter`
+ * (Redis pub/sub) without recovery. Serves `GET /healthz` for readiness.
  */
+import '../measure/memory-probe';
 import { createServer } from 'node:http';
+import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
@@ -20,14 +23,20 @@ async function main(): Promise<void> {
   const redis = createClient({ url: redisUrl, name: 'baseline-node' });
   redis.on('error', (err: Error) => process.stderr.write(`redis error: ${err.message}\n`));
   await redis.connect();
+  const pubsub = process.env.BASELINE_ADAPTER === 'pubsub';
+  const sub = pubsub ? redis.duplicate() : null;
+  if (sub) {
+    sub.on('error', (err: Error) => process.stderr.write(`redis error: ${err.message}\n`));
+    await sub.connect();
+  }
 
   const httpServer = createServer((req, res) => {
     res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
     res.end(req.url === '/healthz' ? 'ok' : 'not found');
   });
   const io = new Server(httpServer, {
-    adapter: createAdapter(redis),
-    connectionStateRecovery: { maxDisconnectionDuration: MAX_DISCONNECTION_DURATION_MS, skipMiddlewares: true },
+    adapter: sub ? createPubSubAdapter(redis, sub) : createAdapter(redis),
+    ...(pubsub ? {} : { connectionStateRecovery: { maxDisconnectionDuration: MAX_DISCONNECTION_DURATION_MS, skipMiddlewares: true } }),
     transports: ['websocket'],
     serveClient: false,
   });
@@ -46,6 +55,7 @@ async function main(): Promise<void> {
     stopping = true;
     void io.close().then(async () => {
       if (redis.isOpen) await redis.close().catch(() => undefined);
+      if (sub?.isOpen) await sub.close().catch(() => undefined);
       process.exit(0);
     });
   };

@@ -87,6 +87,10 @@ export interface RecoveryCounters {
   resyncs: number;
   /** Disconnects of clients that were never cut (should be 0). */
   unexpectedDisconnects: number;
+  /** Per cut client connected again (recovered or not): ms from restore until it was connected. */
+  reconnectMs: number[];
+  /** Deliveries to cut clients, after they went down, of events published before they were up again (replayed). */
+  replayed: number;
 }
 
 /** What one load worker measured over one phase. */
@@ -128,6 +132,10 @@ export interface LoadWorkerApi {
   progress(arg: Record<string, never>): LoadProgress;
   /** Cuts the cut clients now, refuses their reconnects for `durationMs`, then lets them in. */
   cut(arg: { durationMs: number }): Promise<{ cutAt: number; restoredAt: number }>;
+  /** Cuts the cut clients now and refuses their reconnects until {@link LoadWorkerApi.restore}. */
+  hold(arg: Record<string, never>): { cutAt: number };
+  /** Lets the clients cut by {@link LoadWorkerApi.hold} in again. */
+  restore(arg: Record<string, never>): { cutAt: number; restoredAt: number };
   end(arg: EndPhase): WorkerPhaseReport;
   close(arg: Record<string, never>): Promise<void>;
 }

@@ -112,6 +112,16 @@ export class LoadPool {
     return Promise.all(this.#workers.map((w) => w.call('cut', { durationMs })));
   }
 
+  /** Cuts every worker's cut clients and keeps them out until {@link LoadPool.restore}. */
+  async hold(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.call('hold', {})));
+  }
+
+  /** Lets the clients cut by {@link LoadPool.hold} in again. */
+  async restore(): Promise<{ cutAt: number; restoredAt: number }[]> {
+    return Promise.all(this.#workers.map((w) => w.call('restore', {})));
+  }
+
   async end(arg: EndPhase): Promise<PoolPhaseReport> {
     const reports = await Promise.all(this.#workers.map((w) => w.call('end', arg)));
     return mergeReports(reports);
@@ -141,6 +151,8 @@ function mergeReports(reports: WorkerPhaseReport[]): PoolPhaseReport {
     recoveryMs: reports.flatMap((r) => r.recovery.recoveryMs),
     resyncs: sum(reports.map((r) => r.recovery.resyncs)),
     unexpectedDisconnects: sum(reports.map((r) => r.recovery.unexpectedDisconnects)),
+    reconnectMs: reports.flatMap((r) => r.recovery.reconnectMs),
+    replayed: sum(reports.map((r) => r.recovery.replayed)),
   };
   return {
     deliveries: sum(reports.map((r) => r.deliveries)),

@@ -8,6 +8,7 @@ import { openBaselineClient } from '../baseline/client';
 import { serve } from '../ipc/rpc';
 import { EventLoopDelayMonitor } from '../measure/event-loop-delay';
 import { orgOf, SERVICE } from '../publish/payload';
+import { isPlainSocketIo } from '../systems/system-names';
 import type { BenchClient, ClientHooks, ClientTarget } from './bench-client';
 import type { LoadWorkerApi, LoadWorkerInit, WireCounters } from './load-api';
 import { freshSlotState, PhaseTracker, type ClientSlot } from './phase-tracker';
@@ -23,6 +24,8 @@ let clients: BenchClient[] = [];
 /** One cuttable proxy per node, in front of the cut clients only. */
 let proxies: TcpProxy[] = [];
 let tracker: PhaseTracker | null = null;
+/** When `hold` cut the cut clients (until `restore`). */
+let heldAt: number | null = null;
 let phaseCpu = process.cpuUsage();
 let phaseWire: WireCounters = readWire();
 
@@ -58,7 +61,7 @@ async function init(arg: LoadWorkerInit): Promise<{ connectMs: number }> {
     proxies = await Promise.all(arg.nodeUrls.map((url) => startTcpProxy(Number(new URL(url).port))));
   }
   const tokens = new Map<number, string>();
-  if (arg.system !== 'baseline') {
+  if (!isPlainSocketIo(arg.system)) {
     for (const room of new Set(arg.clients.map((c) => c.room))) tokens.set(room, await signToken(arg.jwtSecret, orgOf(room)));
   }
   slots = arg.clients.map((spec) => ({ spec, up: false, everUp: false, phase: freshSlotState() }));
@@ -70,7 +73,7 @@ async function init(arg: LoadWorkerInit): Promise<{ connectMs: number }> {
       const url = slot.spec.cut ? (proxies[slot.spec.node] as TcpProxy).url : (arg.nodeUrls[slot.spec.node] as string);
       const target: ClientTarget = { url, room: slot.spec.room, reconnect: arg.reconnect };
       clients.push(
-        arg.system === 'baseline'
+        isPlainSocketIo(arg.system)
           ? openBaselineClient(target, hooksFor(slot))
           : openRoomwireClient(target, tokens.get(slot.spec.room) as string, hooksFor(slot)),
       );
@@ -118,6 +121,18 @@ const api: LoadWorkerApi = {
     const restoredAt = Date.now();
     if (tracker) tracker.cut = { cutAt, restoredAt };
     return { cutAt, restoredAt };
+  },
+  hold() {
+    for (const proxy of proxies) proxy.cut();
+    heldAt = Date.now();
+    return { cutAt: heldAt };
+  },
+  restore() {
+    for (const proxy of proxies) proxy.restore();
+    const cut = { cutAt: heldAt ?? Date.now(), restoredAt: Date.now() };
+    heldAt = null;
+    if (tracker) tracker.cut = cut;
+    return cut;
   },
   end({ phase, expectedPerRoom }) {
     if (!tracker || tracker.phase !== phase) throw new Error(`phase ${phase} is not the current phase`);

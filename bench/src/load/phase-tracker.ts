@@ -54,6 +54,8 @@ export class PhaseTracker {
   readonly #received: number[] = [];
   deliveries = 0;
   stale = 0;
+  /** Deliveries to cut clients after their reconnect of events published before it. */
+  #replayed = 0;
   #outOfOrder = 0;
   #firstReceivedAt: number | null = null;
   #lastReceivedAt: number | null = null;
@@ -93,6 +95,9 @@ export class PhaseTracker {
     if (seen === 0 && tag.seq < state.maxSeq) this.#outOfOrder += 1;
     if (tag.seq > state.maxSeq) state.maxSeq = tag.seq;
     if (state.upAt !== null && ts < state.upAt && now >= state.upAt && now > state.catchUpAt) state.catchUpAt = now;
+    // Replayed: received by a cut client after it went down, and published before it was up again (a
+    // client library may hand over its replay before it reports the reconnect).
+    if (slot.spec.cut && state.downAt !== null && now >= state.downAt && (state.upAt === null || state.upAt < state.downAt || ts < state.upAt)) this.#replayed += 1;
 
     if (this.#bucketMs !== null) {
       bump(this.#published, Math.floor((ts - this.#startAt) / this.#bucketMs));
@@ -160,7 +165,7 @@ export class PhaseTracker {
   }
 
   #recovery(): RecoveryCounters {
-    const counters: RecoveryCounters = { cutClients: 0, recovered: 0, recoveryMs: [], resyncs: 0, unexpectedDisconnects: 0 };
+    const counters: RecoveryCounters = { cutClients: 0, recovered: 0, recoveryMs: [], resyncs: 0, unexpectedDisconnects: 0, reconnectMs: [], replayed: this.#replayed };
     for (const slot of this.#slots) {
       const state = slot.phase;
       counters.resyncs += state.resyncs;
@@ -169,6 +174,7 @@ export class PhaseTracker {
         continue;
       }
       counters.cutClients += 1;
+      if (slot.up && state.upAt !== null) counters.reconnectMs.push(state.upAt - this.cut.restoredAt);
       if (slot.up && state.upAt !== null && state.recovered === true && state.resyncs === 0) {
         counters.recovered += 1;
         counters.recoveryMs.push(Math.max(state.upAt, state.catchUpAt) - this.cut.restoredAt);

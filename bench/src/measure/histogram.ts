@@ -1,3 +1,9 @@
+/** Sub-buckets per power of two: 2^6 = 64. */
+const SUB_BITS = 6;
+const SUB = 1 << SUB_BITS;
+/** 2^42 µs is about 51 days: far beyond anything a run can measure. */
+const BUCKETS = SUB + (42 - SUB_BITS) * SUB;
+
 /**
  * A log-linear (HDR-style) histogram of non-negative durations, recorded in microseconds with 64
  * sub-buckets per power of two: every value is kept within 1/64 (≈1.6 %) of its true value, and
@@ -10,12 +16,7 @@
  * h.percentileMs(99); // ≈ 3.2
  */
 export class Histogram {
-  static readonly #SUB_BITS = 6;
-  static readonly #SUB = 1 << Histogram.#SUB_BITS;
-  /** 2^42 µs is about 51 days: far beyond anything a run can measure. */
-  static readonly #BUCKETS = Histogram.#SUB + (42 - Histogram.#SUB_BITS) * Histogram.#SUB;
-
-  readonly #counts = new Float64Array(Histogram.#BUCKETS);
+  readonly #counts = new Float64Array(BUCKETS);
   #count = 0;
   #sumUs = 0;
   #maxUs = 0;
@@ -103,18 +104,18 @@ export class Histogram {
   }
 
   static #indexOf(us: number): number {
-    if (us < Histogram.#SUB) return us;
+    if (us < SUB) return us;
     const exponent = Math.floor(Math.log2(us));
-    const shift = exponent - Histogram.#SUB_BITS;
-    const index = Histogram.#SUB + shift * Histogram.#SUB + ((us >> shift) - Histogram.#SUB);
-    return Math.min(index, Histogram.#BUCKETS - 1);
+    const shift = exponent - SUB_BITS;
+    const index = SUB + shift * SUB + ((us >> shift) - SUB);
+    return Math.min(index, BUCKETS - 1);
   }
 
   static #midpointOf(index: number): number {
-    if (index < Histogram.#SUB) return index;
-    const shift = Math.floor((index - Histogram.#SUB) / Histogram.#SUB);
-    const sub = (index - Histogram.#SUB) % Histogram.#SUB;
-    const low = (Histogram.#SUB + sub) * 2 ** shift;
+    if (index < SUB) return index;
+    const shift = Math.floor((index - SUB) / SUB);
+    const sub = (index - SUB) % SUB;
+    const low = (SUB + sub) * 2 ** shift;
     return low + (2 ** shift - 1) / 2;
   }
 }

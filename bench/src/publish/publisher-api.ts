@@ -30,7 +30,10 @@ export interface PublishProgress {
 /** The API the publisher process serves to the orchestrator. */
 export interface PublisherApi {
   init(arg: { system: SystemName; redisUrl: string }): Promise<void>;
-  /** Publishes `schedule` from wall-clock `startAt`; resolves once every emit has settled. */
-  run(arg: { phase: number; schedule: Schedule; startAt: number }): Promise<PublishRun>;
+  /**
+   * Publishes `schedule` from wall-clock `startAt`; resolves once every emit has settled. `maxInFlight`
+   * (default 50 000) is how many emits may await the system's answer before the schedule pauses.
+   */
+  run(arg: { phase: number; schedule: Schedule; startAt: number; maxInFlight?: number }): Promise<PublishRun>;
   close(arg: Record<string, never>): Promise<void>;
 }

@@ -5,7 +5,7 @@
 import { openBaselineEmitter } from '../baseline/emitter';
 import { notify, serve } from '../ipc/rpc';
 import { EventLoopDelayMonitor } from '../measure/event-loop-delay';
-import { batchingOf } from '../systems/system-names';
+import { batchingOf, isPlainSocketIo } from '../systems/system-names';
 import { payloadOf } from './payload';
 import type { PublisherApi, PublishProgress, PublishRun } from './publisher-api';
 import { openRoomwireSink } from './roomwire-sink';
@@ -23,10 +23,10 @@ let sink: PublishSink | null = null;
 
 const api: PublisherApi = {
   async init({ system, redisUrl }) {
-    sink = system === 'baseline' ? await openBaselineEmitter(redisUrl) : await openRoomwireSink(redisUrl, batchingOf(system));
+    sink = isPlainSocketIo(system) ? await openBaselineEmitter(redisUrl, system === 'baseline-pubsub' ? 'pubsub' : 'streams') : await openRoomwireSink(redisUrl, batchingOf(system));
   },
 
-  async run({ phase, schedule, startAt }): Promise<PublishRun> {
+  async run({ phase, schedule, startAt, maxInFlight = MAX_IN_FLIGHT }): Promise<PublishRun> {
     if (!sink) throw new Error('run before init');
     const target = sink;
     const perRoom: number[] = Array.from({ length: schedule.rooms }, () => 0);
@@ -63,7 +63,7 @@ const api: PublisherApi = {
             pending.then(settled, rejected);
           }
         }
-        while (inFlight > MAX_IN_FLIGHT) await sleep(1);
+        while (inFlight > maxInFlight) await sleep(1);
       }
       const endedAt = Date.now();
       const deadline = endedAt + SETTLE_TIMEOUT_MS;

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { standalonePage, writeDocSection } from './doc-sections';
 import { renderMarkdown } from './markdown';
 import type { DeliveryResults } from './results';
 
@@ -12,7 +13,8 @@ export interface WrittenFiles {
 
 /**
  * Writes `delivery-<timestamp>.json` and `delivery-latest.json` into `outDir` (`delivery-quick-*` for
- * quick runs), and the Markdown report to `docsPath` when given, otherwise next to the JSON.
+ * quick runs), and the Markdown report as the `delivery` section of `docsPath` when given (the page's
+ * other sections are kept), otherwise as a page of its own next to the JSON.
  */
 export async function writeResults(results: DeliveryResults, options: { outDir: string; docsPath: string | null }): Promise<WrittenFiles> {
   await mkdir(options.outDir, { recursive: true });
@@ -24,7 +26,7 @@ export async function writeResults(results: DeliveryResults, options: { outDir: 
   await writeFile(json, text);
   await writeFile(latestJson, text);
   const markdown = options.docsPath ?? path.join(options.outDir, `${prefix}-latest.md`);
-  await mkdir(path.dirname(markdown), { recursive: true });
-  await writeFile(markdown, renderMarkdown(results));
+  if (options.docsPath === null) await writeFile(markdown, standalonePage('delivery', renderMarkdown(results)));
+  else await writeDocSection(markdown, 'delivery', renderMarkdown(results));
   return { json, latestJson, markdown };
 }

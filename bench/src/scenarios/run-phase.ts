@@ -20,6 +20,10 @@ export interface PhaseOptions {
   settle: { idleMs: number; timeoutMs: number };
   /** Runs alongside the schedule (e.g. the cut of the recovery storm); given the schedule's start time. */
   during?: (startAt: number) => Promise<void>;
+  /** Emits that may await the system's answer before the publisher pauses (default: the publisher's). */
+  maxInFlight?: number;
+  /** Runs once every emit of the schedule has settled (and `during` is done), before the phase settles. */
+  afterPublish?: (publish: PublishRun) => Promise<void>;
 }
 
 /** One phase: a schedule published, delivered and accounted for. */
@@ -68,12 +72,13 @@ export async function runPhase(ctx: ScenarioContext, options: PhaseOptions): Pro
 
   let publish: PublishRun;
   try {
-    [publish] = await Promise.all([publisher.call('run', { phase, schedule: options.schedule, startAt }), options.during?.(startAt)]);
+    [publish] = await Promise.all([publisher.call('run', { phase, schedule: options.schedule, startAt, ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }) }), options.during?.(startAt)]);
   } finally {
     clearInterval(ticker);
     offNotice();
   }
 
+  await options.afterPublish?.(publish);
   const expectedDeliveries = pool.expectedDeliveries(publish.perRoom);
   const settleStart = Date.now();
   const complete = await settle(pool, expectedDeliveries, options.settle);

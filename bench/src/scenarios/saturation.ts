@@ -14,6 +14,9 @@ interface Step {
   nodeCpuS: number;
   /** CPU seconds per 100 000 deliveries of the step, by role (null when nothing was delivered). */
   cpuPer100k: { nodes: number | null; loadGenerator: number | null; publisher: number | null; redis: number | null };
+  /** Redis CPU seconds and the length of the step's resource window, in s. */
+  redisCpuS: number;
+  windowS: number;
   /** CPU used outside the benchmark, % of the machine. */
   otherCpuPct: number;
   pass: boolean;
@@ -171,6 +174,8 @@ function evaluate(result: PhaseResult, s: ScenarioContext['config']['saturation'
       publisher: cpuPer100k(result.resources.cpuS.publisher, result),
       redis: cpuPer100k(result.resources.cpuS.redis, result),
     },
+    redisCpuS: result.resources.cpuS.redis,
+    windowS: result.resources.windowS,
     otherCpuPct: result.resources.otherShare * 100,
     pass: reasons.length === 0,
     reason: reasons.length === 0 ? null : reasons.join('; '),

@@ -4,12 +4,14 @@ import { startRedis, type RedisServerHandle } from '../../../test/harness';
 import { RpcChild } from '../ipc/rpc';
 import type { PublisherApi } from '../publish/publisher-api';
 import { startNodeProcess, type NodeProcess } from './node-process';
-import { batchingOf, type SystemName } from './system-names';
+import { batchingOf, isPlainSocketIo, type SystemName } from './system-names';
 
 const PUBLISHER_ENTRY = path.join(__dirname, '../publish/publisher-process.ts');
 const BASELINE_SERVER_ENTRY = path.join(__dirname, '../baseline/server.ts');
+/** The server CLI with the bench-only memory probe loaded first (as the baseline server loads it). */
+const ROOMWIRE_NODE_ENTRY = path.join(__dirname, 'roomwire-node-entry.ts');
 
-/** One system under test, running: its Redis, its 2 server processes and its publisher process. */
+/** One system under test, running: its Redis, its server processes and its publisher process. */
 export interface RunningSystem {
   name: SystemName;
   redisUrl: string;
@@ -48,15 +50,19 @@ function roomwireEnv(system: SystemName, index: number, redisUrl: string, jwtSec
 export interface StartSystemOptions {
   /** Extra environment of the Roomwire nodes (e.g. `COMPRESSION_THRESHOLD_BYTES`); the baseline ignores it. */
   roomwireNodeEnv?: Record<string, string>;
+  /** Server processes, default 2. */
   nodeCount?: number;
+  /** Start every server process with the bench-only memory probe (`NodeProcess#memory`). */
+  memoryProbe?: boolean;
 }
 
 /**
- * Starts a system on a private redis-server (never the default port): 2 nodes and a publisher
+ * Starts a system on a private redis-server (never the default port): `nodeCount` nodes (2) and a publisher
  * process. Everything started is stopped again if a later step fails.
  */
 export async function startSystem(name: SystemName, options: StartSystemOptions = {}): Promise<RunningSystem> {
   const nodeCount = options.nodeCount ?? 2;
+  const probe = options.memoryProbe === true;
   const jwtSecret = randomBytes(32).toString('hex');
   const redis: RedisServerHandle = await startRedis();
   const nodes: NodeProcess[] = [];
@@ -72,9 +78,9 @@ export async function startSystem(name: SystemName, options: StartSystemOptions 
   try {
     const started = await Promise.allSettled(
       Array.from({ length: nodeCount }, (_, i) =>
-        name === 'baseline'
-          ? startNodeProcess({ env: { REDIS_URL: redis.url }, entry: BASELINE_SERVER_ENTRY })
-          : startNodeProcess({ env: roomwireEnv(name, i, redis.url, jwtSecret, options.roomwireNodeEnv ?? {}) }),
+        isPlainSocketIo(name)
+          ? startNodeProcess({ env: { REDIS_URL: redis.url, BASELINE_ADAPTER: name === 'baseline-pubsub' ? 'pubsub' : 'streams' }, entry: BASELINE_SERVER_ENTRY, probe })
+          : startNodeProcess({ env: roomwireEnv(name, i, redis.url, jwtSecret, options.roomwireNodeEnv ?? {}), entry: ROOMWIRE_NODE_ENTRY, probe }),
       ),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);

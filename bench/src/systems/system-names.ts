@@ -1,8 +1,22 @@
 /** The systems a run compares. */
 export const SYSTEM_NAMES = ['roomwire', 'roomwire-nobatch', 'baseline'] as const;
 
-/** One of {@link SYSTEM_NAMES}. */
-export type SystemName = (typeof SYSTEM_NAMES)[number];
+/**
+ * Systems only the suite (`npm run bench -- suite`) compares: plain Socket.IO on the Redis pub/sub
+ * adapter, without recovery.
+ */
+export const SUITE_ONLY_SYSTEM_NAMES = ['baseline-pubsub'] as const;
+
+/** The systems the suite compares, by default. */
+export const SUITE_SYSTEM_NAMES = ['roomwire', 'baseline', 'baseline-pubsub'] as const;
+
+/** One of {@link SYSTEM_NAMES} or {@link SUITE_ONLY_SYSTEM_NAMES}. */
+export type SystemName = (typeof SYSTEM_NAMES)[number] | (typeof SUITE_ONLY_SYSTEM_NAMES)[number];
+
+/** Whether a system is plain Socket.IO (a baseline server, emitter and client) rather than Roomwire. */
+export function isPlainSocketIo(system: SystemName): system is 'baseline' | 'baseline-pubsub' {
+  return system === 'baseline' || system === 'baseline-pubsub';
+}
 
 /** The system every ratio is taken against. */
 export const BASELINE: SystemName = 'baseline';
@@ -28,14 +42,16 @@ export const SYSTEM_DESCRIPTIONS: Record<SystemName, string> = {
   'roomwire-nobatch': 'Roomwire, 2 nodes (server CLI) with `BATCH_WINDOW_MS=0`, publisher `createPublisher({ batching: false })`; `@roomwire/client` clients',
   baseline:
     'Plain Socket.IO 4.8, 2 servers on `@socket.io/redis-streams-adapter` (node-redis, defaults) with connection-state recovery; publisher: a Socket.IO server with the same adapter and no HTTP listener (`io.to(room).emit`); plain socket.io-client clients',
+  'baseline-pubsub':
+    'Plain Socket.IO 4.8 on `@socket.io/redis-adapter` (Redis pub/sub, node-redis, defaults), no connection-state recovery; publisher: a Socket.IO server with the same adapter and no HTTP listener (`io.to(room).emit`); plain socket.io-client clients',
 };
 
 /** Parses a comma-separated list of system names; throws on an unknown one. */
 export function parseSystems(list: string): SystemName[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   for (const name of names) {
-    if (!(SYSTEM_NAMES as readonly string[]).includes(name)) {
-      throw new Error(`unknown system ${JSON.stringify(name)}; expected some of ${SYSTEM_NAMES.join(', ')}`);
+    if (![...SYSTEM_NAMES, ...SUITE_ONLY_SYSTEM_NAMES].includes(name as SystemName)) {
+      throw new Error(`unknown system ${JSON.stringify(name)}; expected some of ${[...SYSTEM_NAMES, ...SUITE_ONLY_SYSTEM_NAMES].join(', ')}`);
     }
   }
   return [...new Set(names)] as SystemName[];
