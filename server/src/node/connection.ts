@@ -43,11 +43,14 @@ export interface ConnectionContext extends ReplayContext {
  */
 export const SYNCED_ROOM = 'rw:synced';
 
-/** Longest timer Node accepts; tokens valid for longer are re-checked at that horizon. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often sockets are checked for an expired token. */
+const EXPIRY_SWEEP_MS = 1000;
 
-/** Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket. */
-export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionContext): void {
+/**
+ * Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket;
+ * closes sockets whose token expired. Returns what stops the expiry sweep.
+ */
+export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionContext): { stop(): void } {
   io.use((socket, next) => {
     try {
       authenticate(socket, next, ctx);
@@ -59,6 +62,12 @@ export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionCont
   });
 
   io.on('connection', (socket) => onConnection(socket, ctx));
+
+  // One sweep for every socket instead of a timer each: an idle connection costs less memory.
+  const told = new WeakSet<RoomwireSocket>();
+  const sweep = setInterval(() => closeExpired(io, ctx.logger, told), EXPIRY_SWEEP_MS);
+  sweep.unref();
+  return { stop: () => clearInterval(sweep) };
 }
 
 /** Checks a handshake: not draining, a protocol version we speak, within the rate limit, a valid token. */
@@ -80,6 +89,8 @@ function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: 
       (claims) => {
         socket.data.claims = claims;
         socket.data.connId = socket.id;
+        // Verified once: not kept for the connection's life (memory per idle socket), nor shown by the admin UI.
+        delete (socket.handshake.auth as { token?: unknown }).token;
         next();
       },
       (err: unknown) => {
@@ -92,8 +103,10 @@ function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: 
 
 function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   const { claims } = socket.data;
-  const log = ctx.logger.child({ connId: socket.data.connId, org: claims.org });
-  log.debug({ recovered: socket.recovered }, 'connected');
+  // Created on first use: most connections never log, and a child logger per idle socket adds up.
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= ctx.logger.child({ connId: socket.data.connId, org: claims.org }));
+  if (ctx.logger.isLevelEnabled('debug')) log().debug({ recovered: socket.recovered }, 'connected');
   socket.join(orgRoom(claims.org));
 
   // Requests of one socket run one after another, so a subscribe never races a replay.
@@ -107,33 +120,30 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   const restore = socket.data[RESTORE_KEY];
   if (restore) {
     delete socket.data[RESTORE_KEY];
-    void serially(() => replayRestored(socket, restore.rooms, restore.position, ctx, log));
+    void serially(() => replayRestored(socket, restore.rooms, restore.position, ctx, log()));
   }
 
-  const cancelExpiry = scheduleExpiry(socket, claims.exp, log);
-
-  // Every request counts against the socket's rate; a refused one is answered in its ack, not run.
+  // One middleware per socket (each costs memory on every idle connection). Every packet counts against
+  // the socket's rate; a refused one is answered in its ack, not run. A request is `[event, body, ack]`:
+  // with fewer or more arguments Socket.IO would hand the ack to the handler as the body or drop it,
+  // leaving the client waiting, so those are answered at once — in the socket's queue, so answers keep
+  // the order of the requests.
   const limits = ctx.limits;
-  if (limits) {
-    socket.use((packet, next) => {
-      limits.takeClientEvent(socket.id).then(
-        () => next(),
-        (err: unknown) => reply(packet[packet.length - 1], failureAck(err)),
-      );
-    });
-  }
-
-  // A request is `[event, body, ack]`. With fewer or more arguments Socket.IO would hand the ack to the
-  // handler as the body or drop it, leaving the client waiting: answer those at once instead.
   socket.use((packet, next) => {
     const ack = packet[packet.length - 1];
-    if (!REQUEST_EVENTS.has(packet[0] as string) || packet.length === 3 || typeof ack !== 'function') {
-      next();
+    const checkShape = (): void => {
+      if (!REQUEST_EVENTS.has(packet[0] as string) || packet.length === 3 || typeof ack !== 'function') {
+        next();
+        return;
+      }
+      const error = new RoomwireError('RW_ERR_INVALID_REQUEST', `${String(packet[0])} takes exactly one argument, the request body`);
+      void serially(async () => reply(ack, failureAck(error)));
+    };
+    if (!limits) {
+      checkShape();
       return;
     }
-    // In the socket's queue, so answers keep the order of the requests.
-    const error = new RoomwireError('RW_ERR_INVALID_REQUEST', `${String(packet[0])} takes exactly one argument, the request body`);
-    void serially(async () => reply(ack, failureAck(error)));
+    limits.takeClientEvent(socket.id).then(checkShape, (err: unknown) => reply(ack, failureAck(err)));
   });
 
   socket.on(EVENTS.subscribe, (body, ack) => {
@@ -181,9 +191,9 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
         result = outcome.recovered
           ? { ok: true, recovered: true, services, position: outcome.position, replayed: outcome.replayed }
           : { ok: true, recovered: false, services, position: outcome.position, reason: outcome.reason };
-        log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'resume');
+        log().info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'resume');
       } catch (err) {
-        log.warn({ err }, 'resume failed');
+        log().warn({ err }, 'resume failed');
         result = failureAck(err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAVAILABLE', 'could not read the event stream'));
       }
       reply(ack, result);
@@ -191,10 +201,9 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
   });
 
   socket.on('disconnect', (reason) => {
-    cancelExpiry();
     ctx.gate.drop(socket.id);
     ctx.limits?.forgetSocket(socket.id);
-    log.debug({ reason }, 'disconnected');
+    if (ctx.logger.isLevelEnabled('debug')) log().debug({ reason }, 'disconnected');
   });
 }
 
@@ -241,26 +250,20 @@ function checkPosition(value: unknown): StreamPosition {
 }
 
 /**
- * A socket whose token expires is closed recoverably; its client reconnects with a fresh token.
- * Returns the cancel function (cleared on disconnect).
+ * Closes (recoverably) every socket whose token has expired; its client reconnects with a fresh token.
+ * A socket is told once, then closed.
  */
-function scheduleExpiry(socket: RoomwireSocket, exp: number | undefined, log: Logger): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    if (exp === undefined) return;
-    const remaining = exp * 1000 - Date.now();
-    if (remaining > 0) {
-      // Node caps timers at ~24.8 days: re-arm until the real expiry.
-      timer = setTimeout(arm, Math.min(remaining, MAX_TIMER_MS));
-      timer.unref();
-      return;
-    }
-    log.info('token expired; closing the connection so the client reconnects with a fresh token');
+function closeExpired(io: RoomwireServer, logger: Logger, told: WeakSet<RoomwireSocket>): void {
+  const nowS = Date.now() / 1000;
+  for (const socket of io.of('/').sockets.values()) {
+    const exp = socket.data.claims?.exp;
+    // Not in socket.data: that is saved with the recovery session and would outlive the token.
+    if (exp === undefined || exp > nowS || told.has(socket)) continue;
+    told.add(socket);
+    logger.info({ connId: socket.data.connId, org: socket.data.claims.org }, 'token expired; closing the connection so the client reconnects with a fresh token');
     sendToSocket(socket, EVENTS.error, { code: 'RW_ERR_TOKEN_EXPIRED', message: 'token expired' });
     socket.conn.close();
-  };
-  arm();
-  return () => clearTimeout(timer);
+  }
 }
 
 /** Events answered through an acknowledgement. */

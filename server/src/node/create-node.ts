@@ -156,7 +156,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ? undefined
       : createRateLimits(opts.rateLimits, { redis: transport.redis, keyPrefix: `${opts.streamName}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
-  attachConnectionHandlers(io, {
+  const connections = attachConnectionHandlers(io, {
     limits,
     trustProxy: opts.trustProxy,
     isDraining: () => draining,
@@ -300,6 +300,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       clearInterval(positionTimer);
       transport.redis?.off('ready', sendWatermarks);
       slowConsumers.stop();
+      connections.stop();
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
       await pipeline.flush();
       io.local.emit(EVENTS.error, { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; reconnecting recovers everything' });
