@@ -61,7 +61,8 @@ export function attachConnectionHandlers(io: RoomwireServer, ctx: ConnectionCont
     }
   });
 
-  io.on('connection', (socket) => onConnection(socket, ctx));
+  const handlers = connectionHandlers(ctx);
+  io.on('connection', (socket) => onConnection(socket, ctx, handlers));
 
   // One sweep for every socket instead of a timer each: an idle connection costs less memory.
   const told = new WeakSet<RoomwireSocket>();
@@ -101,110 +102,141 @@ function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: 
     );
 }
 
-function onConnection(socket: RoomwireSocket, ctx: ConnectionContext): void {
-  const { claims } = socket.data;
-  // Created on first use: most connections never log, and a child logger per idle socket adds up.
-  let child: Logger | undefined;
-  const log = (): Logger => (child ??= ctx.logger.child({ connId: socket.data.connId, org: claims.org }));
-  if (ctx.logger.isLevelEnabled('debug')) log().debug({ recovered: socket.recovered }, 'connected');
-  socket.join(orgRoom(claims.org));
-
-  // Requests of one socket run one after another, so a subscribe never races a replay.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(task: () => Promise<T>): Promise<T> => {
-    const run = queue.then(task, task);
-    queue = run.catch(() => undefined);
+/**
+ * The per-socket handlers, made once per node: Socket.IO calls each with the socket as `this`, so an
+ * idle connection carries no closures of its own (memory per idle connection is a bar we are held to:
+ * see the memory scenario in docs/benchmarks.md).
+ */
+function connectionHandlers(ctx: ConnectionContext) {
+  // Requests of one socket run one after another, so a subscribe never races a replay. A socket with
+  // nothing in flight has no entry.
+  const queues = new WeakMap<RoomwireSocket, Promise<unknown>>();
+  const serially = <T>(socket: RoomwireSocket, task: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(socket) ?? Promise.resolve()).then(task, task);
+    const tail: Promise<unknown> = run.then(noop, noop);
+    queues.set(socket, tail);
+    void tail.then(() => {
+      if (queues.get(socket) === tail) queues.delete(socket);
+    });
     return run;
   };
+  // Made when needed: most connections never log.
+  const logOf = (socket: RoomwireSocket): Logger => ctx.logger.child({ connId: socket.data.connId, org: socket.data.claims.org });
+  const limits = ctx.limits;
+
+  /**
+   * Runs one request: it counts against the socket's rate (a refused one is answered in its ack, not
+   * run), then waits its turn in the socket's queue. A request is `[body, ack]`: with no body or more
+   * than one argument Socket.IO would hand the ack over as the body or drop it, leaving the client
+   * waiting, so those are answered RW_ERR_INVALID_REQUEST (in the queue, so answers keep the order of
+   * the requests). A request without an ack is run, unanswered.
+   */
+  const request = (socket: RoomwireSocket, args: unknown[], run: (body: unknown, ack: unknown) => Promise<void>): void => {
+    const last = args[args.length - 1];
+    const ack = typeof last === 'function' ? last : undefined;
+    const go = (): void => {
+      if (ack !== undefined && args.length !== 2) {
+        const error = new RoomwireError('RW_ERR_INVALID_REQUEST', 'a request takes exactly one argument, the request body');
+        void serially(socket, async () => reply(ack, failureAck(error)));
+        return;
+      }
+      void serially(socket, () => run(args[0], ack));
+    };
+    if (!limits) {
+      go();
+      return;
+    }
+    limits.takeClientEvent(socket.id).then(go, (err: unknown) => reply(ack, failureAck(err)));
+  };
+
+  const subscribe = async (socket: RoomwireSocket, body: unknown, ack: unknown): Promise<void> => {
+    const { claims } = socket.data;
+    let result: SubscribeAck;
+    try {
+      const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+      checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
+      socket.join(roomsFor(claims, services));
+      // Every entry after the reader's offset at the moment of the join reaches this socket live.
+      const offset = ctx.readerOffset();
+      socket.join(SYNCED_ROOM);
+      result = { ok: true, services, position: { epoch: await ctx.log.epoch(), offset } };
+    } catch (err) {
+      result = failureAck(err);
+    }
+    reply(ack, result);
+  };
+
+  const unsubscribe = async (socket: RoomwireSocket, body: unknown, ack: unknown): Promise<void> => {
+    let result: UnsubscribeAck;
+    try {
+      // No catalog or claims check: leaving a room is always allowed, even for a service since removed.
+      const services = checkServiceNames(body, ctx.maxSubscriptionsPerSocket);
+      for (const room of roomsFor(socket.data.claims, services).slice(1)) socket.leave(room);
+      result = { ok: true, services };
+    } catch (err) {
+      result = failureAck(err);
+    }
+    reply(ack, result);
+  };
+
+  const resume = async (socket: RoomwireSocket, body: unknown, ack: unknown): Promise<void> => {
+    const { claims } = socket.data;
+    let result: ResumeAck;
+    try {
+      const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
+      checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
+      const position = checkPosition((body as { position?: unknown }).position);
+      const outcome = await replayInto(socket, roomsFor(claims, services), position, ctx);
+      socket.join(SYNCED_ROOM);
+      result = outcome.recovered
+        ? { ok: true, recovered: true, services, position: outcome.position, replayed: outcome.replayed }
+        : { ok: true, recovered: false, services, position: outcome.position, reason: outcome.reason };
+      logOf(socket).info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'resume');
+    } catch (err) {
+      logOf(socket).warn({ err }, 'resume failed');
+      result = failureAck(err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAVAILABLE', 'could not read the event stream'));
+    }
+    reply(ack, result);
+  };
+
+  return {
+    serially,
+    logOf,
+    // Listeners, shared by every socket: `this` is the socket (Socket.IO emits on it).
+    onSubscribe(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, (body, ack) => subscribe(this, body, ack));
+    },
+    onUnsubscribe(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, (body, ack) => unsubscribe(this, body, ack));
+    },
+    onResume(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, (body, ack) => resume(this, body, ack));
+    },
+    onDisconnect(this: RoomwireSocket, reason: string): void {
+      ctx.gate.drop(this.id);
+      ctx.limits?.forgetSocket(this.id);
+      if (ctx.logger.isLevelEnabled('debug')) logOf(this).debug({ reason }, 'disconnected');
+    },
+  };
+}
+
+type ConnectionHandlers = ReturnType<typeof connectionHandlers>;
+
+function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: ConnectionHandlers): void {
+  const { claims } = socket.data;
+  if (ctx.logger.isLevelEnabled('debug')) handlers.logOf(socket).debug({ recovered: socket.recovered }, 'connected');
+  socket.join(orgRoom(claims.org));
 
   const restore = socket.data[RESTORE_KEY];
   if (restore) {
     delete socket.data[RESTORE_KEY];
-    void serially(() => replayRestored(socket, restore.rooms, restore.position, ctx, log()));
+    void handlers.serially(socket, () => replayRestored(socket, restore.rooms, restore.position, ctx, handlers.logOf(socket)));
   }
 
-  // One middleware per socket (each costs memory on every idle connection). Every packet counts against
-  // the socket's rate; a refused one is answered in its ack, not run. A request is `[event, body, ack]`:
-  // with fewer or more arguments Socket.IO would hand the ack to the handler as the body or drop it,
-  // leaving the client waiting, so those are answered at once — in the socket's queue, so answers keep
-  // the order of the requests.
-  const limits = ctx.limits;
-  socket.use((packet, next) => {
-    const ack = packet[packet.length - 1];
-    const checkShape = (): void => {
-      if (!REQUEST_EVENTS.has(packet[0] as string) || packet.length === 3 || typeof ack !== 'function') {
-        next();
-        return;
-      }
-      const error = new RoomwireError('RW_ERR_INVALID_REQUEST', `${String(packet[0])} takes exactly one argument, the request body`);
-      void serially(async () => reply(ack, failureAck(error)));
-    };
-    if (!limits) {
-      checkShape();
-      return;
-    }
-    limits.takeClientEvent(socket.id).then(checkShape, (err: unknown) => reply(ack, failureAck(err)));
-  });
-
-  socket.on(EVENTS.subscribe, (body, ack) => {
-    void serially(async (): Promise<void> => {
-      let result: SubscribeAck;
-      try {
-        const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
-        checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
-        socket.join(roomsFor(claims, services));
-        // Every entry after the reader's offset at the moment of the join reaches this socket live.
-        const offset = ctx.readerOffset();
-        socket.join(SYNCED_ROOM);
-        result = { ok: true, services, position: { epoch: await ctx.log.epoch(), offset } };
-      } catch (err) {
-        result = failureAck(err);
-      }
-      reply(ack, result);
-    });
-  });
-
-  socket.on(EVENTS.unsubscribe, (body, ack) => {
-    void serially(async (): Promise<void> => {
-      let result: UnsubscribeAck;
-      try {
-        // No catalog or claims check: leaving a room is always allowed, even for a service since removed.
-        const services = checkServiceNames(body, ctx.maxSubscriptionsPerSocket);
-        for (const room of roomsFor(claims, services).slice(1)) socket.leave(room);
-        result = { ok: true, services };
-      } catch (err) {
-        result = failureAck(err);
-      }
-      reply(ack, result);
-    });
-  });
-
-  socket.on(EVENTS.resume, (body, ack) => {
-    void serially(async (): Promise<void> => {
-      let result: ResumeAck;
-      try {
-        const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
-        checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
-        const position = checkPosition((body as { position?: unknown }).position);
-        const outcome = await replayInto(socket, roomsFor(claims, services), position, ctx);
-        socket.join(SYNCED_ROOM);
-        result = outcome.recovered
-          ? { ok: true, recovered: true, services, position: outcome.position, replayed: outcome.replayed }
-          : { ok: true, recovered: false, services, position: outcome.position, reason: outcome.reason };
-        log().info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'resume');
-      } catch (err) {
-        log().warn({ err }, 'resume failed');
-        result = failureAck(err instanceof RoomwireError ? err : new RoomwireError('RW_ERR_UNAVAILABLE', 'could not read the event stream'));
-      }
-      reply(ack, result);
-    });
-  });
-
-  socket.on('disconnect', (reason) => {
-    ctx.gate.drop(socket.id);
-    ctx.limits?.forgetSocket(socket.id);
-    if (ctx.logger.isLevelEnabled('debug')) log().debug({ reason }, 'disconnected');
-  });
+  socket.on(EVENTS.subscribe, handlers.onSubscribe);
+  socket.on(EVENTS.unsubscribe, handlers.onUnsubscribe);
+  socket.on(EVENTS.resume, handlers.onResume);
+  socket.on('disconnect', handlers.onDisconnect);
 }
 
 async function replayRestored(socket: RoomwireSocket, rooms: string[], position: StreamPosition, ctx: ConnectionContext, log: Logger): Promise<void> {
@@ -266,8 +298,7 @@ function closeExpired(io: RoomwireServer, logger: Logger, told: WeakSet<Roomwire
   }
 }
 
-/** Events answered through an acknowledgement. */
-const REQUEST_EVENTS: ReadonlySet<string> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume]);
+function noop(): void {}
 
 function reply<T>(ack: unknown, result: T): void {
   if (typeof ack === 'function') (ack as (r: T) => void)(result);
