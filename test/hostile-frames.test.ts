@@ -475,4 +475,6 @@ test(`10 000 hostile frames over WebSocket and polling (seed ${SEED}): no crash,
   const info = { gc: gc !== undefined, baselineMiB: +(baseline / 2 ** 20).toFixed(1), afterMiB: +(after / 2 ** 20).toFixed(1), fuzzMs, ...report, violations: report.violations.length };
   expect({ ...info, withinBudget: after <= baseline * 1.1 + slackBytes }).toEqual({ ...info, withinBudget: true });
   if (process.env.HOSTILE_VERBOSE) console.log(JSON.stringify(info));
-}, 60_000);
+  // A guard against a hang, not a speed bar: the work is bounded by the frame budget, and took 42–68 s on
+  // the 2-core CI machine next to the other jest worker.
+}, 150_000);
