@@ -17,16 +17,29 @@ export interface WrittenFiles {
  * other sections are kept), otherwise as a page of its own next to the JSON.
  */
 export async function writeResults(results: DeliveryResults, options: { outDir: string; docsPath: string | null }): Promise<WrittenFiles> {
-  await mkdir(options.outDir, { recursive: true });
-  const prefix = results.mode === 'quick' ? 'delivery-quick' : 'delivery';
-  const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const json = path.join(options.outDir, `${prefix}-${stamp}.json`);
-  const latestJson = path.join(options.outDir, `${prefix}-latest.json`);
-  const text = `${JSON.stringify(results, null, 2)}\n`;
-  await writeFile(json, text);
-  await writeFile(latestJson, text);
+  const { prefix, json, latestJson } = await writeRunJson('delivery', results, options.outDir);
   const markdown = options.docsPath ?? path.join(options.outDir, `${prefix}-latest.md`);
   if (options.docsPath === null) await writeFile(markdown, standalonePage('delivery', renderMarkdown(results)));
   else await writeDocSection(markdown, 'delivery', renderMarkdown(results));
   return { json, latestJson, markdown };
+}
+
+/**
+ * Writes a run's results as `<name>-<timestamp>.json` and `<name>-latest.json` in `outDir`
+ * (`<name>-quick-*` for quick runs); returns the paths and the prefix used.
+ */
+export async function writeRunJson(
+  name: string,
+  results: { mode: 'full' | 'quick'; startedAt: string },
+  outDir: string,
+): Promise<{ prefix: string; json: string; latestJson: string }> {
+  await mkdir(outDir, { recursive: true });
+  const prefix = results.mode === 'quick' ? `${name}-quick` : name;
+  const stamp = results.startedAt.replace(/[:.]/g, '-');
+  const json = path.join(outDir, `${prefix}-${stamp}.json`);
+  const latestJson = path.join(outDir, `${prefix}-latest.json`);
+  const text = `${JSON.stringify(results, null, 2)}\n`;
+  await writeFile(json, text);
+  await writeFile(latestJson, text);
+  return { prefix, json, latestJson };
 }

@@ -3,7 +3,7 @@ import { runPhase } from '../scenarios/run-phase';
 import type { ResourceReport } from '../measure/resource-sampler';
 import { BASELINE, type SystemName } from '../systems/system-names';
 import { benchConfigFor } from './config';
-import { forEachSystem, isError, mb, num, percentileOf, withSession } from './session';
+import { forEachSystem, isError, succeeded, mb, num, percentileOf, withSession } from './session';
 import type { SuiteBar, SuiteEnv, SuiteScenarioResult } from './types';
 
 interface StormData {
@@ -95,10 +95,7 @@ export async function runReconnectStorm(env: SuiteEnv): Promise<SuiteScenarioRes
     }),
   );
 
-  const ok = (name: SystemName): StormData | null => {
-    const d = perSystem[name];
-    return d === undefined || isError(d) ? null : d;
-  };
+  const ok = (name: SystemName): StormData | null => succeeded(perSystem[name]) ?? null;
   const metrics: [string, (d: StormData) => string][] = [
     ['clients cut', (d) => num(d.cutClients)],
     ['recovered (session restored, no resync)', (d) => `${num(d.recovered)} (${num((d.recovered / Math.max(1, d.cutClients)) * 100, 1)} %)`],

@@ -5,7 +5,7 @@ import { runPhase } from '../scenarios/run-phase';
 import { eventsIn, type SteadySchedule } from '../publish/schedule';
 import type { SystemName } from '../systems/system-names';
 import { benchConfigFor } from './config';
-import { forEachSystem, isError, mb, num, sleep, withSession } from './session';
+import { forEachSystem, isError, succeeded, mb, num, sleep, withSession } from './session';
 import type { SuiteBar, SuiteEnv, SuiteScenarioResult } from './types';
 
 /** One rate level of one system: its window filled, its sample of clients back. */
@@ -149,10 +149,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
     return levels;
   });
 
-  const ok = (name: SystemName): WindowLevel[] => {
-    const d = perSystem[name];
-    return d === undefined || isError(d) ? [] : d;
-  };
+  const ok = (name: SystemName): WindowLevel[] => succeeded(perSystem[name]) ?? [];
   const rows: string[][] = [];
   for (const name of env.systems) {
     const d = perSystem[name];

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderBarChart, renderLineChart } from '../charts/svg';
 import { replaceDocSection, standalonePage, writeDocSection } from '../report/doc-sections';
+import { writeRunJson } from '../report/write';
 import { SYSTEM_DESCRIPTIONS } from '../systems/system-names';
 import type { SuiteChart, SuiteResults, SuiteScenarioResult, SuiteTable } from './types';
 
@@ -75,14 +76,7 @@ export function renderScenarioSection(results: SuiteResults, scenario: SuiteScen
  * (other sections of the page are kept). Without `docsPath` the page and its charts go next to the JSON.
  */
 export async function writeSuiteResults(results: SuiteResults, options: { outDir: string; docsPath: string | null }): Promise<SuiteFiles> {
-  await mkdir(options.outDir, { recursive: true });
-  const prefix = results.mode === 'quick' ? 'suite-quick' : 'suite';
-  const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const json = path.join(options.outDir, `${prefix}-${stamp}.json`);
-  const latestJson = path.join(options.outDir, `${prefix}-latest.json`);
-  const text = `${JSON.stringify(results, null, 2)}\n`;
-  await writeFile(json, text);
-  await writeFile(latestJson, text);
+  const { json, latestJson } = await writeRunJson('suite', results, options.outDir);
   return renderSuiteFiles(json, { docsPath: options.docsPath, json, latestJson });
 }
 

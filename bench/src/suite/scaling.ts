@@ -3,7 +3,7 @@ import { runPhase } from '../scenarios/run-phase';
 import { saturation } from '../scenarios/saturation';
 import type { SystemName } from '../systems/system-names';
 import { benchConfigFor } from './config';
-import { forEachSystem, isError, num, withSession } from './session';
+import { forEachSystem, isError, succeeded, num, withSession } from './session';
 import type { SuiteEnv, SuiteScenarioResult } from './types';
 
 /** A step of the delivery benchmark's saturation scenario, as it records it. */
@@ -87,10 +87,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
     return points;
   });
 
-  const ok = (name: SystemName): ScalingPoint[] => {
-    const d = perSystem[name];
-    return d === undefined || isError(d) ? [] : d;
-  };
+  const ok = (name: SystemName): ScalingPoint[] => succeeded(perSystem[name]) ?? [];
   const rows: string[][] = [];
   for (const name of env.systems) {
     const d = perSystem[name];
@@ -253,10 +250,7 @@ export async function runLatency(env: SuiteEnv): Promise<SuiteScenarioResult> {
     return { saturationEventsPerS, saturationFrom, points };
   });
 
-  const ok = (name: SystemName): LatencyData | null => {
-    const d = perSystem[name];
-    return d === undefined || isError(d) ? null : d;
-  };
+  const ok = (name: SystemName): LatencyData | null => succeeded(perSystem[name]) ?? null;
   const rows: string[][] = [];
   for (const name of env.systems) {
     const d = perSystem[name];

@@ -103,6 +103,11 @@ export function isError<T>(value: T | { error: string } | undefined): value is {
   return typeof value === 'object' && value !== null && 'error' in value;
 }
 
+/** A system's data, or `undefined` when it did not run or failed. */
+export function succeeded<T>(value: T | { error: string } | undefined): T | undefined {
+  return value === undefined || isError(value) ? undefined : value;
+}
+
 /** Bytes as MB with one decimal. */
 export const mb = (bytes: number | null | undefined): string => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1024 / 1024).toFixed(1));
 
