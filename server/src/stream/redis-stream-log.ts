@@ -87,7 +87,7 @@ export class RedisStreamLog implements EventLog {
       options.idempotency?.eventId ?? '',
       String(this.#opts.replayWindowMs),
     ];
-    const reply = await this.#withUnavailable(() => this.#evalAppend(keys, args));
+    const reply = await this.#withUnavailable((signal) => this.#evalAppend(keys, args, signal));
     const [fresh, value] = reply as [number, string];
     if (fresh === 1) return { offset: options.volatile ? null : value };
     const [id = '', offset = ''] = value.split(' ');
@@ -158,8 +158,7 @@ export class RedisStreamLog implements EventLog {
     };
   }
 
-  async #evalAppend(keys: string[], args: string[]): Promise<unknown> {
-    const signal = AbortSignal.timeout(this.#opts.commandTimeoutMs);
+  async #evalAppend(keys: string[], args: string[], signal: AbortSignal): Promise<unknown> {
     if (this.#scriptSha === undefined) {
       this.#scriptSha = (await this.#client.sendCommand(['SCRIPT', 'LOAD', APPEND_SCRIPT], { abortSignal: signal })) as string;
     }
@@ -179,14 +178,19 @@ export class RedisStreamLog implements EventLog {
    * of our own: node-redis's abort signal and command timeout only apply while a command waits to be
    * written; one already written waits for its reply as long as the connection lives, which is for
    * ever when packets are dropped (a partition, a dead host). The command may still run later: the
-   * caller gets a retryable error and retries with its idempotency key.
+   * caller gets a retryable error and retries with its idempotency key. The same deadline aborts the
+   * command, so one not yet written is dropped from node-redis's queue (one timer per append, not two).
    */
-  async #withUnavailable<T>(fn: () => Promise<T>): Promise<T> {
+  async #withUnavailable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no reply from Redis within ${this.#opts.commandTimeoutMs} ms`)), this.#opts.commandTimeoutMs);
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`no reply from Redis within ${this.#opts.commandTimeoutMs} ms`));
+      }, this.#opts.commandTimeoutMs);
     });
-    const running = fn();
+    const running = fn(controller.signal);
     // A reply (or error) after the deadline has no one waiting for it.
     running.catch(() => undefined);
     try {
