@@ -155,20 +155,8 @@ async function replayFromTail(
   if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) {
     return { recovered: false, reason: 'window-expired', position: { epoch, offset: released(ctx, socket, joinedAt) } };
   }
-  const wanted = new Set(rooms);
-  const frames: { offset: string; frame: DeliveryFrame }[] = [];
-  let cursor = from.offset;
-  while (compareOffsets(cursor, joinedAt) < 0) {
-    const page = cache.readAfter(cursor, ctx.replayPageSize);
-    if (page.cursor === null) break;
-    for (const entry of page.entries) {
-      if (compareOffsets(entry.offset, joinedAt) > 0) break;
-      if (!entry.rooms.some((room) => wanted.has(room))) continue;
-      frames.push({ offset: entry.offset, frame: entry.frame });
-      if (frames.length > ctx.maxReplayFrames) return { recovered: false, reason: 'replay-too-long', position: { epoch, offset: released(ctx, socket, joinedAt) } };
-    }
-    cursor = page.cursor;
-  }
+  const frames = cache.readRooms(rooms, from.offset, joinedAt, ctx.maxReplayFrames + 1);
+  if (frames.length > ctx.maxReplayFrames) return { recovered: false, reason: 'replay-too-long', position: { epoch, offset: released(ctx, socket, joinedAt) } };
   return finish(socket, frames, joinedAt, position, ctx);
 }
 

@@ -14,9 +14,9 @@ test('covers nothing until started, then every offset from the start on', () => 
   cache.append('1-3', encoded(['s'], 'c'), 10);
   expect(cache.covers('1-0')).toBe(false);
   expect(cache.covers('1-1')).toBe(true);
-  expect(cache.readAfter('1-1', 10).entries.map((e) => e.offset)).toEqual(['1-2', '1-3']);
-  expect(cache.readAfter('1-2', 10)).toEqual({ entries: [{ offset: '1-3', rooms: ['s'], frame: frame('c') }], cursor: '1-3' });
-  expect(cache.readAfter('1-3', 10)).toEqual({ entries: [], cursor: null });
+  expect(cache.readRooms(['r', 's'], '1-1', '1-3', 10).map((e) => e.offset)).toEqual(['1-2', '1-3']);
+  expect(cache.readRooms(['r', 's'], '1-2', '1-3', 10)).toEqual([{ offset: '1-3', rooms: ['s'], frame: frame('c') }]);
+  expect(cache.readRooms(['r', 's'], '1-3', '1-3', 10)).toEqual([]);
 });
 
 test('eviction by bytes moves coverage forward: an evicted range is never served partially', () => {
@@ -27,7 +27,7 @@ test('eviction by bytes moves coverage forward: an evicted range is never served
   expect(cache.size).toBe(2);
   expect(cache.covers('1-2')).toBe(false);
   expect(cache.covers('1-3')).toBe(true);
-  expect(cache.readAfter('1-3', 10).entries.map((e) => e.offset)).toEqual(['1-4', '1-5']);
+  expect(cache.readRooms(['r'], '1-3', '1-9', 10).map((e) => e.offset)).toEqual(['1-4', '1-5']);
 });
 
 test('eviction by age', () => {
@@ -45,4 +45,30 @@ test('eviction by age', () => {
   } finally {
     now.mockRestore();
   }
+});
+
+test('reads by room: only the rooms asked for, in offset order, an entry in several of them once, bounded by `through` and `limit`', () => {
+  const cache = new TailCache({ maxAgeMs: 60_000, maxBytes: 1_000_000 });
+  cache.start('1-0');
+  cache.append('1-1', encoded(['a'], '1'), 10);
+  cache.append('1-2', encoded(['b'], '2'), 10);
+  cache.append('1-3', encoded(['a', 'b'], '3'), 10);
+  cache.append('1-4', encoded(['c'], '4'), 10);
+  cache.append('1-5', encoded(['b'], '5'), 10);
+  cache.append('1-6', encoded(['a'], '6'), 10);
+  expect(cache.readRooms(['a'], '1-0', '1-9', 10).map((e) => e.offset)).toEqual(['1-1', '1-3', '1-6']);
+  expect(cache.readRooms(['b', 'a'], '1-1', '1-9', 10).map((e) => e.offset)).toEqual(['1-2', '1-3', '1-5', '1-6']);
+  expect(cache.readRooms(['b', 'a'], '1-1', '1-5', 10).map((e) => e.offset)).toEqual(['1-2', '1-3', '1-5']);
+  expect(cache.readRooms(['b', 'a'], '1-0', '1-9', 3).map((e) => e.offset)).toEqual(['1-1', '1-2', '1-3']);
+  expect(cache.readRooms(['nobody'], '1-0', '1-9', 10)).toEqual([]);
+});
+
+test('eviction empties the room index too (it is bounded by the cache)', () => {
+  const cache = new TailCache({ maxAgeMs: 60_000, maxBytes: 30 });
+  cache.start('1-0');
+  for (let i = 1; i <= 100; i++) cache.append(`1-${i}`, encoded([`room-${i}`, 'all'], String(i)), 10);
+  expect(cache.size).toBe(3);
+  expect(cache.roomCount).toBe(4);
+  expect(cache.readRooms(['all'], '1-0', '1-999', 100).map((e) => e.offset)).toEqual(['1-98', '1-99', '1-100']);
+  expect(cache.readRooms(['room-50'], '1-0', '1-999', 100)).toEqual([]);
 });

@@ -1,7 +1,7 @@
 import { compareOffsets } from '@roomwire/shared';
 import type { EncodedFrame } from '../stream/adapter-message';
 import { OffsetWindow } from '../stream/offset-window';
-import type { LogEntry, LogPage } from '../stream/event-log';
+import type { LogEntry } from '../stream/event-log';
 
 /** Bounds of the tail cache. */
 export interface TailCacheOptions {
@@ -19,13 +19,17 @@ interface Cached {
 }
 
 /**
- * The recent durable entries this node's stream reader has delivered, in order. Reconnecting clients
- * whose position falls inside it are replayed from memory: a recovery storm costs Redis nothing, and
- * every socket shares the one read the node already made. Older positions are read from Redis in pages.
+ * The recent durable entries this node's stream reader has delivered, in order, and indexed by room.
+ * Reconnecting clients whose position falls inside it are replayed from memory: a recovery storm costs
+ * Redis nothing, every socket shares the one read the node already made, and a replay costs in
+ * proportion to its own rooms' entries (not to everything published meanwhile). Older positions are
+ * read from Redis in pages.
  */
 export class TailCache {
   readonly #opts: TailCacheOptions;
   readonly #window = new OffsetWindow<Cached>();
+  /** The same entries per room (an entry in several rooms is in each of their windows). */
+  readonly #rooms = new Map<string, OffsetWindow<Cached>>();
   #bytes = 0;
   /** Every durable entry after this offset is in the cache; `null` until the reader is known to be live. */
   #coveredAfter: string | null = null;
@@ -49,11 +53,22 @@ export class TailCache {
     return this.#bytes;
   }
 
+  /** Number of rooms with entries held. */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
   /** Adds the next durable entry the reader delivered (kept encoded: parsed only if replayed). */
   append(offset: string, frame: EncodedFrame, bytes: number): void {
     if (this.#coveredAfter === null) return;
     const now = Date.now();
-    this.#window.push({ offset, frame, bytes, at: now });
+    const entry = { offset, frame, bytes, at: now };
+    this.#window.push(entry);
+    for (const room of new Set(frame.rooms)) {
+      let roomWindow = this.#rooms.get(room);
+      if (!roomWindow) this.#rooms.set(room, (roomWindow = new OffsetWindow<Cached>()));
+      roomWindow.push(entry);
+    }
     this.#bytes += bytes;
     this.#evict(now);
   }
@@ -64,10 +79,18 @@ export class TailCache {
     return this.#coveredAfter !== null && compareOffsets(offset, this.#coveredAfter) >= 0;
   }
 
-  /** Up to `count` entries after `offset` (exclusive), oldest first. */
-  readAfter(offset: string, count: number): LogPage {
-    const entries: LogEntry[] = this.#window.after(offset, count).map(({ offset: o, frame }) => ({ offset: o, rooms: frame.rooms, frame: frame.frame() }));
-    return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
+  /**
+   * The entries of any of `rooms` after `offset` (exclusive) up to `through` (inclusive), oldest first,
+   * each once; at most `limit` of them (a caller that gets `limit` back may have been cut short).
+   */
+  readRooms(rooms: readonly string[], offset: string, through: string, limit: number): LogEntry[] {
+    const found = new Set<Cached>();
+    for (const room of new Set(rooms)) {
+      for (const entry of this.#rooms.get(room)?.range(offset, through, limit) ?? []) found.add(entry);
+    }
+    const ordered = [...found];
+    if (rooms.length > 1) ordered.sort((a, b) => compareOffsets(a.offset, b.offset));
+    return ordered.slice(0, limit).map(({ offset: o, frame }) => ({ offset: o, rooms: frame.rooms, frame: frame.frame() }));
   }
 
   #evict(now: number): void {
@@ -77,6 +100,13 @@ export class TailCache {
       (evicted) => {
         this.#coveredAfter = evicted.offset;
         this.#bytes -= evicted.bytes;
+        for (const room of new Set(evicted.frame.rooms)) {
+          const roomWindow = this.#rooms.get(room);
+          if (!roomWindow) continue;
+          // Entries leave every window in the order they came: the evicted one is each room's oldest.
+          roomWindow.evictWhile((oldest) => oldest === evicted);
+          if (roomWindow.size === 0) this.#rooms.delete(room);
+        }
       },
     );
   }

@@ -16,3 +16,13 @@ test('reads after an offset, evicts from the front, and stays correct across com
   window.push({ offset: '1-5001', n: 5001 });
   expect(window.after('1-4999', 5).map((e) => e.n)).toEqual([5000, 5001]);
 });
+
+test('reads a bounded range', () => {
+  const window = new OffsetWindow<{ offset: string; n: number }>();
+  for (let n = 1; n <= 10; n++) window.push({ offset: `1-${n}`, n });
+  expect(window.range('1-2', '1-5', 100).map((e) => e.n)).toEqual([3, 4, 5]);
+  expect(window.range('1-2', '1-5', 2).map((e) => e.n)).toEqual([3, 4]);
+  expect(window.range('1-0', '1-1', 100).map((e) => e.n)).toEqual([1]);
+  expect(window.range('1-5', '1-5', 100)).toEqual([]);
+  expect(window.range('1-10', '2-0', 100)).toEqual([]);
+});

@@ -43,6 +43,23 @@ export class OffsetWindow<T extends { offset: string }> {
 
   /** Up to `count` entries after `offset` (exclusive), oldest first. */
   after(offset: string, count: number): T[] {
+    const lo = this.#firstAfter(offset);
+    return this.#entries.slice(lo, lo + count) as T[];
+  }
+
+  /** Up to `count` entries after `offset` (exclusive) and up to `through` (inclusive), oldest first. */
+  range(offset: string, through: string, count: number): T[] {
+    const out: T[] = [];
+    for (let i = this.#firstAfter(offset); i < this.#entries.length && out.length < count; i++) {
+      const entry = this.#entries[i] as T;
+      if (compareOffsets(entry.offset, through) > 0) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** Index of the first entry after `offset` (binary search). */
+  #firstAfter(offset: string): number {
     let lo = this.#first;
     let hi = this.#entries.length;
     while (lo < hi) {
@@ -50,6 +67,6 @@ export class OffsetWindow<T extends { offset: string }> {
       if (compareOffsets((this.#entries[mid] as T).offset, offset) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    return this.#entries.slice(lo, lo + count) as T[];
+    return lo;
   }
 }
