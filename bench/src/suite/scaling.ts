@@ -1,6 +1,7 @@
 import { loadEventLoopP99, phaseNotes } from '../scenarios/phase-metrics';
 import { runPhase } from '../scenarios/run-phase';
 import { saturation } from '../scenarios/saturation';
+import type { ScenarioContext } from '../scenarios/scenario';
 import type { SystemName } from '../systems/system-names';
 import { benchConfigFor } from './config';
 import { forEachSystem, isError, succeeded, num, withSession } from './session';
@@ -41,6 +42,16 @@ const REDIS_SATURATED_PCT = 90;
 
 const stepKey = (system: SystemName, nodes: number): string => `${system}/${nodes}`;
 
+/** Steady load on a fresh cluster before anything is measured on it (see `SuiteConfig.warmup`). */
+async function warmUp(env: SuiteEnv, ctx: ScenarioContext, rooms: number, label: string): Promise<void> {
+  const w = env.config.warmup;
+  await runPhase(ctx, {
+    label: `${label} warm-up (${w.eventsPerSecond}/s for ${w.durationMs / 1000} s, not measured)`,
+    schedule: { kind: 'steady', eventsPerSecond: w.eventsPerSecond, durationMs: w.durationMs, rooms },
+    settle: ctx.config.settle,
+  });
+}
+
 /**
  * Published events/s at which Redis, single-threaded, would use its whole core if its CPU grew linearly
  * with the rate (from the highest passing step): where the one stream that every node reads becomes the limit.
@@ -61,6 +72,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
     const points: ScalingPoint[] = [];
     for (const nodes of c.nodeCounts) {
       const point = await withSession(env, name, { nodeCount: nodes, clients: c.clients, rooms: c.rooms, cutFraction: 0, bench }, async ({ ctx }): Promise<ScalingPoint> => {
+        await warmUp(env, ctx, c.rooms, `scaling, ${nodes} node(s):`);
         ctx.log(`scaling: saturation with ${nodes} node(s)`);
         const outcome = await saturation.run(ctx);
         const details = outcome.details as { steps: SaturationStep[]; limitStep: SaturationStep | null; loadBoundAtLimit: boolean };
@@ -133,7 +145,7 @@ export async function runScaling(env: SuiteEnv): Promise<SuiteScenarioResult> {
     name: 'scaling',
     title: 'Scaling with the number of nodes',
     description:
-      `The delivery benchmark's saturation scenario on ${c.nodeCounts.join(', ')} nodes of each system (a fresh cluster each): ${c.clients} clients in ${c.rooms} rooms spread over the nodes, ` +
+      `The delivery benchmark's saturation scenario on ${c.nodeCounts.join(', ')} nodes of each system (a fresh cluster each, warmed up by ${env.config.warmup.eventsPerSecond} events/s for ${env.config.warmup.durationMs / 1000} s first): ${c.clients} clients in ${c.rooms} rooms spread over the nodes, ` +
       `steady load in ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step (at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing step). ` +
       `A step passes when p99 ≤ ${s.p99LimitMs} ms and ≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms. All nodes share one Redis stream, which every node reads in full: ` +
       `Redis CPU at the highest passing step says whether that stream is the limit. All processes share this machine's cores, so more nodes also means less CPU per node.`,
@@ -211,6 +223,7 @@ export async function runLatency(env: SuiteEnv): Promise<SuiteScenarioResult> {
     if (rate === null) {
       saturationFrom = `a saturation run of its own on ${c.nodeCount} nodes`;
       rate = await withSession(env, name, session, async ({ ctx }) => {
+        await warmUp(env, ctx, c.rooms, 'latency (saturation of its own):');
         const outcome = await saturation.run(ctx);
         return outcome.metrics.maxSustainedEventsPerS ?? 0;
       });
@@ -223,6 +236,7 @@ export async function runLatency(env: SuiteEnv): Promise<SuiteScenarioResult> {
     }
     const saturationEventsPerS = rate;
     const points = await withSession(env, name, session, async ({ ctx }) => {
+      await warmUp(env, ctx, c.rooms, 'latency:');
       const out: LatencyPoint[] = [];
       for (const fraction of c.fractions) {
         const eventsPerS = Math.max(1, Math.round(saturationEventsPerS * fraction));
@@ -276,7 +290,7 @@ export async function runLatency(env: SuiteEnv): Promise<SuiteScenarioResult> {
     name: 'latency',
     title: 'Fan-out latency under load',
     description:
-      `${c.nodeCount} nodes per system (a fresh cluster), ${c.clients} clients in ${c.rooms} rooms. Steady load spread over the rooms for ${c.stepMs / 1000} s at ${c.fractions.map((f) => `${f * 100} %`).join(', ')} ` +
+      `${c.nodeCount} nodes per system (a fresh cluster, warmed up by ${env.config.warmup.eventsPerSecond} events/s for ${env.config.warmup.durationMs / 1000} s first), ${c.clients} clients in ${c.rooms} rooms. Steady load spread over the rooms for ${c.stepMs / 1000} s at ${c.fractions.map((f) => `${f * 100} %`).join(', ')} ` +
       "of the system's own saturation rate (published events/s of its highest passing saturation step); latency = receive time − publish timestamp, per delivery.",
     durationS: (Date.now() - started) / 1000,
     tables: [{ caption: 'Latency at a share of each system’s saturation rate', header: ['System', 'load (% of its saturation)', 'p50', 'p95', 'p99', 'p99.9', 'max', 'missed', 'load generator event-loop delay p99'], rows }],
