@@ -26,3 +26,14 @@ test('reads a bounded range', () => {
   expect(window.range('1-5', '1-5', 100)).toEqual([]);
   expect(window.range('1-10', '2-0', 100)).toEqual([]);
 });
+
+test('a small window that churns keeps its slots near its size (evicted slots are compacted away)', () => {
+  const window = new OffsetWindow<{ offset: string; n: number }>();
+  for (let n = 1; n <= 100_000; n++) {
+    window.push({ offset: `1-${n}`, n });
+    window.evictWhile((oldest) => oldest.n <= n - 5);
+  }
+  expect(window.size).toBe(5);
+  expect(window.slots).toBeLessThanOrEqual(2 * 16 + 5);
+  expect(window.after('1-99997', 10).map((e) => e.n)).toEqual([99_998, 99_999, 100_000]);
+});

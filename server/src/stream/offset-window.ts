@@ -15,6 +15,11 @@ export class OffsetWindow<T extends { offset: string }> {
     return this.#entries.length - this.#first;
   }
 
+  /** Array slots in use, evicted ones included (what the window costs in memory). */
+  get slots(): number {
+    return this.#entries.length;
+  }
+
   /** Offset of the newest entry evicted so far; `null` before any. */
   get evictedThrough(): string | null {
     return this.#evictedThrough;
@@ -35,7 +40,9 @@ export class OffsetWindow<T extends { offset: string }> {
       this.#entries[this.#first] = undefined;
       this.#first += 1;
     }
-    if (this.#first > 1024 && this.#first * 2 > this.#entries.length) {
+    // Compact once the evicted half outweighs what is left: amortised O(1), and never more than twice
+    // the live entries in slots (a room's window in the tail cache holds few; thousands of them exist).
+    if (this.#first >= 16 && this.#first * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#first);
       this.#first = 0;
     }
