@@ -30,6 +30,13 @@ export class MemoryStreamLog implements EventLog {
   #lastMs = 0;
   #seq = 0;
   readonly #idempotency = new Map<string, { id: string; offset: string | null; expiresAt: number }>();
+  /**
+   * The keys in the order they were remembered, with their expiry (one TTL, so also expiry order).
+   * Oldest keys leave from the front of this queue, not by iterating the Map: V8 keeps deleted Map
+   * entries as holes that every iterator walks, which made each keyed publish slow once the Map was full.
+   */
+  #idempotencyQueue: { key: string; expiresAt: number }[] = [];
+  #idempotencyHead = 0;
   #broadcast: LocalBroadcast | undefined;
 
   constructor(options: MemoryStreamLogOptions) {
@@ -111,10 +118,26 @@ export class MemoryStreamLog implements EventLog {
   }
 
   #remember(key: string, id: string, offset: string | null, now: number): void {
-    for (const [k, v] of this.#idempotency) {
-      if (v.expiresAt > now && this.#idempotency.size < this.#opts.maxIdempotencyKeys) break;
-      this.#idempotency.delete(k);
+    const queue = this.#idempotencyQueue;
+    while (this.#idempotencyHead < queue.length) {
+      const oldest = queue[this.#idempotencyHead] as { key: string; expiresAt: number };
+      // A slot whose key was remembered again since (after it expired) no longer owns the Map entry.
+      const owns = this.#idempotency.get(oldest.key)?.expiresAt === oldest.expiresAt;
+      if (owns && oldest.expiresAt > now && this.#idempotency.size < this.#opts.maxIdempotencyKeys) break;
+      if (owns) this.#idempotency.delete(oldest.key);
+      this.#idempotencyHead += 1;
     }
-    this.#idempotency.set(key, { id, offset, expiresAt: now + this.#opts.replayWindowMs });
+    if (this.#idempotencyHead >= 16 && this.#idempotencyHead * 2 > queue.length) {
+      this.#idempotencyQueue = queue.slice(this.#idempotencyHead);
+      this.#idempotencyHead = 0;
+    }
+    const expiresAt = now + this.#opts.replayWindowMs;
+    this.#idempotency.set(key, { id, offset, expiresAt });
+    this.#idempotencyQueue.push({ key, expiresAt });
+  }
+
+  /** Number of idempotency keys remembered. */
+  get idempotencyKeys(): number {
+    return this.#idempotency.size;
   }
 }
