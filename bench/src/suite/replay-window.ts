@@ -24,11 +24,16 @@ interface WindowLevel {
   /** Wall-clock ms the fill took. */
   fillMs: number;
   redisBefore: number | null;
-  /** Redis `used_memory` with the whole window published, before the cut clients came back. */
+  /**
+   * Redis `used_memory` with the whole window published, while the cut clients were away (their
+   * sessions, kept for recovery, included).
+   */
   redisFull: number | null;
+  /** Redis `used_memory` once every client was back (sessions taken): the window alone, above `redisBefore`. */
+  redisAfter: number | null;
   nodeRssBefore: number | null;
   nodeRssFull: number | null;
-  /** (full − before) ÷ events. */
+  /** (after − before) ÷ events: the window's own bytes per event, without the away clients' sessions. */
   bytesPerEvent: number | null;
   sampleClients: number;
   recovered: number;
@@ -44,6 +49,22 @@ interface WindowLevel {
 const MB = 1024 * 1024;
 const STABLE_MS = 1000;
 const STABLE_TIMEOUT_MS = 15_000;
+
+/** Redis `used_memory` once it has stopped changing for `STABLE_MS` (or after `STABLE_TIMEOUT_MS`). */
+async function steadyRedisMemory(read: () => Promise<number | null>): Promise<number | null> {
+  let last = await read();
+  let stableSince = Date.now();
+  const deadline = Date.now() + STABLE_TIMEOUT_MS;
+  while (Date.now() - stableSince < STABLE_MS && Date.now() < deadline) {
+    await sleep(250);
+    const now = await read();
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    }
+  }
+  return last;
+}
 /**
  * Publishes awaiting an answer while a window fills: enough to keep Redis busy, few enough that none
  * waits behind the others for longer than a publisher's command timeout (Roomwire's is 5 s; a deeper
@@ -52,11 +73,11 @@ const STABLE_TIMEOUT_MS = 15_000;
 const FILL_MAX_IN_FLIGHT = 1000;
 
 /**
- * Replay window cost: per rate, a fresh cluster (1 node) with one client per org. A sample of the
- * clients is cut, then the events of a whole window at that rate (rate × window, the same events and
- * sizes) are published, faster than real time; with the window full, Redis `used_memory` and the node's
- * RSS are read, and the sample reconnects: each must replay its org's whole window, from the oldest
- * offset in it.
+ * Replay window cost: per rate, a fresh cluster (1 node) with one client per org. The clients
+ * (`sampleFraction` of them; all in the full run) are cut, then the events of a whole window at that
+ * rate (rate × window, the same events and sizes) are published, faster than real time; with the
+ * window full, Redis `used_memory` and the node's RSS are read, and the cut clients reconnect: each
+ * must replay its org's whole window, from the oldest offset in it.
  */
 export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResult> {
   const started = Date.now();
@@ -98,26 +119,17 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
           afterPublish: async (publish) => {
             fillMs = publish.endedAt - publish.startedAt;
             // Wait until the last appends landed: Redis memory stops growing.
-            let last = await sampler.redisUsedMemory();
-            let stableSince = Date.now();
-            const deadline = Date.now() + STABLE_TIMEOUT_MS;
-            while (Date.now() - stableSince < STABLE_MS && Date.now() < deadline) {
-              await sleep(250);
-              const now = await sampler.redisUsedMemory();
-              if (now !== last) {
-                last = now;
-                stableSince = Date.now();
-              }
-            }
-            redisFull = last;
+            redisFull = await steadyRedisMemory(() => sampler.redisUsedMemory());
             nodeRssFull = rssBytes(nodePid);
-            ctx.log(`replay-window: ${events} events published in ${fillMs} ms: Redis ${mb(redisFull)} MB (was ${mb(redisBefore)} MB); letting the sample back`);
+            ctx.log(`replay-window: ${events} events published in ${fillMs} ms: Redis ${mb(redisFull)} MB (was ${mb(redisBefore)} MB); letting the cut clients back`);
             await pool.restore();
           },
         });
+        // Every client is back and its session taken; nothing of the window has expired yet.
+        const redisAfter = await steadyRedisMemory(() => sampler.redisUsedMemory());
         const rec = result.load.recovery;
         const stored = events - result.publish.failed;
-        const bytesPerEvent = redisFull !== null && redisBefore !== null && stored > 0 ? (redisFull - redisBefore) / stored : null;
+        const bytesPerEvent = redisAfter !== null && redisBefore !== null && stored > 0 ? (redisAfter - redisBefore) / stored : null;
         const extrapolated = events < windowEvents;
         return {
           ratePerSecond,
@@ -125,10 +137,11 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
           events,
           publishFailed: result.publish.failed,
           extrapolated,
-          redisWindow: extrapolated ? (bytesPerEvent === null || redisBefore === null ? null : redisBefore + bytesPerEvent * windowEvents) : redisFull,
+          redisWindow: extrapolated ? (bytesPerEvent === null || redisBefore === null ? null : redisBefore + bytesPerEvent * windowEvents) : redisAfter,
           fillMs,
           redisBefore,
           redisFull,
+          redisAfter,
           nodeRssBefore,
           nodeRssFull,
           bytesPerEvent,
@@ -143,7 +156,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
           notes: phaseNotes(result, `replay-window ${ratePerSecond}/s`),
         };
       });
-      env.log(`[${name}] replay-window ${ratePerSecond}/s: Redis ${mb(level.redisFull)} MB full, ${level.recovered}/${level.sampleClients} recovered, ${level.missedBySample} missed by the sample`);
+      env.log(`[${name}] replay-window ${ratePerSecond}/s: Redis ${mb(level.redisFull)} MB full, ${level.recovered}/${level.sampleClients} recovered, ${level.missedBySample} missed by the cut clients`);
       levels.push(level);
     }
     return levels;
@@ -164,7 +177,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
         `${num(l.ratePerSecond)}/s (${perOrg} per org/s)`,
         l.extrapolated ? `${num(l.windowEvents)} (${num(l.events)} published)` : num(l.events),
         `${num(l.fillMs / 1000, 1)} s`,
-        `${mb(l.redisBefore)} → ${mb(l.redisFull)} MB`,
+        `${mb(l.redisBefore)} → ${mb(l.redisFull)} → ${mb(l.redisAfter)} MB`,
         `${mb(l.redisWindow)} MB${l.extrapolated ? ' (extrapolated)' : ''}`,
         l.bytesPerEvent === null ? '–' : `${num(l.bytesPerEvent)} B`,
         `${mb(l.nodeRssBefore)} → ${mb(l.nodeRssFull)} MB`,
@@ -190,7 +203,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
       const holds = l.redisWindow !== null && l.redisWindow < c.claimBytes && l.publishFailed === 0;
       const trimmed = l.windowEvents > maxLen;
       bars.push({
-        requirement: `the claim at ${num(l.ratePerSecond)} events/s (a check of the claim at this rate, not one of the issue's bars): ${num(c.orgs)} orgs × ${windowText} window, Redis < ${c.claimBytes / MB} MB, every sampled client recovers from the oldest offset`,
+        requirement: `the claim at ${num(l.ratePerSecond)} events/s (a check of the claim at this rate, not one of the issue's bars): ${num(c.orgs)} orgs × ${windowText} window, Redis < ${c.claimBytes / MB} MB, every cut client recovers from the oldest offset`,
         measured:
           `Redis used_memory ${mb(l.redisWindow)} MB with the window full${l.extrapolated ? ` (extrapolated from ${num(l.events)} of its ${num(l.windowEvents)} events)` : ''}; ` +
           (l.publishFailed > 0 ? `${num(l.publishFailed)} publishes refused; ` : '') +
@@ -220,7 +233,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
     }
     for (const l of rw) {
       if (!recoveredAll(l)) {
-        notes.push(`roomwire at ${num(l.ratePerSecond)} events/s: ${l.sampleClients - l.recovered} of ${l.sampleClients} sampled clients could not replay the window (${l.resyncs} resyncs, ${l.missedBySample} events missed).`);
+        notes.push(`roomwire at ${num(l.ratePerSecond)} events/s: ${l.sampleClients - l.recovered} of ${l.sampleClients} cut clients could not replay the window (${l.resyncs} resyncs, ${l.missedBySample} events missed).`);
       }
     }
   }
@@ -236,8 +249,11 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
       `For a cluster-wide rate R, a ${c.windowS}-second window holds R × ${c.windowS} events. Instead of waiting ${c.windowS} s, those events (the same sizes, round-robin over the orgs, ` +
       `each in its own stream entry as at R) are published as fast as the system takes them, at most ${num(c.fillEventsPerSecond)} events/s, well inside the window, so nothing in it expires; ` +
       `a window of more than ${num(c.maxFillEvents)} events is published only that far and its memory is extrapolated from the bytes per event measured (marked *extrapolated*). ` +
-      `Before publishing, ${c.sampleFraction * 100} % of the clients (one org in ${Math.round(1 / c.sampleFraction)}) are cut and kept out; once every publish has been acknowledged and Redis memory is steady, ` +
-      "Redis `used_memory` and the node's RSS are read and the sample is let back: each sampled client must replay everything published while it was away, from before the window's oldest offset, with nothing missed. The other clients receive the events live. " +
+      (c.sampleFraction >= 1
+        ? 'Before publishing, every client is cut and kept out; '
+        : `Before publishing, ${c.sampleFraction * 100} % of the clients (one org in ${Math.round(1 / c.sampleFraction)}) are cut and kept out (the others receive the events live); `) +
+      "once every publish has been acknowledged and Redis memory is steady, Redis `used_memory` and the node's RSS are read and the cut clients are let back: each must replay everything published while it was away, from before the window's oldest offset, with nothing missed. " +
+      'Redis memory is read again once they are all back: their sessions (kept for recovery while they were away) have then been taken, and what is left above the first reading is the window itself, which the bytes per event and the whole-window figure come from. ' +
       `Roomwire also caps its stream at maxStreamLength (${num(nodeDefaults.maxStreamLength)} entries by default), which the verdicts take into account.`,
     durationS: (Date.now() - started) / 1000,
     tables: [
@@ -248,13 +264,13 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
           'rate (cluster-wide)',
           'events in the window',
           'publishing took',
-          'Redis used_memory before → after publishing',
+          'Redis used_memory: before → window full, clients away → clients back',
           'Redis used_memory, whole window',
           'Redis bytes per event',
           'node RSS before → after publishing',
-          'sample recovered',
+          'cut clients recovered',
           'events replayed',
-          'missed by the sample',
+          'missed by the cut clients',
           'load generator event-loop delay p99',
         ],
         rows,
