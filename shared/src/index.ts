@@ -30,6 +30,7 @@ export {
   type PlainFrame,
   type TypedEnvelope,
 } from './envelope';
+export { Fifo } from './fifo';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   EVENTS,

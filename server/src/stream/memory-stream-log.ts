@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { compareOffsets, type DeliveryFrame, type PlainFrame, type StreamPosition } from '@roomwire/shared';
+import { compareOffsets, Fifo, type DeliveryFrame, type PlainFrame, type StreamPosition } from '@roomwire/shared';
 import { wireFrameOf } from './frame-codec';
 import { OffsetWindow } from './offset-window';
 import { retentionMs } from './retention';
@@ -31,12 +31,10 @@ export class MemoryStreamLog implements EventLog {
   #seq = 0;
   readonly #idempotency = new Map<string, { id: string; offset: string | null; expiresAt: number }>();
   /**
-   * The keys in the order they were remembered, with their expiry (one TTL, so also expiry order).
-   * Oldest keys leave from the front of this queue, not by iterating the Map: V8 keeps deleted Map
-   * entries as holes that every iterator walks, which made each keyed publish slow once the Map was full.
+   * The keys in the order they were remembered, with their expiry (one TTL, so also expiry order):
+   * the oldest leave from the front of this queue, not by iterating the Map (see {@link Fifo}).
    */
-  #idempotencyQueue: { key: string; expiresAt: number }[] = [];
-  #idempotencyHead = 0;
+  readonly #idempotencyQueue = new Fifo<{ key: string; expiresAt: number }>();
   #broadcast: LocalBroadcast | undefined;
 
   constructor(options: MemoryStreamLogOptions) {
@@ -118,19 +116,14 @@ export class MemoryStreamLog implements EventLog {
   }
 
   #remember(key: string, id: string, offset: string | null, now: number): void {
-    const queue = this.#idempotencyQueue;
-    while (this.#idempotencyHead < queue.length) {
-      const oldest = queue[this.#idempotencyHead] as { key: string; expiresAt: number };
-      // A slot whose key was remembered again since (after it expired) no longer owns the Map entry.
-      const owns = this.#idempotency.get(oldest.key)?.expiresAt === oldest.expiresAt;
-      if (owns && oldest.expiresAt > now && this.#idempotency.size < this.#opts.maxIdempotencyKeys) break;
-      if (owns) this.#idempotency.delete(oldest.key);
-      this.#idempotencyHead += 1;
-    }
-    if (this.#idempotencyHead >= 16 && this.#idempotencyHead * 2 > queue.length) {
-      this.#idempotencyQueue = queue.slice(this.#idempotencyHead);
-      this.#idempotencyHead = 0;
-    }
+    // A slot whose key was remembered again since (after it expired) no longer owns the Map entry.
+    const owns = (slot: { key: string; expiresAt: number }): boolean => this.#idempotency.get(slot.key)?.expiresAt === slot.expiresAt;
+    this.#idempotencyQueue.evictWhile(
+      (oldest) => !owns(oldest) || oldest.expiresAt <= now || this.#idempotency.size >= this.#opts.maxIdempotencyKeys,
+      (oldest) => {
+        if (owns(oldest)) this.#idempotency.delete(oldest.key);
+      },
+    );
     const expiresAt = now + this.#opts.replayWindowMs;
     this.#idempotency.set(key, { id, offset, expiresAt });
     this.#idempotencyQueue.push({ key, expiresAt });
