@@ -64,7 +64,7 @@ export class TailCache {
     const now = Date.now();
     const entry = { offset, frame, bytes, at: now };
     this.#window.push(entry);
-    for (const room of new Set(frame.rooms)) {
+    for (const room of distinct(frame.rooms)) {
       let roomWindow = this.#rooms.get(room);
       if (!roomWindow) this.#rooms.set(room, (roomWindow = new OffsetWindow<Cached>()));
       roomWindow.push(entry);
@@ -85,7 +85,7 @@ export class TailCache {
    */
   readRooms(rooms: readonly string[], offset: string, through: string, limit: number): LogEntry[] {
     const found = new Set<Cached>();
-    for (const room of new Set(rooms)) {
+    for (const room of distinct(rooms)) {
       for (const entry of this.#rooms.get(room)?.range(offset, through, limit) ?? []) found.add(entry);
     }
     const ordered = [...found];
@@ -100,7 +100,7 @@ export class TailCache {
       (evicted) => {
         this.#coveredAfter = evicted.offset;
         this.#bytes -= evicted.bytes;
-        for (const room of new Set(evicted.frame.rooms)) {
+        for (const room of distinct(evicted.frame.rooms)) {
           const roomWindow = this.#rooms.get(room);
           if (!roomWindow) continue;
           // Entries leave every window in the order they came: the evicted one is each room's oldest.
@@ -110,4 +110,9 @@ export class TailCache {
       },
     );
   }
+}
+
+/** `rooms` without repeats; the array itself in the usual case of one room (no Set on every entry). */
+function distinct(rooms: readonly string[]): Iterable<string> {
+  return rooms.length === 1 ? rooms : new Set(rooms);
 }
