@@ -317,14 +317,18 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
             () => undefined,
           )
         : Promise.resolve();
+      let resumedAt = at;
       try {
         await ctx.hold(ctx.config.stop.forMs);
       } finally {
+        // The fault ends at SIGCONT, not once the HAProxy watch settles: the resumed node flushes to its
+        // clients at once, and arrivals after SIGCONT must not count as arrivals during the stop.
+        resumedAt = Date.now();
         node.resume();
       }
       await watching;
       const seen = down === undefined ? 'not marked DOWN during the stop' : `marked DOWN by HAProxy after ${down} ms`;
-      ctx.faults.push({ label: `SIGSTOP ${node.name} (${seen})`, at, endAt: Date.now() });
+      ctx.faults.push({ label: `SIGSTOP ${node.name} (${seen})`, at, endAt: resumedAt });
       ctx.log(`${node.name} ${seen}`);
       ctx.log(`SIGCONT ${node.name}`);
     },
