@@ -4,6 +4,7 @@
  * checks that the pipeline works end to end — JSON, SVG charts rendered from it, the docs sections —
  * and that the numbers are sane; the numbers themselves are judged on a full run (docs/benchmarks.md).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +55,12 @@ describe('benchmark suite, quick run against all three systems', () => {
     expect(saved.mode).toBe('quick');
     expect(saved.scenarios.map((s) => s.name)).toEqual([...SUITE_SCENARIO_NAMES]);
     for (const scenario of SUITE_SCENARIO_NAMES) for (const system of SYSTEMS) expect(() => dataOf(scenario, system)).not.toThrow();
+  });
+
+  it('names the code it measured: the commit of this checkout, in the JSON and on every section', () => {
+    const code = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+    expect(results.machine.code).toBe(code);
+    expect(page.split(`, commit ${code}. `)).toHaveLength(SUITE_SCENARIO_NAMES.length + 1);
   });
 
   it('renders every chart of the JSON as SVG next to the docs, and links it from its section', async () => {

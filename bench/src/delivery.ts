@@ -2,7 +2,7 @@ import type { BenchConfig } from './config';
 import { LoadPool } from './load/load-pool';
 import { ResourceSampler } from './measure/resource-sampler';
 import { judgeBars } from './report/bars';
-import { describeMachine } from './report/machine';
+import { codeSuffix, describeMachine } from './report/machine';
 import type { DeliveryResults, ScenarioResults, SystemRun } from './report/results';
 import { SCENARIOS } from './scenarios';
 import type { ScenarioContext, ScenarioName } from './scenarios/scenario';
@@ -43,7 +43,7 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
   );
   const extraEnv = Object.entries(options.roomwireNodeEnv).map(([k, v]) => `${k}=${v}`);
   if (extraEnv.length > 0) console.log(`[bench] Roomwire nodes also get ${extraEnv.join(' ')}`);
-  console.log(`[bench] ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, load ${machine.loadAverageAtStart}`);
+  console.log(`[bench] ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, load ${machine.loadAverageAtStart}${codeSuffix(machine)}`);
 
   for (const [i, name] of options.systems.entries()) {
     const log = (line: string): void => console.log(`[${name}] ${line}`);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 
 /** The machine a run ran on. */
 export interface MachineInfo {
@@ -11,6 +12,11 @@ export interface MachineInfo {
   redis: string;
   /** 1-minute load average when the run started: other work on the machine skews results. */
   loadAverageAtStart: number;
+  /**
+   * The code the run measured: `git describe --always --dirty` of this checkout (`-dirty` = with uncommitted
+   * changes), or `unknown` outside a git checkout. Absent in results recorded before it was added.
+   */
+  code?: string;
 }
 
 /** Describes this machine (`os.cpus()`, `os.totalmem()`, Node's version, `redis-server --version`). */
@@ -30,5 +36,20 @@ export function describeMachine(): MachineInfo {
     node: process.version,
     redis,
     loadAverageAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+    code: describeCode(),
   };
+}
+
+function describeCode(): string {
+  try {
+    const cwd = path.resolve(__dirname, '../../..');
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `, commit cf13f86` for a report's machine line; empty for results recorded before the commit was. */
+export function codeSuffix(m: MachineInfo): string {
+  return m.code === undefined ? '' : `, commit ${m.code}`;
 }

@@ -96,6 +96,7 @@ export function renderMarkdown(results: DeliveryResults): string {
     `| Node.js | ${m.node} |`,
     `| Redis | ${m.redis} |`,
     `| Load average at start | ${m.loadAverageAtStart} |`,
+    ...(m.code === undefined ? [] : [`| Code | commit ${m.code} |`]),
     '',
     '### Systems',
     '',

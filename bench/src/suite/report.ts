@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderBarChart, renderLineChart } from '../charts/svg';
 import { replaceDocSection, standalonePage, writeDocSection } from '../report/doc-sections';
+import { codeSuffix } from '../report/machine';
 import { writeRunJson } from '../report/write';
 import { SYSTEM_DESCRIPTIONS } from '../systems/system-names';
 import type { SuiteChart, SuiteResults, SuiteScenarioResult, SuiteTable } from './types';
@@ -50,7 +51,7 @@ export function renderScenarioSection(results: SuiteResults, scenario: SuiteScen
       `Rerun only this scenario: \`${scenarioCommand(results, scenario)}\`.`,
     ...(results.mode === 'quick' ? ['', '> **Quick run:** a seconds-long smoke version with tiny sizes. Its numbers only show that everything works; judge bars on a full run.'] : []),
     '',
-    `Machine: ${m.cpuModel} × ${m.cpus}, ${m.totalMemoryGiB} GiB, ${m.os}, Node.js ${m.node}, ${m.redis.split(' ').slice(0, 3).join(' ')}; load average at start ${m.loadAverageAtStart}. ` +
+    `Machine: ${m.cpuModel} × ${m.cpus}, ${m.totalMemoryGiB} GiB, ${m.os}, Node.js ${m.node}, ${m.redis.split(' ').slice(0, 3).join(' ')}; load average at start ${m.loadAverageAtStart}${codeSuffix(m)}. ` +
       'Every system runs on this machine with its own `redis-server` on a free loopback port; all traffic is on 127.0.0.1.',
     '',
     'Systems:',

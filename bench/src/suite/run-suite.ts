@@ -1,4 +1,4 @@
-import { describeMachine } from '../report/machine';
+import { codeSuffix, describeMachine } from '../report/machine';
 import type { SystemName } from '../systems/system-names';
 import type { SuiteConfig } from './config';
 import { runMemory } from './memory';
@@ -35,7 +35,7 @@ export async function runSuite(options: SuiteRunOptions): Promise<SuiteResults> 
   const env: SuiteEnv = { config: options.config, systems: options.systems, log, nextPhase: () => ++phase, saturation: new Map() };
   const machine = describeMachine();
   log(`[suite] ${options.config.mode} run: scenarios ${options.scenarios.join(', ')}; systems ${options.systems.join(', ')}`);
-  log(`[suite] ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, load ${machine.loadAverageAtStart}`);
+  log(`[suite] ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, load ${machine.loadAverageAtStart}${codeSuffix(machine)}`);
   const scenarios: SuiteScenarioResult[] = [];
   for (const name of options.scenarios) {
     const t0 = Date.now();
