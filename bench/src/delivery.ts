@@ -1,12 +1,10 @@
 import type { BenchConfig } from './config';
-import { LoadPool } from './load/load-pool';
-import { ResourceSampler } from './measure/resource-sampler';
 import { judgeBars } from './report/bars';
 import { codeSuffix, describeMachine } from './report/machine';
 import type { DeliveryResults, ScenarioResults, SystemRun } from './report/results';
 import { SCENARIOS } from './scenarios';
-import type { ScenarioContext, ScenarioName } from './scenarios/scenario';
-import { startSystem, type RunningSystem } from './systems/running-system';
+import type { ScenarioName } from './scenarios/scenario';
+import { errorText, withSession } from './systems/session';
 import { SYSTEM_DESCRIPTIONS, type SystemName } from './systems/system-names';
 
 /** What to run. */
@@ -19,8 +17,6 @@ export interface DeliveryRunOptions {
   /** Extra environment of the Roomwire nodes (`--node-env`). */
   roomwireNodeEnv: Record<string, string>;
 }
-
-const errorText = (err: unknown): string => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 /**
  * The delivery benchmark: for each system in turn, starts it fresh (Redis, 2 nodes, publisher),
@@ -45,58 +41,39 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
   if (extraEnv.length > 0) console.log(`[bench] Roomwire nodes also get ${extraEnv.join(' ')}`);
   console.log(`[bench] ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryGiB} GiB, Node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}, load ${machine.loadAverageAtStart}${codeSuffix(machine)}`);
 
+  const env = { log: (line: string): void => console.log(line), nextPhase: () => ++phase };
   for (const [i, name] of options.systems.entries()) {
     const log = (line: string): void => console.log(`[${name}] ${line}`);
     const record: SystemRun = { name, description: SYSTEM_DESCRIPTIONS[name], startMs: null, connectMs: null, error: null };
     systems.push(record);
     // Each system gets an equal share of the run's budget, so a slow one cannot starve the next.
     const deadline = runStart + (config.budgetMs * (i + 1)) / options.systems.length;
-    let system: RunningSystem | undefined;
-    let pool: LoadPool | undefined;
-    let sampler: ResourceSampler | undefined;
+    const sessionOptions = {
+      nodeCount: 2,
+      clients: config.clients,
+      rooms: config.rooms,
+      cutFraction: config.recovery.cutFraction,
+      bench: config,
+      roomwireNodeEnv: options.roomwireNodeEnv,
+      deadline,
+    };
     try {
-      const t0 = Date.now();
-      system = await startSystem(name, { roomwireNodeEnv: options.roomwireNodeEnv });
-      record.startMs = Date.now() - t0;
-      log(`started in ${record.startMs} ms: redis ${system.redisUrl}, nodes ${system.nodes.map((n) => n.url).join(' ')}`);
-      const t1 = Date.now();
-      pool = await LoadPool.start({
-        system: name,
-        nodeUrls: system.nodes.map((n) => n.url),
-        jwtSecret: system.jwtSecret,
-        clients: config.clients,
-        rooms: config.rooms,
-        workers: config.loadWorkers,
-        cutFraction: config.recovery.cutFraction,
-        reconnect: config.reconnect,
-        connectPerSecond: config.connectPerSecondPerWorker,
-        connectTimeoutMs: config.connectTimeoutMs,
-      });
-      record.connectMs = Date.now() - t1;
-      log(`${config.clients} clients connected and subscribed in ${record.connectMs} ms`);
-      sampler = await ResourceSampler.connect(
-        { nodes: system.nodes.map((n) => n.pid), redis: [system.redisPid], publisher: [system.publisher.pid], load: pool.pids },
-        system.redisUrl,
-      );
-      const ctx: ScenarioContext = { system: name, config, pool, publisher: system.publisher, sampler, log, nextPhase: () => ++phase, deadline };
-      for (const [j, scenario] of selected.entries()) {
-        try {
-          (scenarios[j] as ScenarioResults).outcomes[name] = await scenario.run(ctx);
-        } catch (err) {
-          log(`${scenario.name} failed: ${errorText(err)}`);
-          (scenarios[j] as ScenarioResults).outcomes[name] = { error: errorText(err) };
+      await withSession(env, name, sessionOptions, async ({ ctx, startMs, connectMs }) => {
+        record.startMs = startMs;
+        record.connectMs = connectMs;
+        for (const [j, scenario] of selected.entries()) {
+          try {
+            (scenarios[j] as ScenarioResults).outcomes[name] = await scenario.run(ctx);
+          } catch (err) {
+            log(`${scenario.name} failed: ${errorText(err)}`);
+            (scenarios[j] as ScenarioResults).outcomes[name] = { error: errorText(err) };
+          }
         }
-      }
+      });
     } catch (err) {
       record.error = errorText(err);
       log(`failed: ${record.error}`);
-      for (const node of system?.nodes ?? []) log(`output of ${node.url}:\n${node.output()}`);
       for (const s of scenarios) s.outcomes[name] ??= { error: `system failed: ${record.error.split('\n')[0]}` };
-    } finally {
-      await pool?.close().catch(() => undefined);
-      await sampler?.close();
-      await system?.stop().catch((err: unknown) => log(`stop failed: ${errorText(err)}`));
-      log('stopped');
     }
   }
 
