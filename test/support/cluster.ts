@@ -26,7 +26,12 @@ export async function startCluster(options: { nodes: number; node?: Partial<Node
     await redis.cleanup();
     throw err;
   }
-  const publisher = await createPublisher({ redisUrl: redis.url, ...(options.node?.replayWindowMs ? { replayWindowMs: options.node.replayWindowMs } : {}) });
+  // Every writer trims the stream, so the publisher shares the nodes' window and length cap.
+  const publisher = await createPublisher({
+    redisUrl: redis.url,
+    ...(options.node?.replayWindowMs ? { replayWindowMs: options.node.replayWindowMs } : {}),
+    ...(options.node?.maxStreamLength ? { maxStreamLength: options.node.maxStreamLength } : {}),
+  });
   return {
     redis,
     nodes,

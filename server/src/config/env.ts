@@ -11,7 +11,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The {@link NodeOptions} the environment sets; the publish key is always present (given or generated). */
 export type EnvNodeOptions = NodeOptions &
-  Required<Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins'>>;
+  Required<Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins'>>;
 
 /** Configuration read from the environment by {@link parseEnv}. */
 export interface NodeConfig {
@@ -91,6 +91,7 @@ const schema = z.object({
     .min(MIN_PUBLISH_KEY_CHARS, { error: `expected at least ${MIN_PUBLISH_KEY_CHARS} characters` })
     .optional(),
   REPLAY_WINDOW_MS: integer(1, MAX_TIMER_MS, `expected a positive integer of milliseconds, at most ${MAX_TIMER_MS}`).default(300_000),
+  MAX_STREAM_LENGTH: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of stream entries').default(1_000_000),
   DRAIN_DELAY_MS: integer(0, MAX_TIMER_MS, `expected a non-negative integer of milliseconds, at most ${MAX_TIMER_MS}`).default(0),
   MAX_PAYLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(65_536),
   BATCH_WINDOW_MS: integer(0, 60_000, 'expected an integer of milliseconds from 0 (batching off) to 60000').default(20),
@@ -202,6 +203,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     host: e.HOST,
     publishApiKey: e.PUBLISH_API_KEY ?? randomBytes(24).toString('base64url'),
     replayWindowMs: e.REPLAY_WINDOW_MS,
+    maxStreamLength: e.MAX_STREAM_LENGTH,
     drainDelayMs: e.DRAIN_DELAY_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     corsOrigins: e.CORS_ORIGINS,

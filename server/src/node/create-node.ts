@@ -291,7 +291,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, redis: opts.redisUrl !== undefined, replayWindowMs: opts.replayWindowMs }, 'listening');
+  logger.info({ url, redis: opts.redisUrl !== undefined, replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
