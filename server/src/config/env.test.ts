@@ -34,6 +34,17 @@ describe('parseEnv in development', () => {
     expect(config.options.auth.jwksUrl).toBeUndefined();
   });
 
+  test("an empty environment gives createNode's own defaults (apart from the CLI's port, 3000)", () => {
+    const { options } = parseEnv({});
+    const resolved = resolveNodeOptions(options);
+    const defaults = resolveNodeOptions({ auth: options.auth });
+    const differing = (Object.keys(options) as (keyof typeof options)[])
+      .filter((key) => key !== 'auth' && key !== 'publishApiKey' && key !== 'port')
+      .filter((key) => JSON.stringify(resolved[key as keyof typeof resolved]) !== JSON.stringify(defaults[key as keyof typeof defaults]));
+    expect(differing).toEqual([]);
+    expect(Object.keys(options)).toEqual(expect.arrayContaining(['replayWindowMs', 'maxStreamLength', 'batching', 'rateLimits', 'recoveryCacheBytes']));
+  });
+
   test('generates a missing JWT secret and publish key, and says so', () => {
     const a = parseEnv({});
     const b = parseEnv({});
