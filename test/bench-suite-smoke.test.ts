@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QUICK_SUITE_CONFIG } from '../bench/src/suite/config';
+import { runJsonName } from '../bench/src/report/write';
 import { writeSuiteResults } from '../bench/src/suite/report';
 import { runSuite } from '../bench/src/suite/run-suite';
 import { SUITE_SCENARIO_NAMES, type SuiteResults, type SuiteScenarioName } from '../bench/src/suite/types';
@@ -83,6 +84,14 @@ describe('benchmark suite, quick run against all three systems', () => {
       expect(page.split(`<!-- bench:suite-${scenario}:end -->`)).toHaveLength(2);
     }
     expect(page).toContain('npm run bench -- memory --quick');
+  });
+
+  it('names, in every section, the stamped JSON of its run (a later run overwrites the -latest one)', async () => {
+    const json = runJsonName('suite', results);
+    expect(json).toMatch(/^suite-quick-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
+    expect(page.split(`Raw results: \`${json}\``)).toHaveLength(SUITE_SCENARIO_NAMES.length + 1);
+    const saved = JSON.parse(await readFile(path.join(dir, 'results', json), 'utf8')) as SuiteResults;
+    expect(saved.startedAt).toBe(results.startedAt);
   });
 
   it('memory: the node grows with its connections', () => {

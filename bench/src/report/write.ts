@@ -24,6 +24,12 @@ export async function writeResults(results: DeliveryResults, options: { outDir: 
   return { json, latestJson, markdown };
 }
 
+/** The file a run's results are kept in for good: `<name>-<timestamp>.json` (`<name>-quick-…` for quick runs). */
+export function runJsonName(name: string, results: { mode: 'full' | 'quick'; startedAt: string }): string {
+  const prefix = results.mode === 'quick' ? `${name}-quick` : name;
+  return `${prefix}-${results.startedAt.replace(/[:.]/g, '-')}.json`;
+}
+
 /**
  * Writes a run's results as `<name>-<timestamp>.json` and `<name>-latest.json` in `outDir`
  * (`<name>-quick-*` for quick runs); returns the paths and the prefix used.
@@ -35,8 +41,7 @@ export async function writeRunJson(
 ): Promise<{ prefix: string; json: string; latestJson: string }> {
   await mkdir(outDir, { recursive: true });
   const prefix = results.mode === 'quick' ? `${name}-quick` : name;
-  const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const json = path.join(outDir, `${prefix}-${stamp}.json`);
+  const json = path.join(outDir, runJsonName(name, results));
   const latestJson = path.join(outDir, `${prefix}-latest.json`);
   const text = `${JSON.stringify(results, null, 2)}\n`;
   await writeFile(json, text);

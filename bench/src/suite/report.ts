@@ -3,7 +3,7 @@ import path from 'node:path';
 import { renderBarChart, renderLineChart } from '../charts/svg';
 import { replaceDocSection, standalonePage, writeDocSection } from '../report/doc-sections';
 import { codeSuffix } from '../report/machine';
-import { writeRunJson } from '../report/write';
+import { runJsonName, writeRunJson } from '../report/write';
 import { SYSTEM_DESCRIPTIONS } from '../systems/system-names';
 import type { SuiteChart, SuiteResults, SuiteScenarioResult, SuiteTable } from './types';
 
@@ -67,7 +67,9 @@ export function renderScenarioSection(results: SuiteResults, scenario: SuiteScen
   for (const t of scenario.tables) lines.push(...table(t), '');
   for (const c of scenario.charts) lines.push(`![${c.alt}](${chartsPrefix}${c.file}.svg)`, '');
   if (scenario.notes.length > 0) lines.push(...scenario.notes.map((n) => `- ${n}`), '');
-  lines.push(`Raw results: \`${results.mode === 'quick' ? 'suite-quick' : 'suite'}-latest.json\` in the results directory (\`bench/results/\` by default); the charts are rendered from it.`);
+  // The stamped file, not `suite-latest.json`: a later run (of one scenario, or without docs) overwrites that one.
+  const json = runJsonName('suite', results);
+  lines.push(`Raw results: \`${json}\` in the results directory (\`bench/results/\` by default); the charts are rendered from it, and \`npm run bench -- suite --from bench/results/${json}\` renders them and this section again.`);
   return lines.join('\n');
 }
 
