@@ -1,4 +1,4 @@
-import { compareOffsets } from '@roomwire/shared';
+import { compareOffsets, Fifo } from '@roomwire/shared';
 import type { EncodedFrame } from '../stream/adapter-message';
 import { OffsetWindow } from '../stream/offset-window';
 import type { LogEntry } from '../stream/event-log';
@@ -27,8 +27,9 @@ interface Cached {
  */
 export class TailCache {
   readonly #opts: TailCacheOptions;
-  readonly #window = new OffsetWindow<Cached>();
-  /** The same entries per room (an entry in several rooms is in each of their windows). */
+  /** Every entry in arrival (offset) order; eviction goes by it. */
+  readonly #window = new Fifo<Cached>();
+  /** The same entries per room, searchable by offset (an entry in several rooms is in each of their windows). */
   readonly #rooms = new Map<string, OffsetWindow<Cached>>();
   #bytes = 0;
   /** Every durable entry after this offset is in the cache; `null` until the reader is known to be live. */
