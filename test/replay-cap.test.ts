@@ -1,34 +1,24 @@
-import type { EventEnvelope } from '@roomwire/shared';
-import type { ResyncInfo } from '@roomwire/client';
-import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
+import { waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
-import { signToken, uniqueOrg } from './support/tokens';
+import { uniqueOrg } from './support/tokens';
 
 describe.each([
   ['from memory', {}],
   ['from the Redis stream', { recoveryCacheMs: 1 }],
 ] as const)('replay cap, %s', (_label, nodeOptions) => {
   let cluster: TestCluster;
-  let proxy: TcpProxy | undefined;
 
   beforeAll(async () => {
     cluster = await startCluster({ nodes: 1, node: { maxReplayFrames: 10, ...nodeOptions } });
   });
 
   afterAll(async () => {
-    await proxy?.close();
     await cluster?.cleanup();
   });
 
   test('a gap longer than the cap ends in a resync, never in a partial replay', async () => {
     const org = uniqueOrg();
-    proxy = await startTcpProxy(Number(new URL((cluster.nodes[0] as TestCluster['nodes'][0]).url).port));
-    const client = cluster.client({ url: proxy.url, token: () => signToken({ org, services: ['billing'] }), services: ['billing'] });
-    const received: EventEnvelope[] = [];
-    const resyncs: ResyncInfo[] = [];
-    client.on('billing', 'invoice.paid', (_d, e) => received.push(e));
-    client.onResync((info) => resyncs.push(info));
-    await waitUntil(() => client.state === 'connected', { what: 'connected' });
+    const { client, proxy, received, resyncs } = await cluster.proxiedClient(org);
 
     proxy.cut();
     await waitUntil(() => client.state === 'reconnecting', { what: 'the cut' });

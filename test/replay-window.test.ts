@@ -1,31 +1,20 @@
-import type { EventEnvelope } from '@roomwire/shared';
-import type { ResyncInfo } from '@roomwire/client';
-import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
+import { waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
-import { signToken, uniqueOrg } from './support/tokens';
+import { uniqueOrg } from './support/tokens';
 
 let cluster: TestCluster;
-let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 2, node: { replayWindowMs: 2000 } });
 });
 
 afterAll(async () => {
-  await proxy?.close();
   await cluster?.cleanup();
 });
 
 test('with a 2 s replay window, a client away for 5 s is told to resync and gets no partial replay', async () => {
   const org = uniqueOrg();
-  const port = Number(new URL((cluster.nodes[0] as TestCluster['nodes'][0]).url).port);
-  proxy = await startTcpProxy(port);
-  const client = cluster.client({ url: proxy.url, token: () => signToken({ org, services: ['billing'] }), services: ['billing'] });
-  const received: EventEnvelope[] = [];
-  const resyncs: ResyncInfo[] = [];
-  client.on('billing', 'invoice.paid', (_d, e) => received.push(e));
-  client.onResync((info) => resyncs.push(info));
-  await waitUntil(() => client.state === 'connected', { what: 'client connected' });
+  const { client, proxy, received, resyncs } = await cluster.proxiedClient(org);
 
   proxy.cut();
   await waitUntil(() => client.state === 'reconnecting', { what: 'the cut' });

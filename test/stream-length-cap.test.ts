@@ -1,9 +1,7 @@
-import type { EventEnvelope } from '@roomwire/shared';
-import type { ResyncInfo } from '@roomwire/client';
 import { createClient as createRedisClient } from 'redis';
-import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
+import { waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
-import { signToken, uniqueOrg } from './support/tokens';
+import { uniqueOrg } from './support/tokens';
 
 // maxStreamLength (MAX_STREAM_LENGTH) caps the stream whatever the replay window: at a high enough rate
 // it, not the window, decides how far back a client can recover (3 333 events/s for 5 min with the
@@ -13,7 +11,6 @@ const CAP = 200;
 const STREAM_NODE_ENTRIES = 100;
 
 let cluster: TestCluster;
-let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
   // recoveryCacheBytes 1: the node's in-memory tail holds nothing, so replays read the (trimmed) stream.
@@ -21,20 +18,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await proxy?.close();
   await cluster?.cleanup();
 });
 
 test('a client whose position was trimmed off by the length cap is told to resync and gets no partial replay', async () => {
   const org = uniqueOrg();
-  const port = Number(new URL((cluster.nodes[0] as TestCluster['nodes'][0]).url).port);
-  proxy = await startTcpProxy(port);
-  const client = cluster.client({ url: proxy.url, token: () => signToken({ org, services: ['billing'] }), services: ['billing'] });
-  const received: EventEnvelope[] = [];
-  const resyncs: ResyncInfo[] = [];
-  client.on('billing', 'invoice.paid', (_d, e) => received.push(e));
-  client.onResync((info) => resyncs.push(info));
-  await waitUntil(() => client.state === 'connected', { what: 'client connected' });
+  const { client, proxy, received, resyncs } = await cluster.proxiedClient(org);
   // A first live event fixes the client's position in the stream.
   const first = await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'before', amountCents: 0 });
   await waitUntil(() => received.some((e) => e.id === first.id), { what: 'the first event' });
