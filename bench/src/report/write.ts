@@ -24,10 +24,12 @@ export async function writeResults(results: DeliveryResults, options: { outDir: 
   return { json, latestJson, markdown };
 }
 
+/** `<name>`, or `<name>-quick` for quick runs: the start of every file a run writes. */
+const runPrefix = (name: string, mode: 'full' | 'quick'): string => (mode === 'quick' ? `${name}-quick` : name);
+
 /** The file a run's results are kept in for good: `<name>-<timestamp>.json` (`<name>-quick-…` for quick runs). */
 export function runJsonName(name: string, results: { mode: 'full' | 'quick'; startedAt: string }): string {
-  const prefix = results.mode === 'quick' ? `${name}-quick` : name;
-  return `${prefix}-${results.startedAt.replace(/[:.]/g, '-')}.json`;
+  return `${runPrefix(name, results.mode)}-${results.startedAt.replace(/[:.]/g, '-')}.json`;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function writeRunJson(
   outDir: string,
 ): Promise<{ prefix: string; json: string; latestJson: string }> {
   await mkdir(outDir, { recursive: true });
-  const prefix = results.mode === 'quick' ? `${name}-quick` : name;
+  const prefix = runPrefix(name, results.mode);
   const json = path.join(outDir, runJsonName(name, results));
   const latestJson = path.join(outDir, `${prefix}-latest.json`);
   const text = `${JSON.stringify(results, null, 2)}\n`;
