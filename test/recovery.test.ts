@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '@roomwire/shared';
 import type { RoomwireClient } from '@roomwire/client';
 import { createClient as createRedisClient } from 'redis';
+import { partitionKeys } from '../server/src/stream/partitions';
 import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
@@ -111,10 +112,10 @@ describe.each([
     const redis = createRedisClient({ url: cluster.redis.url });
     await redis.connect();
     try {
-      const entries = await redis.xRange('{roomwire}:stream', '-', '+');
-      const rooms = entries.filter((e) => e.message.type === '3').map((e) => (JSON.parse(e.message.data as string) as { opts: { rooms: string[] } }).opts.rooms);
+      const entries = await redis.xRange(partitionKeys('roomwire', 0, 1).stream, '-', '+');
+      const rooms = entries.filter((e) => e.message.h === undefined).map((e) => e.message.r);
       expect(rooms.length).toBeGreaterThan(200);
-      expect(rooms.filter((r) => !(r.length === 1 && r[0]?.startsWith('org:')))).toEqual([]);
+      expect(rooms.filter((r) => !r?.startsWith('org:'))).toEqual([]);
     } finally {
       await redis.close();
     }

@@ -2,6 +2,7 @@ import { createNode } from '@roomwire/server';
 import { RoomwireError } from '@roomwire/shared';
 import { connectRedis } from '../server/src/stream/redis-client';
 import { RedisStreamLog } from '../server/src/stream/redis-stream-log';
+import { partitionKeys } from '../server/src/stream/partitions';
 import { startRedis, startTcpProxy, type RedisServerHandle, type TcpProxy } from './harness';
 import { testNodeOptions } from './support/cluster';
 import { TEST_PUBLISH_KEY } from './support/tokens';
@@ -20,9 +21,8 @@ afterAll(async () => {
 }, 20_000);
 
 test('an append into a network black hole (no reply, no reset) fails with RW_ERR_UNAVAILABLE at the command timeout instead of hanging', async () => {
-  const client = await connectRedis(`redis://127.0.0.1:${proxy.port}`, { failFast: true, name: 'blackhole-test', onError: () => undefined });
-  const log = new RedisStreamLog(client, {
-    streamName: '{blackhole}:stream',
+  const client = await connectRedis({ url: `redis://127.0.0.1:${proxy.port}` }, { failFast: true, name: 'blackhole-test', onError: () => undefined });
+  const log = new RedisStreamLog(client, partitionKeys('blackhole', 0, 1), {
     replayWindowMs: 60_000,
     maxStreamLength: 1000,
     compressFramesMinBytes: 0,
@@ -50,7 +50,7 @@ test('an append into a network black hole (no reply, no reset) fails with RW_ERR
     expect(Date.now() - started).toBeLessThan(5000);
   } finally {
     proxy.heal();
-    client.destroy();
+    client.client.destroy();
   }
 }, 20_000);
 

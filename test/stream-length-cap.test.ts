@@ -1,4 +1,5 @@
 import { createClient as createRedisClient } from 'redis';
+import { partitionKeys } from '../server/src/stream/partitions';
 import { waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { uniqueOrg } from './support/tokens';
@@ -40,7 +41,7 @@ test('a client whose position was trimmed off by the length cap is told to resyn
   const redis = createRedisClient({ url: cluster.redis.url });
   await redis.connect();
   try {
-    const length = await redis.xLen('{roomwire}:stream');
+    const length = await redis.xLen(partitionKeys('roomwire', 0, 1).stream);
     expect(length).toBeGreaterThanOrEqual(CAP);
     expect(length).toBeLessThan(CAP + STREAM_NODE_ENTRIES + 50);
   } finally {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createClient as createRedisClient } from 'redis';
+import { partitionKeys } from '../server/src/stream/partitions';
 import type { EventEnvelope } from '@roomwire/shared';
 import { startTcpProxy, waitUntil, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
@@ -17,11 +18,13 @@ afterAll(async () => {
   await cluster?.cleanup();
 });
 
+/** Frames in the stream (heartbeats, which idle readers write, left out). */
 async function streamLength(): Promise<number> {
   const redis = createRedisClient({ url: cluster.redis.url });
   await redis.connect();
   try {
-    return await redis.xLen('{roomwire}:stream');
+    const entries = await redis.xRange(partitionKeys('roomwire', 0, 1).stream, '-', '+');
+    return entries.filter((e) => e.message.h === undefined).length;
   } finally {
     await redis.close();
   }

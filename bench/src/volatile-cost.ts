@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createClient } from 'redis';
-import { encodeBroadcast } from '../../server/src/stream/adapter-message';
+import { frameFields } from '../../server/src/stream/stream-entry';
+import { partitionKeys } from '../../server/src/stream/partitions';
 import { retentionMs } from '../../server/src/stream/retention';
 import { startRedis } from '../../test/harness';
 import { codeSuffix, describeMachine } from './report/machine';
@@ -26,6 +27,7 @@ export async function runVolatileCost(options: { quick: boolean; docs: boolean }
   const redis = await startRedis();
   const client = createClient({ url: redis.url });
   await client.connect();
+  const keys = partitionKeys('roomwire', 0, 1);
   try {
     const typing = (i: number) => ({ events: [{ id: randomUUID(), org: `org-${i % 1000}`, service: 'presence', type: 'user.typing', ts: Date.now(), data: { userId: `u${i}` } }] });
     const before = await usedMemory(client);
@@ -33,8 +35,8 @@ export async function runVolatileCost(options: { quick: boolean; docs: boolean }
     for (let i = 0; i < entries; i += 500) {
       await Promise.all(
         Array.from({ length: 500 }, (_, k) => {
-          const fields = encodeBroadcast(`org:org-${(i + k) % 1000}:svc:presence`, typing(i + k), { minBytes: 0 });
-          return client.xAdd('{roomwire}:stream', '*', fields);
+          const fields = frameFields(`org:org-${(i + k) % 1000}:svc:presence`, typing(i + k), { minBytes: 0 });
+          return client.sendCommand(['XADD', keys.stream, '*', ...fields]);
         }),
       );
     }
@@ -42,7 +44,7 @@ export async function runVolatileCost(options: { quick: boolean; docs: boolean }
     const bytesPerEntry = ((await usedMemory(client)) - before) / entries;
     started = performance.now();
     for (let i = 0; i < entries; i += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, k) => client.publish('{roomwire}:stream:volatile', JSON.stringify({ room: 'org:o:svc:presence', frame: typing(i + k) }))));
+      await Promise.all(Array.from({ length: 500 }, (_, k) => client.publish(keys.volatileChannel, JSON.stringify({ room: 'org:o:svc:presence', frame: typing(i + k) }))));
     }
     const pubsubUs = ((performance.now() - started) * 1000) / entries;
     const retainedSeconds = retentionMs(WINDOW_MS) / 1000;

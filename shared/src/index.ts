@@ -31,7 +31,7 @@ export {
   type TypedEnvelope,
 } from './envelope';
 export { Fifo } from './fifo';
-export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgRoom, parseServiceRoom, serviceRoom } from './names';
+export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   EVENTS,
   PROTOCOL_VERSION,

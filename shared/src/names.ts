@@ -30,3 +30,10 @@ export function parseServiceRoom(room: string): { org: string; service: string }
   const [, org, , service] = parts as [string, string, string, string];
   return isValidName(org) && isValidName(service) ? { org, service } : undefined;
 }
+
+/** The org of an org or service room (`org:{org}` or `org:{org}:svc:{service}`); `''` for any other room. */
+export function orgOfRoom(room: string): string {
+  if (!room.startsWith('org:')) return '';
+  const end = room.indexOf(':', 4);
+  return end < 0 ? room.slice(4) : room.slice(4, end);
+}

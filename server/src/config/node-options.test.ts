@@ -19,7 +19,10 @@ test('resolving only the required options gives the documented defaults', () => 
     pingTimeoutMs: 20_000,
     drainDelayMs: 0,
     corsOrigins: [],
-    streamName: '{roomwire}:stream',
+    keyPrefix: 'roomwire',
+    redisClusterUrls: [],
+    streamPartitions: 1,
+    partitionIdleGraceMs: 60_000,
   });
   expect(resolved.catalog).toBe(catalog);
   expect(resolved.nodeId).toMatch(/^node-/);
@@ -40,6 +43,10 @@ test.each([
   [{ auth, maxReplayFrames: 1.5 }, /maxReplayFrames/],
   [{ auth, port: 70000 }, /port/],
   [{ auth, publishApiKey: 'short' }, /publishApiKey/],
+  [{ auth, streamPartitions: 0 }, /streamPartitions must be an integer in 1\.\.1024/],
+  [{ auth, streamPartitions: 2000 }, /streamPartitions/],
+  [{ auth, redisUrl: 'redis://a', redisClusterUrls: ['redis://b'] }, /not both/],
+  [{ auth, keyPrefix: 'a{b}' }, /keyPrefix/],
 ])('bad options throw a precise TypeError: %#', (options, message) => {
   expect(() => resolveNodeOptions(options as never)).toThrow(TypeError);
   expect(() => resolveNodeOptions(options as never)).toThrow(message);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AdminUiOptions } from '../node/admin-ui';
 import { rateLimitDefaults, type RateLimitOptions } from '../limits/rate-limits';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
+import { MAX_PARTITIONS } from '../stream/partitions';
 
 /** How clients authenticate: an HS256 secret or a JWKS URL (RS256/ES256). Exactly one is required. */
 export interface AuthOptions {
@@ -24,8 +25,17 @@ export interface NodeOptions {
   port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
   host?: string;
-  /** Redis URL; without it the node runs alone on the in-memory adapter. @default undefined */
+  /** Redis URL of one Redis; without it (and without `redisClusterUrls`) the node runs alone in memory. @default undefined */
   redisUrl?: string;
+  /** Seed node URLs of a Redis Cluster (instead of `redisUrl`): partitions spread over its masters. @default [] */
+  redisClusterUrls?: string[];
+  /**
+   * Number of stream partitions orgs are hashed to (each a stream with its own hash tag, so a Redis
+   * Cluster spreads them over its masters). Every node and publisher of a cluster must agree. @default 1
+   */
+  streamPartitions?: number;
+  /** How long a node keeps reading a partition after its last socket of the partition's orgs left, in ms. @default 60000 */
+  partitionIdleGraceMs?: number;
   /** Bearer key of `POST /v1/publish`; without it the HTTP publish API answers 401. @default undefined */
   publishApiKey?: string;
   /** The event catalog. @default the example catalog of `@roomwire/shared` */
@@ -52,8 +62,8 @@ export interface NodeOptions {
   drainDelayMs?: number;
   /** Origins allowed to connect from browsers (CORS); same-origin pages always can. @default [] */
   corsOrigins?: string[];
-  /** Name of the Redis stream shared by the cluster. The `{}` hash tag keeps its keys on one slot. @default '{roomwire}:stream' */
-  streamName?: string;
+  /** Prefix of every Redis key and channel of the cluster (`<prefix>:{<tag>}:stream`, …). @default 'roomwire' */
+  keyPrefix?: string;
   /** This node's id in logs and metrics. @default a random id */
   nodeId?: string;
   /** Byte budget of what may be queued towards one socket (engine.io buffer + WebSocket buffer). @default 1048576 */
@@ -103,7 +113,10 @@ export const nodeDefaults = {
   trustProxy: false,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
-  streamName: '{roomwire}:stream',
+  keyPrefix: 'roomwire',
+  redisClusterUrls: [] as string[],
+  streamPartitions: 1,
+  partitionIdleGraceMs: 60_000,
 } as const;
 
 /** Options after defaults are merged and checked. */
@@ -124,6 +137,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   const resolved: ResolvedNodeOptions = {
     ...nodeDefaults,
     corsOrigins: [...nodeDefaults.corsOrigins],
+    redisClusterUrls: [...nodeDefaults.redisClusterUrls],
     nodeId: `node-${Math.random().toString(36).slice(2, 10)}`,
     ...defined,
     batching: resolveBatchingOptions(defined.batching, 'createNode'),
@@ -153,6 +167,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'slowConsumerGraceMs',
     'recoveryCacheMs',
     'recoveryCacheBytes',
+    'partitionIdleGraceMs',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -168,6 +183,15 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   if (!Number.isInteger(resolved.drainDelayMs) || resolved.drainDelayMs < 0) {
     throw new TypeError(`createNode: drainDelayMs must be a non-negative integer`);
+  }
+  if (!Number.isInteger(resolved.streamPartitions) || resolved.streamPartitions < 1 || resolved.streamPartitions > MAX_PARTITIONS) {
+    throw new TypeError(`createNode: streamPartitions must be an integer in 1..${MAX_PARTITIONS}, got ${JSON.stringify(resolved.streamPartitions)}`);
+  }
+  if (resolved.redisUrl !== undefined && resolved.redisClusterUrls.length > 0) {
+    throw new TypeError('createNode: set redisUrl (one Redis) or redisClusterUrls (a Redis Cluster), not both');
+  }
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(resolved.keyPrefix)) {
+    throw new TypeError(`createNode: keyPrefix must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(resolved.keyPrefix)}`);
   }
   if (resolved.publishApiKey !== undefined && resolved.publishApiKey.length < 16) {
     throw new TypeError('createNode: publishApiKey must be at least 16 characters');

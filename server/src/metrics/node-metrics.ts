@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricsSources {
   connections(): number;
   subscriptions(): number;
+  /** Partitions this node reads now. */
+  partitionsRead(): number;
   /** Milliseconds between the newest stream entry and the last one this node delivered; undefined without Redis. */
   streamReadLagMs(): Promise<number | undefined>;
 }
@@ -19,6 +21,8 @@ export interface NodeMetrics {
   frameAppended(events: number): void;
   /** A frame of `events` events, the first published at `firstTs`, delivered to `sockets` local sockets. */
   delivered(events: number, firstTs: number | undefined, sockets: number): void;
+  /** Entries read from partition `index`'s stream. */
+  entriesRead(index: number, count: number): void;
   /** Volatile events not sent to sockets under pressure. */
   volatileDropped(count: number): void;
   /** A slow consumer evicted. */
@@ -66,8 +70,22 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     },
   });
   new Gauge({
+    name: 'roomwire_partitions_read',
+    help: 'Stream partitions this node reads now (those its sockets’ orgs are in).',
+    registers,
+    collect() {
+      this.set(sources.partitionsRead());
+    },
+  });
+  const entriesRead = new Counter({
+    name: 'roomwire_stream_entries_read_total',
+    help: 'Stream entries (frames and heartbeats) this node read, by partition.',
+    labelNames: ['partition'],
+    registers,
+  });
+  new Gauge({
     name: 'roomwire_stream_read_lag_seconds',
-    help: 'How far this node’s stream reader is behind the newest stream entry.',
+    help: 'How far this node’s slowest partition reader is behind its stream’s newest entry.',
     registers,
     async collect() {
       const lag = await sources.streamReadLagMs().catch(() => undefined);
@@ -136,6 +154,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
       recent[recentCount % RECENT_LATENCIES] = ms;
       recentCount += 1;
     },
+    entriesRead: (index, count) => entriesRead.inc({ partition: String(index) }, count),
     volatileDropped: (count) => {
       if (count > 0) volatileDrops.inc(count);
     },

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { canSeeService } from '../auth/claims';
 import type { TokenVerifier } from '../auth/verify-token';
 import { replayInto, type ReplayContext } from '../recovery/replay';
+import { syncedRoom, type PartitionView } from '../stream/partition-view';
 import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
 import { safePreview } from '../safe-preview';
@@ -23,8 +24,18 @@ import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
 
+/** The partitions a connection's org can be in, and this node's readers of them. */
+export interface PartitionAccess {
+  /** The partition of an org. */
+  of(org: string): number;
+  /** Makes sure this node reads a partition (see `EventTransport.acquire`); one release per acquire. */
+  acquire(index: number): Promise<PartitionView>;
+  release(index: number): void;
+}
+
 /** What the connection handlers need from the node. */
 export interface ConnectionContext extends ReplayContext {
+  partitions: PartitionAccess;
   verify: TokenVerifier;
   catalog: CatalogDefinition;
   maxSubscriptionsPerSocket: number;
@@ -36,12 +47,6 @@ export interface ConnectionContext extends ReplayContext {
   /** Take the client address from `X-Forwarded-For`. */
   trustProxy: boolean;
 }
-
-/**
- * Sockets that have completed a subscribe or a resume on this connection. Only they get position
- * watermarks: a socket that has not rejoined its rooms yet must not be told it is up to date.
- */
-export const SYNCED_ROOM = 'rw:synced';
 
 /** How often sockets are checked for an expired token. */
 const EXPIRY_SWEEP_MS = 1000;
@@ -90,6 +95,12 @@ function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: 
       (claims) => {
         socket.data.claims = claims;
         socket.data.connId = socket.id;
+        // The session id carries the partition, so the session is stored in (and restored from) its
+        // partition's slot: a restore knows only the id. A restored id carries it already.
+        if (!socket.recovered) {
+          const session = socket as unknown as { pid: string };
+          session.pid = `${ctx.partitions.of(claims.org)}.${session.pid}`;
+        }
         // Verified once: not kept for the connection's life (memory per idle socket), nor shown by the admin UI.
         delete (socket.handshake.auth as { token?: unknown }).token;
         next();
@@ -119,6 +130,25 @@ function connectionHandlers(ctx: ConnectionContext) {
       if (queues.get(socket) === tail) queues.delete(socket);
     });
     return run;
+  };
+  // The partition each socket holds (acquired once, at its first subscribe, resume or restore; released
+  // when it disconnects): this node reads a partition only while sockets of its orgs are here.
+  const held = new WeakMap<RoomwireSocket, Promise<PartitionView>>();
+  const hold = (socket: RoomwireSocket): Promise<PartitionView> => {
+    let view = held.get(socket);
+    if (view === undefined) {
+      const index = ctx.partitions.of(socket.data.claims.org);
+      view = ctx.partitions.acquire(index);
+      held.set(socket, view);
+      view.catch(() => held.delete(socket));
+    }
+    return view;
+  };
+  const unhold = (socket: RoomwireSocket): void => {
+    const view = held.get(socket);
+    if (view === undefined) return;
+    held.delete(socket);
+    view.then((v) => ctx.partitions.release(v.index), () => undefined);
   };
   // Made when needed: most connections never log.
   const logOf = (socket: RoomwireSocket): Logger => ctx.logger.child({ connId: socket.data.connId, org: socket.data.claims.org });
@@ -155,11 +185,12 @@ function connectionHandlers(ctx: ConnectionContext) {
     try {
       const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
       checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
+      const view = await hold(socket);
       socket.join(roomsFor(claims, services));
       // Every entry after the reader's offset at the moment of the join reaches this socket live.
-      const offset = ctx.readerOffset();
-      socket.join(SYNCED_ROOM);
-      result = { ok: true, services, position: { epoch: await ctx.log.epoch(), offset } };
+      const position = { epoch: view.epoch(), offset: view.readerOffset() };
+      socket.join(syncedRoom(view.index));
+      result = { ok: true, services, position };
     } catch (err) {
       result = failureAck(err);
     }
@@ -186,8 +217,9 @@ function connectionHandlers(ctx: ConnectionContext) {
       const services = checkServices(body, claims, ctx.catalog, ctx.maxSubscriptionsPerSocket);
       checkSubscriptionLimit(socket, services, ctx.maxSubscriptionsPerSocket);
       const position = checkPosition((body as { position?: unknown }).position);
-      const outcome = await replayInto(socket, roomsFor(claims, services), position, ctx);
-      socket.join(SYNCED_ROOM);
+      const view = await hold(socket);
+      const outcome = await replayInto(socket, roomsFor(claims, services), position, view, ctx);
+      socket.join(syncedRoom(view.index));
       result = outcome.recovered
         ? { ok: true, recovered: true, services, position: outcome.position, replayed: outcome.replayed }
         : { ok: true, recovered: false, services, position: outcome.position, reason: outcome.reason };
@@ -201,6 +233,7 @@ function connectionHandlers(ctx: ConnectionContext) {
 
   return {
     serially,
+    hold,
     logOf,
     // Listeners, shared by every socket: `this` is the socket (Socket.IO emits on it).
     onSubscribe(this: RoomwireSocket, ...args: unknown[]): void {
@@ -213,6 +246,7 @@ function connectionHandlers(ctx: ConnectionContext) {
       request(this, args, (body, ack) => resume(this, body, ack));
     },
     onDisconnect(this: RoomwireSocket, reason: string): void {
+      unhold(this);
       ctx.gate.drop(this.id);
       ctx.limits?.forgetSocket(this.id);
       if (ctx.logger.isLevelEnabled('debug')) logOf(this).debug({ reason }, 'disconnected');
@@ -230,7 +264,7 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: 
   const restore = socket.data[RESTORE_KEY];
   if (restore) {
     delete socket.data[RESTORE_KEY];
-    void handlers.serially(socket, () => replayRestored(socket, restore.rooms, restore.position, ctx, handlers.logOf(socket)));
+    void handlers.serially(socket, () => replayRestored(socket, restore.rooms, restore.position, ctx, handlers.hold, handlers.logOf(socket)));
   }
 
   socket.on(EVENTS.subscribe, handlers.onSubscribe);
@@ -239,7 +273,14 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: 
   socket.on('disconnect', handlers.onDisconnect);
 }
 
-async function replayRestored(socket: RoomwireSocket, rooms: string[], position: StreamPosition, ctx: ConnectionContext, log: Logger): Promise<void> {
+async function replayRestored(
+  socket: RoomwireSocket,
+  rooms: string[],
+  position: StreamPosition,
+  ctx: ConnectionContext,
+  hold: (socket: RoomwireSocket) => Promise<PartitionView>,
+  log: Logger,
+): Promise<void> {
   const { claims } = socket.data;
   // The fresh token decides: rooms it no longer allows are not rejoined.
   const allowed = rooms.filter((room) => {
@@ -249,8 +290,9 @@ async function replayRestored(socket: RoomwireSocket, rooms: string[], position:
   });
   const services = servicesOf(allowed, claims.org);
   try {
-    const outcome = await replayInto(socket, allowed, position, ctx);
-    socket.join(SYNCED_ROOM);
+    const view = await hold(socket);
+    const outcome = await replayInto(socket, allowed, position, view, ctx);
+    socket.join(syncedRoom(view.index));
     noticeEviction(socket);
     log.info({ services, recovered: outcome.recovered, ...(outcome.recovered ? { replayed: outcome.replayed } : { reason: outcome.reason }) }, 'session restored');
     if (!outcome.recovered && services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason: outcome.reason });

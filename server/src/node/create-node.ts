@@ -17,8 +17,11 @@ import { offsetTimeMs } from '../stream/retention';
 import { enableAdminUi } from './admin-ui';
 import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
-import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
+import { attachConnectionHandlers } from './connection';
 import { openEventTransport } from './event-transport';
+import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
+import { syncedRoom, type PartitionView } from '../stream/partition-view';
+import { encodeEventPacket, type EncodedFrame } from '../stream/stream-entry';
 import { createHttpRoutes } from './http-routes';
 import { createStatusPage } from './status-page';
 import { servicesOf } from './subscriptions';
@@ -52,8 +55,12 @@ export interface NodeStats {
   pressuredSockets: number;
   /** Most bytes queued towards a socket when it was evicted. */
   maxEvictedQueuedBytes: number;
-  /** Offset of the last stream entry delivered to this node's sockets. */
-  deliveredOffset: string;
+  /** Offset of the last stream entry delivered to this node's sockets, per partition read now. */
+  deliveredOffsets: Record<number, string>;
+  /** Partitions this node reads now. */
+  partitionsRead: number[];
+  /** Stream entries read since start, per partition. */
+  entriesRead: Record<number, number>;
   /** Replays by outcome. */
   replays: ReplayStats;
   /** Recent stream entries held in memory for replays (cluster mode). */
@@ -98,8 +105,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     void saving.finally(() => savingSessions.delete(saving));
   };
 
-  let epoch = '';
   const replayStats = newReplayStats();
+  const entriesRead: Record<number, number> = {};
   // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
   const sendVolatile = (room: string, frame: DeliveryFrame): void => {
     const members = io.of('/').adapter.rooms.get(room);
@@ -119,23 +126,63 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const metrics = createNodeMetrics(opts.nodeId, {
     connections: () => io.of('/').sockets.size,
     subscriptions: () => countSubscriptions(),
+    partitionsRead: () => transport.active().length,
     streamReadLagMs: async () => {
-      if (opts.redisUrl === undefined) return undefined;
-      const head = await log.head();
-      return offsetTimeMs(head.offset) - offsetTimeMs(readerOffset());
+      if (transport.redis === undefined) return undefined;
+      let lag = 0;
+      for (const view of transport.active()) {
+        const head = await view.log.head();
+        lag = Math.max(lag, offsetTimeMs(head.offset) - offsetTimeMs(view.readerOffset()));
+      }
+      return lag;
     },
   });
+  /**
+   * A durable frame read from a partition: kept for replays, held back from sockets being replayed to,
+   * and sent to every other socket of its rooms, encoded once.
+   */
+  const deliverFrame = (_view: PartitionView, offset: string, frame: EncodedFrame): void => {
+    let except: Set<string> | undefined;
+    if (gate.size > 0) {
+      except = new Set();
+      gate.intercept(frame.rooms, except, () => frame.frame(), offset);
+    }
+    const encoded = encodeForBroadcast(encodeEventPacket(frame, offset), directWrites);
+    let sockets = 0;
+    for (const room of frame.rooms) sockets += broadcastToRoom(io.of('/'), room, encoded, except);
+    metrics.delivered(frame.events, frame.firstTs, sockets);
+  };
+  /**
+   * A partition's stream lost what its synced sockets were owed (a new epoch: Redis lost the stream,
+   * or it moved backwards; or this node's reader lagged behind trimming): each is told to resync its
+   * services, then given a position in the partition as it is now.
+   */
+  const partitionReset = (view: PartitionView, reason: 'stream-reset' | 'trimmed'): void => {
+    const members = io.of('/').adapter.rooms.get(syncedRoom(view.index));
+    for (const id of members ?? []) {
+      const socket = io.of('/').sockets.get(id);
+      if (socket === undefined) continue;
+      const services = servicesOf(socket.rooms, socket.data.claims.org);
+      if (services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason });
+      if (!gate.isHeld(id)) sendToSocket(socket, EVENTS.position, { epoch: view.epoch() }, view.readerOffset());
+    }
+  };
+  // The direct WebSocket write skips engine.io's per-packet events, which the admin UI counts bytes by.
+  const directWrites = opts.adminUi === undefined;
   const transport = await openEventTransport(opts, {
     gate,
     logger,
-    epoch: () => epoch,
     trackSession: track,
+    deliverFrame,
+    entriesRead: (index, count) => {
+      entriesRead[index] = (entriesRead[index] ?? 0) + count;
+      metrics.entriesRead(index, count);
+    },
     sendVolatile,
     countDelivery,
+    partitionReset,
     opened,
   });
-  const { log, readerOffset } = transport;
-  epoch = await log.epoch();
 
   const io: RoomwireServer = new Server({
     adapter: transport.adapter,
@@ -149,12 +196,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   });
   opened.push(() => io.close());
   await transport.start(io);
+  const redisClient = transport.redis?.client;
 
   const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
   const limits =
     opts.rateLimits === false
       ? undefined
-      : createRateLimits(opts.rateLimits, { redis: transport.redis, keyPrefix: `${opts.streamName}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
+      : createRateLimits(opts.rateLimits, { redis: redisClient, keyPrefix: `${opts.keyPrefix}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
   const connections = attachConnectionHandlers(io, {
     limits,
@@ -164,21 +212,17 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     catalog: opts.catalog,
     maxSubscriptionsPerSocket: opts.maxSubscriptionsPerSocket,
     logger,
-    log,
+    partitions: { of: transport.partitionOf, acquire: transport.acquire, release: transport.release },
     gate,
-    readerOffset,
     maxReplayFrames: opts.maxReplayFrames,
     replayPageSize: opts.replayPageSize,
     maxPositionAgeMs: maxPositionAgeMs(opts),
     stats: replayStats,
     pacing: { maxQueuedBytes: Math.floor(opts.maxBufferedBytes / 2), stallTimeoutMs: Math.max(5000, 5 * opts.slowConsumerGraceMs) },
     onOutcome: (result) => metrics.replayed(result),
-    get tail() {
-      return transport.tail();
-    },
   });
 
-  const pipeline = createPublishPipeline({ catalog: opts.catalog, log, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
+  const pipeline = createPublishPipeline({ catalog: opts.catalog, sink: transport.sink, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
   const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({
     publish,
@@ -194,8 +238,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return count;
   };
   const clusterStatus = startClusterStatus({
-    client: transport.redis,
-    key: `${opts.streamName}:nodes`,
+    client: redisClient,
+    key: `${opts.keyPrefix}:nodes`,
     nodeId: opts.nodeId,
     intervalMs: 2000,
     logger,
@@ -222,10 +266,10 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   });
 
   const ready = async (): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }> => {
-    const client = transport.redis;
-    if (client === undefined) return { ok: !draining, redis: 'none' };
+    const redis = transport.redis;
+    if (redis === undefined) return { ok: !draining, redis: 'none' };
     const redisUp = await Promise.race([
-      client.ping().then(() => true, () => false),
+      redis.ping().then(() => true, () => false),
       new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
     ]);
     return { ok: !draining && redisUp, redis: redisUp ? 'ok' : 'down' };
@@ -253,33 +297,16 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     onEvict: () => metrics.evicted(),
   });
 
-  /**
-   * Adopts the stream's current epoch. A new one means the stream was lost while this node ran (Redis
-   * restarted without persistence): what its synced sockets were owed may be gone with it, and their
-   * positions name the old stream, so each is told to resync its services.
-   */
-  const refreshEpoch = async (): Promise<void> => {
-    const current = await log.epoch();
-    if (current === epoch) return;
-    logger.warn({ previous: epoch, current }, 'the event stream was lost (new epoch): synced sockets resync');
-    epoch = current;
-    for (const socket of io.of('/').sockets.values()) {
-      if (!socket.rooms.has(SYNCED_ROOM)) continue;
-      const services = servicesOf(socket.rooms, socket.data.claims.org);
-      if (services.length > 0) sendToSocket(socket, EVENTS.resync, { services, reason: 'stream-reset' });
-    }
-  };
-  // Watermarks keep quiet clients' positions recent, and carry the epoch after a refresh.
+  // Watermarks keep quiet clients' positions recent: each partition's synced sockets get its reader's
+  // position (each reader checks its stream's epoch on its own, every second and after any failure).
   const sendWatermarks = (): void => {
-    refreshEpoch().then(
-      () => io.local.to(SYNCED_ROOM).except(gate.heldIds()).emit(EVENTS.position, { epoch }, readerOffset()),
-      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not refresh the stream epoch'),
-    );
+    const held = gate.heldIds();
+    for (const view of transport.active()) {
+      io.local.to(syncedRoom(view.index)).except(held).emit(EVENTS.position, { epoch: view.epoch() }, view.readerOffset());
+    }
   };
   const positionTimer = setInterval(sendWatermarks, effectivePositionIntervalMs(opts));
   positionTimer.unref();
-  // A reconnect to Redis may be to a Redis that lost the stream: check at once, not a watermark later.
-  transport.redis?.on('ready', sendWatermarks);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -291,14 +318,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, redis: opts.redisUrl !== undefined, replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength }, 'listening');
+  logger.info({ url, redis: transport.redis === undefined ? 'none' : transport.redis.isCluster ? 'cluster' : 'single', partitions: transport.partitionCount, replayWindowMs: opts.replayWindowMs, maxStreamLength: opts.maxStreamLength }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
       clearInterval(positionTimer);
-      transport.redis?.off('ready', sendWatermarks);
       slowConsumers.stop();
       connections.stop();
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
@@ -320,7 +346,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     slowConsumerEvictions: slowConsumers.stats.evictions,
     pressuredSockets: slowConsumers.stats.pressured,
     maxEvictedQueuedBytes: slowConsumers.stats.maxEvictedQueuedBytes,
-    deliveredOffset: readerOffset(),
+    deliveredOffsets: Object.fromEntries(transport.active().map((view) => [view.index, view.readerOffset()])),
+    partitionsRead: transport.active().map((view) => view.index).sort((a, b) => a - b),
+    entriesRead: { ...entriesRead },
     replays: { ...replayStats, notRecovered: { ...replayStats.notRecovered } },
     recoveryCache: transport.tailSize(),
   });

@@ -1,6 +1,6 @@
 import { RoomwireError, type CatalogDefinition } from '@roomwire/shared';
 import { RoomBatcher, idempotencyScope, type BatchingOptions } from '../batching/room-batcher';
-import type { EventLog } from '../stream/event-log';
+import type { EventSink } from '../stream/event-log';
 import { frameOf, validatePublish, type PublishRequest } from './publish-request';
 
 /** What a publish resolves to once the event is stored in the stream. */
@@ -30,22 +30,22 @@ export interface PublishObserver {
   frameAppended(events: number): void;
 }
 
-/** Builds the publish path over an event log, with adaptive batching unless `batching` is false. */
+/** Builds the publish path into an event sink, with adaptive batching unless `batching` is false. */
 export function createPublishPipeline(options: {
   catalog: CatalogDefinition;
-  log: EventLog;
+  sink: EventSink;
   maxPayloadBytes: number;
   batching: Required<BatchingOptions> | false;
   observer?: PublishObserver;
 }): PublishPipeline {
-  const { catalog, log, maxPayloadBytes, observer } = options;
-  const append: EventLog['append'] = observer
+  const { catalog, sink, maxPayloadBytes, observer } = options;
+  const append: EventSink['append'] = observer
     ? (room, frame, appendOptions) => {
-        const appending = log.append(room, frame, appendOptions);
+        const appending = sink.append(room, frame, appendOptions);
         if (!appendOptions.volatile) void appending.then((r) => r.duplicateOf === undefined && observer.frameAppended(frame.events.length), () => undefined);
         return appending;
       }
-    : log.append.bind(log);
+    : sink.append.bind(sink);
   const batcher = options.batching === false ? undefined : new RoomBatcher(append, options.batching);
   const publish: PublishFn = async (request) => {
     if (!observer) return publishOne(request);

@@ -1,24 +1,30 @@
 import { catalog as exampleCatalog, type Catalog, type CatalogDefinition, type EventData, type EventType, type ServiceName } from '@roomwire/shared';
-import { connectRedis, type RedisClient } from '../stream/redis-client';
+import { orgOfRoom } from '@roomwire/shared';
+import { connectRedis, standaloneHandle, type RedisClient, type RedisHandle } from '../stream/redis-client';
 import { RedisStreamLog } from '../stream/redis-stream-log';
+import { allPartitionKeys, partitionOf } from '../stream/partitions';
 import { nodeDefaults } from '../config/node-options';
 import { createPublishPipeline, type PublishResult } from './publish-pipeline';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
 /** Options of {@link createPublisher}. */
 export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
-  /** Redis URL of the cluster; or pass `redis`. */
+  /** Redis URL of the nodes' one Redis; or pass `redis`, or `redisCluster`. */
   redisUrl?: string;
-  /** A connected node-redis client to use instead of `redisUrl`; it is not closed by `close()`. */
+  /** Seed node URLs of the nodes' Redis Cluster. */
+  redisCluster?: string[];
+  /** A connected node-redis client (of one Redis) to use instead of `redisUrl`; it is not closed by `close()`. */
   redis?: RedisClient;
+  /** Must equal the nodes' partition count. @default 1 */
+  streamPartitions?: number;
   /** The event catalog; must be the nodes' catalog. @default the example catalog */
   catalog?: C;
   /** Must equal the nodes' replay window: appends trim the stream by it, in ms. @default 300000 */
   replayWindowMs?: number;
   /** Must equal the nodes' stream length cap. @default 1000000 */
   maxStreamLength?: number;
-  /** Must equal the nodes' stream name. @default '{roomwire}:stream' */
-  streamName?: string;
+  /** Must equal the nodes' key prefix. @default 'roomwire' */
+  keyPrefix?: string;
   /** Largest accepted event, in bytes. @default 65536 */
   maxPayloadBytes?: number;
   /** Frames whose JSON is at least this many bytes are stored compressed; 0 turns it off. @default 512 */
@@ -60,20 +66,29 @@ export interface Publisher<C extends CatalogDefinition = Catalog> {
  * const { id, offset } = await publisher.to('acme', 'billing').emit('invoice.paid', { invoiceId: 'in_1', amountCents: 4200 });
  */
 export async function createPublisher<C extends CatalogDefinition = Catalog>(options: PublisherOptions<C>): Promise<Publisher<C>> {
-  if (!options.redis && !options.redisUrl) throw new TypeError('createPublisher: set redisUrl or redis');
-  const owned = !options.redis;
-  const client =
-    options.redis ??
-    (await connectRedis(options.redisUrl as string, { failFast: true, name: 'roomwire-publisher', onError: () => undefined }));
-  const log = new RedisStreamLog(client, {
-    streamName: options.streamName ?? nodeDefaults.streamName,
-    replayWindowMs: options.replayWindowMs ?? nodeDefaults.replayWindowMs,
-    maxStreamLength: options.maxStreamLength ?? nodeDefaults.maxStreamLength,
-    compressFramesMinBytes: options.compressFramesMinBytes ?? nodeDefaults.compressFramesMinBytes,
-  });
+  const targets = [options.redis, options.redisUrl, options.redisCluster].filter((t) => t !== undefined).length;
+  if (targets !== 1) throw new TypeError('createPublisher: set exactly one of redisUrl, redisCluster and redis');
+  const onError = (): void => undefined;
+  const redis: RedisHandle = options.redis
+    ? standaloneHandle(options.redis, { owned: false, onError })
+    : await connectRedis(options.redisCluster ? { clusterUrls: options.redisCluster } : { url: options.redisUrl as string }, {
+        failFast: true,
+        name: 'roomwire-publisher',
+        onError,
+      });
+  const count = options.streamPartitions ?? nodeDefaults.streamPartitions;
+  const logs = allPartitionKeys(options.keyPrefix ?? nodeDefaults.keyPrefix, count).map(
+    (keys) =>
+      new RedisStreamLog(redis, keys, {
+        replayWindowMs: options.replayWindowMs ?? nodeDefaults.replayWindowMs,
+        maxStreamLength: options.maxStreamLength ?? nodeDefaults.maxStreamLength,
+        compressFramesMinBytes: options.compressFramesMinBytes ?? nodeDefaults.compressFramesMinBytes,
+      }),
+  );
+  const sink = { append: (...args: Parameters<RedisStreamLog['append']>) => (logs[partitionOf(orgOfRoom(args[0]), count)] as RedisStreamLog).append(...args) };
   const { publish, flush } = createPublishPipeline({
     catalog: options.catalog ?? (exampleCatalog as unknown as C),
-    log,
+    sink,
     maxPayloadBytes: options.maxPayloadBytes ?? nodeDefaults.maxPayloadBytes,
     batching: resolveBatchingOptions(options.batching, 'createPublisher'),
   });
@@ -88,7 +103,7 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
     },
     async close() {
       await flush();
-      if (owned && client.isOpen) await client.close();
+      await redis.close();
     },
   };
 }

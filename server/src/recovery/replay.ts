@@ -1,23 +1,18 @@
 import { compareOffsets, type DeliveryFrame, type StreamPosition } from '@roomwire/shared';
 import type { Socket } from 'socket.io';
-import type { EventLog } from '../stream/event-log';
+import type { PartitionView } from '../stream/partition-view';
 import { offsetTimeMs } from '../stream/retention';
 import type { RecoveryGate } from './recovery-gate';
 import type { TailCache } from './tail-cache';
 import { sendPaced, type Pacing } from './paced-send';
 
-/** What a replay needs from the node. */
+/** What a replay needs from the node (besides the partition it reads). */
 export interface ReplayContext {
-  log: EventLog;
   gate: RecoveryGate;
-  /** Offset of the last stream entry this node has delivered to its local sockets. */
-  readerOffset(): string;
   maxReplayFrames: number;
   replayPageSize: number;
   /** Positions older than this (by the time in their offset) are beyond the replay window. */
   maxPositionAgeMs: number;
-  /** Recent entries in memory (cluster mode), with the epoch they belong to. */
-  tail?: { cache: TailCache; epoch(): string };
   /** Counts each replay's outcome. */
   stats: ReplayStats;
   /** Flow control of replays. */
@@ -57,31 +52,31 @@ export type ReplayResult =
  * then lets live frames through — or, when the range cannot be replayed whole (another epoch, trimmed,
  * longer than the cap), replays nothing and says so. Never a partial replay.
  */
-export async function replayInto(socket: Socket, rooms: string[], from: StreamPosition, ctx: ReplayContext): Promise<ReplayResult> {
-  const fromMemory = ctx.tail !== undefined && from.epoch === ctx.tail.epoch() && ctx.tail.cache.covers(from.offset);
-  const result = await replay(socket, rooms, from, ctx, fromMemory);
+export async function replayInto(socket: Socket, rooms: string[], from: StreamPosition, view: PartitionView, ctx: ReplayContext): Promise<ReplayResult> {
+  const tail = view.tail;
+  const fromMemory = tail !== undefined && from.epoch === view.epoch() && tail.covers(from.offset);
+  const result = await replay(socket, rooms, from, view, ctx, fromMemory ? tail : undefined);
   ctx.onOutcome?.({ recovered: result.recovered, source: fromMemory ? 'memory' : 'stream', ...(result.recovered ? {} : { reason: result.reason }) });
   return count(ctx.stats, result, fromMemory ? 'fromMemory' : 'fromStream');
 }
 
-async function replay(socket: Socket, rooms: string[], from: StreamPosition, ctx: ReplayContext, fromMemory: boolean): Promise<ReplayResult> {
-  const { log, gate } = ctx;
+async function replay(socket: Socket, rooms: string[], from: StreamPosition, view: PartitionView, ctx: ReplayContext, tail: TailCache | undefined): Promise<ReplayResult> {
+  const { gate } = ctx;
+  const { log } = view;
   gate.hold(socket);
   socket.join(rooms);
-  const joinedAt = ctx.readerOffset();
+  const joinedAt = view.readerOffset();
   const notRecovered = async (reason: string): Promise<ReplayResult> => {
     const released = gate.release(socket.id, null);
     const epoch = await log.epoch();
     // Live frames after the join are guaranteed from `joinedAt` on; if some had to be dropped while
     // holding, only from what the reader has delivered now.
-    return { recovered: false, reason, position: { epoch, offset: released ? joinedAt : ctx.readerOffset() } };
+    return { recovered: false, reason, position: { epoch, offset: released ? joinedAt : view.readerOffset() } };
   };
   try {
-    if (fromMemory && ctx.tail) {
-      return replayFromTail(socket, rooms, from, joinedAt, ctx, ctx.tail.cache, ctx.tail.epoch());
-    }
+    if (tail !== undefined) return replayFromTail(socket, rooms, from, joinedAt, view, ctx, tail);
     // Age on the stream's own clock (the reader's offset, kept fresh by heartbeats), not this host's.
-    if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) return await notRecovered('window-expired');
+    if (isBeyondWindow(from.offset, joinedAt, ctx)) return await notRecovered('window-expired');
     const before = await log.canRecoverFrom(from);
     if (!before.ok) return await notRecovered(before.reason);
     const head = await log.head();
@@ -108,7 +103,7 @@ async function replay(socket: Socket, rooms: string[], from: StreamPosition, ctx
       return { recovered: false, reason: 'disconnected', position: from };
     }
     if (gate.hasOverflowed(socket.id)) return await notRecovered('live-overflow');
-    return await finish(socket, frames, head.offset, head, ctx);
+    return await finish(socket, frames, head.offset, head, view, ctx);
   } catch (err) {
     gate.release(socket.id, null);
     throw err;
@@ -125,6 +120,7 @@ async function finish(
   frames: { offset: string; frame: DeliveryFrame }[],
   replayedThrough: string,
   position: StreamPosition,
+  view: PartitionView,
   ctx: ReplayContext,
 ): Promise<ReplayResult> {
   if (!(await sendPaced(socket, frames, ctx.pacing))) {
@@ -132,7 +128,7 @@ async function finish(
     return { recovered: false, reason: 'disconnected', position };
   }
   if (ctx.gate.hasOverflowed(socket.id)) {
-    return { recovered: false, reason: 'live-overflow', position: { epoch: position.epoch, offset: released(ctx, socket, replayedThrough) } };
+    return { recovered: false, reason: 'live-overflow', position: { epoch: position.epoch, offset: released(ctx, view, socket, replayedThrough) } };
   }
   ctx.gate.release(socket.id, replayedThrough);
   return { recovered: true, replayed: frames.length, position };
@@ -147,19 +143,33 @@ async function replayFromTail(
   rooms: string[],
   from: StreamPosition,
   joinedAt: string,
+  view: PartitionView,
   ctx: ReplayContext,
   cache: TailCache,
-  epoch: string,
 ): Promise<ReplayResult> {
+  const epoch = view.epoch();
   const position = { epoch, offset: joinedAt };
-  if (offsetTimeMs(from.offset) < offsetTimeMs(joinedAt) - ctx.maxPositionAgeMs) {
-    return { recovered: false, reason: 'window-expired', position: { epoch, offset: released(ctx, socket, joinedAt) } };
+  if (isBeyondWindow(from.offset, joinedAt, ctx)) {
+    return { recovered: false, reason: 'window-expired', position: { epoch, offset: released(ctx, view, socket, joinedAt) } };
+  }
+  if (compareOffsets(from.offset, joinedAt) > 0) {
+    // Past everything this node has read: only Redis can tell whether the stream has it.
+    const recoverable = await view.log.canRecoverFrom(from);
+    if (!recoverable.ok) return { recovered: false, reason: recoverable.reason, position: { epoch, offset: released(ctx, view, socket, view.readerOffset()) } };
   }
   const frames = cache.readRooms(rooms, from.offset, joinedAt, ctx.maxReplayFrames + 1);
-  if (frames.length > ctx.maxReplayFrames) return { recovered: false, reason: 'replay-too-long', position: { epoch, offset: released(ctx, socket, joinedAt) } };
-  return finish(socket, frames, joinedAt, position, ctx);
+  if (frames.length > ctx.maxReplayFrames) return { recovered: false, reason: 'replay-too-long', position: { epoch, offset: released(ctx, view, socket, joinedAt) } };
+  return finish(socket, frames, joinedAt, position, view, ctx);
 }
 
-function released(ctx: ReplayContext, socket: Socket, joinedAt: string): string {
-  return ctx.gate.release(socket.id, null) ? joinedAt : ctx.readerOffset();
+/**
+ * Why: a position older than the window (on the stream's own clock: the reader's offset) is not
+ * recoverable. `0-0` is the start of an epoch opened after a loss, not a time: the log alone decides it.
+ */
+function isBeyondWindow(offset: string, readerOffset: string, ctx: ReplayContext): boolean {
+  return offset !== '0-0' && offsetTimeMs(offset) < offsetTimeMs(readerOffset) - ctx.maxPositionAgeMs;
+}
+
+function released(ctx: ReplayContext, view: PartitionView, socket: Socket, joinedAt: string): string {
+  return ctx.gate.release(socket.id, null) ? joinedAt : view.readerOffset();
 }

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../stream/redis-client';
+import type { RedisHandle } from '../stream/redis-client';
 
 /** What Socket.IO's connection-state recovery keeps of a disconnected socket, plus the stream epoch. */
 export interface StoredSession {
@@ -17,14 +17,20 @@ export interface SessionStore {
   close(): void;
 }
 
-/** Sessions in Redis, so that a client can recover on any node; they expire with the window. */
-export function redisSessionStore(client: RedisClient, keyPrefix: string, ttlMs: number): SessionStore {
+/**
+ * Sessions in Redis, so that a client can recover on any node; they expire with the window. `keyOf`
+ * names a session's key (in its partition's slot), or `undefined` for an id no partition owns.
+ */
+export function redisSessionStore(redis: RedisHandle, keyOf: (pid: string) => string | undefined, ttlMs: number): SessionStore {
   return {
     async save(session) {
-      await client.set(keyPrefix + session.pid, JSON.stringify(session), { expiration: { type: 'PX', value: ttlMs } });
+      const key = keyOf(session.pid);
+      if (key !== undefined) await redis.send(key, ['SET', key, JSON.stringify(session), 'PX', String(ttlMs)]);
     },
     async take(pid) {
-      const raw = await client.getDel(keyPrefix + pid);
+      const key = keyOf(pid);
+      if (key === undefined) return null;
+      const raw = await redis.send<string | null>(key, ['GETDEL', key]);
       return raw === null ? null : parseSession(raw);
     },
     close() {},

@@ -1,5 +1,5 @@
 import { compareOffsets, Fifo } from '@roomwire/shared';
-import type { EncodedFrame } from '../stream/adapter-message';
+import type { EncodedFrame } from '../stream/stream-entry';
 import { OffsetWindow } from '../stream/offset-window';
 import type { LogEntry } from '../stream/event-log';
 
@@ -60,9 +60,10 @@ export class TailCache {
   }
 
   /** Adds the next durable entry the reader delivered (kept encoded: parsed only if replayed). */
-  append(offset: string, frame: EncodedFrame, bytes: number): void {
+  append(offset: string, frame: EncodedFrame): void {
     if (this.#coveredAfter === null) return;
     const now = Date.now();
+    const bytes = frame.bytes;
     const entry = { offset, frame, bytes, at: now };
     this.#window.push(entry);
     for (const room of distinct(frame.rooms)) {

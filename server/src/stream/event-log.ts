@@ -28,16 +28,24 @@ export interface LogPage {
   cursor: string | null;
 }
 
-/** Whether every durable entry after a position is still in the log. */
-export type Recoverability = { ok: true } | { ok: false; reason: 'stream-reset' | 'trimmed' };
-
 /**
- * The cluster's ordered event log: the Redis stream (read by every node through the streams adapter),
- * or, for a lone node, an in-memory log. Publishing appends to it; recovery reads it.
+ * Whether every durable entry after a position is still in the log. `unknown-position`: the log has no
+ * entry at that offset although it should (beyond its head, or lost): it moved backwards, or the
+ * position was never one the server gave.
  */
-export interface EventLog {
+export type Recoverability = { ok: true } | { ok: false; reason: 'stream-reset' | 'trimmed' | 'unknown-position' };
+
+/** Where published frames go: appended to the log of the room's partition. */
+export interface EventSink {
   /** Appends one frame for one room; resolves once the entry is stored. */
   append(room: string, frame: PlainFrame, options: AppendOptions): Promise<AppendResult>;
+}
+
+/**
+ * One partition's ordered event log: a Redis stream (one per partition), or, for a lone node, an
+ * in-memory log. Publishing appends to it; recovery reads it.
+ */
+export interface EventLog extends EventSink {
   /** The current epoch of the log (see {@link StreamPosition}). */
   epoch(): Promise<string>;
   /** The newest entry id of the log, with the epoch. */

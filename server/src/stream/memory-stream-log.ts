@@ -56,6 +56,11 @@ export class MemoryStreamLog implements EventLog {
     return compareOffsets(now, this.#lastOffset) > 0 ? now : this.#lastOffset;
   }
 
+  /** The log's epoch (it lives as long as the process). */
+  get currentEpoch(): string {
+    return this.#epoch;
+  }
+
   /** Offset of the newest entry. */
   get lastOffset(): string {
     return this.#lastOffset;
@@ -100,6 +105,8 @@ export class MemoryStreamLog implements EventLog {
 
   async canRecoverFrom(position: StreamPosition): Promise<Recoverability> {
     if (position.epoch !== this.#epoch) return { ok: false, reason: 'stream-reset' };
+    // Nothing this log handed out is past what it has delivered.
+    if (compareOffsets(position.offset, this.deliveredOffset) > 0) return { ok: false, reason: 'unknown-position' };
     this.#trim(Date.now());
     const trimmedThrough = this.#window.evictedThrough;
     return trimmedThrough === null || compareOffsets(position.offset, trimmedThrough) >= 0 ? { ok: true } : { ok: false, reason: 'trimmed' };

@@ -1,41 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { compareOffsets, RoomwireError, type PlainFrame, type StreamPosition } from '@roomwire/shared';
-import { decodeDurableFrame, encodeBroadcast, fieldsFromReply } from './adapter-message';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
-import type { RedisClient } from './redis-client';
+import type { PartitionKeys } from './partitions';
+import type { RedisHandle } from './redis-client';
 import { retentionMs } from './retention';
-
-/**
- * Appends one entry, atomically with its idempotency record, and trims the stream by time (MINID,
- * from Redis's own clock) and by a hard length cap. Trimming is approximate (`~`), so the stream
- * keeps at least the window. KEYS: stream[, idempotency key].
- * ARGV: retentionMs, maxLen, uid, nsp, type, data, eventId, idempotencyTtlMs.
- */
-const APPEND_SCRIPT = `
-if #KEYS > 1 then
-  local prior = redis.call('GET', KEYS[2])
-  if prior then return {0, prior} end
-end
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local minId = tostring(math.max(0, nowMs - tonumber(ARGV[1]))) .. '-0'
-local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', 'uid', ARGV[3], 'nsp', ARGV[4], 'type', ARGV[5], 'data', ARGV[6])
-redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
-if #KEYS > 1 then
-  redis.call('SET', KEYS[2], ARGV[7] .. ' ' .. offset, 'PX', ARGV[8])
-end
-return {1, offset}
-`;
-
-/** The pub/sub channel of volatile frames of a stream. */
-export function volatileChannel(streamName: string): string {
-  return `${streamName}:volatile`;
-}
+import { APPEND_SCRIPT, STATE_SCRIPT } from './stream-scripts';
+import { decodeEntry, FIELD, frameFields } from './stream-entry';
 
 /** Options of {@link RedisStreamLog}. */
 export interface RedisStreamLogOptions {
-  streamName: string;
   replayWindowMs: number;
   maxStreamLength: number;
   /** Per-command timeout of appends, in ms. */
@@ -44,133 +17,157 @@ export interface RedisStreamLogOptions {
   compressFramesMinBytes: number;
 }
 
-interface StreamInfo {
-  length: number;
-  lastGeneratedId: string;
-  firstEntryId: string | null;
-  maxDeletedEntryId: string;
+/** A partition's epoch record: the epoch, and the offset after which its entries begin. */
+export interface EpochRecord {
+  epoch: string;
+  /** Entries of this epoch have offsets greater than this. */
+  start: string;
 }
 
-/** The event log on the Redis stream that `@socket.io/redis-streams-adapter` reads. */
-export class RedisStreamLog implements EventLog {
-  readonly #client: RedisClient;
-  readonly #opts: Required<RedisStreamLogOptions>;
-  readonly #epochKey: string;
-  readonly #idempotencyPrefix: string;
-  #scriptSha: string | undefined;
+/** What {@link RedisStreamLog.state} found. */
+export interface PartitionState {
+  record: EpochRecord;
+  status: 'created' | 'changed' | 'ok' | 'trimmed' | 'moved-back' | 'ahead' | 'missing';
+  /** The stream's last generated id (`0-0` for none). */
+  head: string;
+  /** The oldest entry's id, `null` when the stream holds none. */
+  first: string | null;
+}
 
-  constructor(client: RedisClient, options: RedisStreamLogOptions) {
-    this.#client = client;
+function parseRecord(record: string): EpochRecord {
+  const space = record.indexOf(' ');
+  return space < 0 ? { epoch: record, start: '0-0' } : { epoch: record.slice(0, space), start: record.slice(space + 1) };
+}
+
+/**
+ * One partition's event log on its Redis stream. Besides appending and reading, it keeps the promise
+ * that the stream never moves backwards silently: a writer that finds its own last entry gone (Redis
+ * restarted onto an earlier clock, restored from an older snapshot, or a replica promoted without the
+ * last writes) opens a new epoch, so every client of the partition is told to resync.
+ */
+export class RedisStreamLog implements EventLog {
+  readonly #redis: RedisHandle;
+  readonly #keys: PartitionKeys;
+  readonly #opts: Required<RedisStreamLogOptions>;
+  /** The newest entry this process appended, in the epoch it appended it in. */
+  #lastWritten: { epoch: string; offset: string } | undefined;
+  /** Set after a failed append (the connection may have been to a Redis that since lost data). */
+  #verifyBeforeAppend = false;
+
+  constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
+    this.#redis = redis;
+    this.#keys = keys;
     this.#opts = { commandTimeoutMs: 5000, ...options };
-    // Keys share the stream's hash tag (if any) so the append script stays on one Redis Cluster slot.
-    this.#epochKey = `${options.streamName}:epoch`;
-    this.#idempotencyPrefix = `${options.streamName}:idem:`;
+  }
+
+  /** The partition's keys. */
+  get keys(): PartitionKeys {
+    return this.#keys;
   }
 
   async append(room: string, frame: PlainFrame, options: AppendOptions): Promise<AppendResult> {
     if (options.volatile) {
       // Volatile frames are never replayed, so they skip the stream (and its memory for the whole
-      // window) and go over pub/sub to the nodes that are up now.
-      await this.#withUnavailable(() => this.#client.publish(volatileChannel(this.#opts.streamName), JSON.stringify({ room, frame })));
+      // window) and go over pub/sub to the nodes that read the partition now.
+      await this.#withUnavailable(() => this.#redis.publish(this.#keys.volatileChannel, JSON.stringify({ room, frame })));
       return { offset: null };
     }
-    const fields = encodeBroadcast(room, frame, { minBytes: this.#opts.compressFramesMinBytes });
-    const keys = [this.#opts.streamName];
-    if (options.idempotency) keys.push(this.#idempotencyPrefix + options.idempotency.key);
+    if (this.#verifyBeforeAppend && this.#lastWritten) {
+      await this.#withUnavailable(() => this.#advance(this.#lastWritten as { epoch: string; offset: string }));
+    }
+    const keys = [this.#keys.stream, this.#keys.epoch];
+    if (options.idempotency) keys.push(this.#keys.idempotencyPrefix + options.idempotency.key);
     const args = [
       String(retentionMs(this.#opts.replayWindowMs)),
       String(this.#opts.maxStreamLength),
-      fields.uid as string,
-      fields.nsp as string,
-      fields.type as string,
-      fields.data as string,
+      randomUUID(),
       options.idempotency?.eventId ?? '',
       String(this.#opts.replayWindowMs),
+      ...frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes }),
     ];
-    const reply = await this.#withUnavailable((signal) => this.#evalAppend(keys, args, signal));
-    const [fresh, value] = reply as [number, string];
-    if (fresh === 1) return { offset: options.volatile ? null : value };
-    const [id = '', offset = ''] = value.split(' ');
-    return { offset: options.volatile ? null : offset, duplicateOf: { id, offset: options.volatile ? null : offset } };
+    const [fresh, value, record] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
+    if (fresh !== 1) {
+      const [id = '', offset = ''] = value.split(' ');
+      return { offset, duplicateOf: { id, offset } };
+    }
+    this.#checkWrite(parseRecord(record).epoch, value);
+    return { offset: value };
+  }
+
+  /**
+   * Why: an append whose offset is not past this writer's previous one, in the same epoch, means the
+   * stream lost that previous entry (its clock or its data went back). The check then opens a new epoch.
+   */
+  #checkWrite(epoch: string, offset: string): void {
+    const previous = this.#lastWritten;
+    this.#lastWritten = { epoch, offset };
+    if (previous && previous.epoch === epoch && compareOffsets(offset, previous.offset) <= 0) {
+      void this.#advance(previous).catch(() => {
+        this.#verifyBeforeAppend = true;
+      });
+    }
+  }
+
+  async #advance(seen: { epoch: string; offset: string }): Promise<void> {
+    await this.state(seen.epoch, seen.offset, 'advance');
+    this.#verifyBeforeAppend = false;
+  }
+
+  /** Writes a heartbeat entry (moves idle readers forward); resolves with its offset. */
+  async heartbeat(nodeId: string): Promise<string> {
+    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', FIELD.heartbeat, nodeId];
+    const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, [this.#keys.stream, this.#keys.epoch], args, { abortSignal: signal }));
+    return offset;
+  }
+
+  /**
+   * The partition's epoch and head, and how `offset` (held in `knownEpoch`) stands against them; in
+   * `advance` mode a stream found behind the offset gets a new epoch (see {@link STATE_SCRIPT}).
+   */
+  async state(knownEpoch: string, offset: string, mode: 'advance' | 'check'): Promise<PartitionState> {
+    const [record, status, head, first] = await this.#redis.run<[string, PartitionState['status'], string, string]>(STATE_SCRIPT, [this.#keys.stream, this.#keys.epoch], [
+      knownEpoch,
+      offset,
+      randomUUID(),
+      mode,
+    ]);
+    return { record: parseRecord(record), status, head, first: first === '' ? null : first };
   }
 
   async epoch(): Promise<string> {
-    const current = await this.#client.get(this.#epochKey);
-    if (current !== null) return current;
-    // A missing epoch means a new or lost stream (Redis restarted without persistence): name a new
-    // lifetime; every position from the old one now fails to recover and its client resyncs.
-    await this.#client.set(this.#epochKey, randomUUID(), { condition: 'NX' });
-    const created = await this.#client.get(this.#epochKey);
-    if (created === null) throw new RoomwireError('RW_ERR_UNAVAILABLE', 'could not establish the stream epoch');
-    return created;
+    return (await this.state('', '', 'check')).record.epoch;
   }
 
   async head(): Promise<StreamPosition> {
-    const [epoch, info] = await Promise.all([this.epoch(), this.#info()]);
-    return { epoch, offset: info.lastGeneratedId };
+    const { record, head } = await this.state('', '', 'check');
+    return { epoch: record.epoch, offset: head };
   }
 
   async canRecoverFrom(position: StreamPosition): Promise<Recoverability> {
-    const [epoch, info] = await Promise.all([this.epoch(), this.#info()]);
-    if (epoch !== position.epoch) return { ok: false, reason: 'stream-reset' };
-    // Trimming removes the oldest entries and (unlike XDEL) leaves max-deleted-entry-id alone, so an
-    // offset is safe when nothing newer was deleted and it is not older than the first kept entry
-    // (or the stream holds nothing newer at all).
-    if (compareOffsets(info.maxDeletedEntryId, position.offset) > 0) return { ok: false, reason: 'trimmed' };
-    if (compareOffsets(position.offset, info.lastGeneratedId) >= 0) return { ok: true };
-    if (info.firstEntryId !== null && compareOffsets(position.offset, info.firstEntryId) >= 0) return { ok: true };
-    return { ok: false, reason: 'trimmed' };
+    const { status } = await this.state(position.epoch, position.offset, 'check');
+    switch (status) {
+      case 'ok':
+        return { ok: true };
+      case 'trimmed':
+        return { ok: false, reason: 'trimmed' };
+      case 'ahead':
+      case 'missing':
+        return { ok: false, reason: 'unknown-position' };
+      default:
+        return { ok: false, reason: 'stream-reset' };
+    }
   }
 
   async readAfter(offset: string, count: number): Promise<LogPage> {
-    const reply = (await this.#client.sendCommand(['XRANGE', this.#opts.streamName, `(${offset}`, '+', 'COUNT', String(count)])) as unknown[];
+    const reply = await this.#redis.send<[string, unknown[]][]>(this.#keys.stream, ['XRANGE', this.#keys.stream, `(${offset}`, '+', 'COUNT', String(count)]);
     const entries: LogEntry[] = [];
     let cursor: string | null = null;
-    for (const raw of reply) {
-      const [id, flat] = raw as [string, unknown];
+    for (const [id, fields] of reply) {
       cursor = id;
-      const decoded = decodeDurableFrame(fieldsFromReply(flat));
-      if (decoded) entries.push({ offset: id, ...decoded });
+      const decoded = decodeEntry(fields);
+      if (decoded !== undefined && decoded !== 'heartbeat') entries.push({ offset: id, rooms: decoded.rooms, frame: decoded.frame() });
     }
     return { entries, cursor };
-  }
-
-  async #info(): Promise<StreamInfo> {
-    let reply: unknown;
-    try {
-      reply = await this.#client.sendCommand(['XINFO', 'STREAM', this.#opts.streamName]);
-    } catch (err) {
-      if (err instanceof Error && /no such key/i.test(err.message)) {
-        return { length: 0, lastGeneratedId: '0-0', firstEntryId: null, maxDeletedEntryId: '0-0' };
-      }
-      throw err;
-    }
-    const flat = reply as unknown[];
-    const map = new Map<string, unknown>();
-    for (let i = 0; i + 1 < flat.length; i += 2) map.set(String(flat[i]), flat[i + 1]);
-    const first = map.get('first-entry');
-    return {
-      length: Number(map.get('length') ?? 0),
-      lastGeneratedId: String(map.get('last-generated-id') ?? '0-0'),
-      firstEntryId: Array.isArray(first) && typeof first[0] === 'string' ? first[0] : null,
-      // Redis < 7 has no max-deleted-entry-id; Roomwire never XDELs, so 0-0 is then exact.
-      maxDeletedEntryId: String(map.get('max-deleted-entry-id') ?? '0-0'),
-    };
-  }
-
-  async #evalAppend(keys: string[], args: string[], signal: AbortSignal): Promise<unknown> {
-    if (this.#scriptSha === undefined) {
-      this.#scriptSha = (await this.#client.sendCommand(['SCRIPT', 'LOAD', APPEND_SCRIPT], { abortSignal: signal })) as string;
-    }
-    try {
-      return await this.#client.sendCommand(['EVALSHA', this.#scriptSha, String(keys.length), ...keys, ...args], { abortSignal: signal });
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        // Redis restarted and lost its script cache.
-        return this.#client.sendCommand(['EVAL', APPEND_SCRIPT, String(keys.length), ...keys, ...args], { abortSignal: signal });
-      }
-      throw err;
-    }
   }
 
   /**
@@ -180,6 +177,7 @@ export class RedisStreamLog implements EventLog {
    * ever when packets are dropped (a partition, a dead host). The command may still run later: the
    * caller gets a retryable error and retries with its idempotency key. The same deadline aborts the
    * command, so one not yet written is dropped from node-redis's queue (one timer per append, not two).
+   * A failure also means the next append first checks that the stream still has what this writer wrote.
    */
   async #withUnavailable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
@@ -196,6 +194,7 @@ export class RedisStreamLog implements EventLog {
     try {
       return await Promise.race([running, deadline]);
     } catch (err) {
+      this.#verifyBeforeAppend = true;
       if (err instanceof RoomwireError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: ${reason}`);

@@ -1,0 +1,103 @@
+import { luaScript } from './redis-client';
+
+/** Offsets (`ms-seq`) compared numerically in Lua (both parts fit a double for any real stream). */
+const COMPARE = `
+local function parts(id)
+  local d = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
+end
+local function cmp(a, b)
+  local am, as = parts(a)
+  local bm, bs = parts(b)
+  if am ~= bm then return am < bm and -1 or 1 end
+  if as ~= bs then return as < bs and -1 or 1 end
+  return 0
+end
+`;
+
+/**
+ * Appends one entry to a partition's stream, atomically with its idempotency record, and trims the
+ * stream by time (MINID, on Redis's own clock) and by a hard length cap; trimming is approximate (`~`),
+ * so the stream keeps at least the window. Creates the partition's epoch record if it is missing (a new
+ * partition, or a Redis that lost its data: what the stream holds from now on is a new lifetime).
+ * KEYS: stream, epoch[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id,
+ * idempotency TTL ms, then the entry's fields. Returns `{1, offset, epoch record}`, or for a repeated
+ * idempotency key `{0, "<event id> <offset>", epoch record}`.
+ */
+export const APPEND_SCRIPT = luaScript(`
+local record = redis.call('GET', KEYS[2])
+if #KEYS > 2 then
+  local prior = redis.call('GET', KEYS[3])
+  if prior then return {0, prior, record or ''} end
+end
+if not record then
+  record = ARGV[3] .. ' 0-0'
+  redis.call('SET', KEYS[2], record)
+end
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local minId = tostring(math.max(0, nowMs - tonumber(ARGV[1]))) .. '-0'
+local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 6))
+redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
+if #KEYS > 2 then
+  redis.call('SET', KEYS[3], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
+end
+return {1, offset, record}
+`);
+
+/**
+ * Reads a partition's state and checks an offset against it, in one atomic step. KEYS: stream, epoch.
+ * ARGV: the epoch the caller knows ('' for none), an offset it holds in that epoch ('' for none), a new
+ * epoch id, and the mode: `advance` (a reader or writer that has itself seen the offset: a stream that
+ * no longer has it moved backwards, and a new epoch is opened at its head) or `check` (a client's
+ * position: reported, never acted on).
+ * Returns `{epoch record, status, last-generated-id, first entry id or ''}`, status one of:
+ * - `created`: there was no epoch record (new partition, or Redis lost its data); one was made, starting
+ *   at `0-0`: everything the stream holds now was written after the loss.
+ * - `changed`: the epoch is not the caller's.
+ * - `ok`: same epoch, and the stream still holds the offset (or trimmed it in order).
+ * - `trimmed`: the offset is older than the stream's first entry (trimmed by age or length).
+ * - `moved-back` (`advance`): the head is behind the offset, or the entry at the offset is gone; the
+ *   record now names a new epoch starting at the head.
+ * - `ahead` / `missing` (`check`): the head is behind the offset / no entry has that id.
+ */
+export const STATE_SCRIPT = luaScript(`${COMPARE}
+local record = redis.call('GET', KEYS[2])
+local last, first, length, added = '0-0', '', 0, nil
+local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
+if ok then
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = info[i + 1] end
+    if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
+    if info[i] == 'length' then length = info[i + 1] end
+    if info[i] == 'entries-added' then added = info[i + 1] end
+  end
+end
+if not record then
+  record = ARGV[3] .. ' 0-0'
+  redis.call('SET', KEYS[2], record)
+  return {record, 'created', last, first}
+end
+local epoch = string.match(record, '^(%S+)')
+if ARGV[1] == '' or epoch ~= ARGV[1] then return {record, 'changed', last, first} end
+local offset = ARGV[2]
+if offset == '' then return {record, 'ok', last, first} end
+if offset == '0-0' then
+  -- The very start of an epoch (one opened by a loss reads from 0-0): whole only if nothing was ever trimmed.
+  if added and length < added then return {record, 'trimmed', last, first} end
+  return {record, 'ok', last, first}
+end
+local behind = cmp(last, offset) < 0
+local missing = false
+if not behind then
+  if first == '' then return {record, 'trimmed', last, first} end
+  if cmp(offset, first) < 0 then return {record, 'trimmed', last, first} end
+  missing = #redis.call('XRANGE', KEYS[1], offset, offset) == 0
+end
+if not behind and not missing then return {record, 'ok', last, first} end
+if ARGV[4] ~= 'advance' then return {record, behind and 'ahead' or 'missing', last, first} end
+record = ARGV[3] .. ' ' .. last
+redis.call('SET', KEYS[2], record)
+return {record, 'moved-back', last, first}
+`);
