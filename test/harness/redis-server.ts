@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { clockOffsetEnv } from './clock-offset';
 import { LineBuffer } from './line-buffer';
 import { freePort } from './ports';
 import { forgetDir, removeDirOnExit, signalAndWait, track } from './process-registry';
@@ -14,6 +15,12 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** How long to wait for PING to succeed. Default 10000 ms. */
   timeoutMs?: number;
+}
+
+/** Options of a restart. */
+export interface RedisRestartOptions {
+  /** Run the new process with its wall clock this far off the host's (negative: behind). Default 0. */
+  clockOffsetMs?: number;
 }
 
 /** A running (or stopped) redis-server owned by a test. */
@@ -33,8 +40,11 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Send `signal` (default SIGKILL) and wait for exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Start again on the same port and dir (stopping first if running); resolves when it answers PING. */
-  restart(): Promise<void>;
+  /**
+   * Start again on the same port and dir (stopping first if running); resolves when it answers PING.
+   * A `dump.rdb` in the dir is loaded (without AOF), which is how a test restores an older snapshot.
+   */
+  restart(options?: RedisRestartOptions): Promise<void>;
   /** Kill if running and remove the data directory. */
   cleanup(): Promise<void>;
 }
@@ -70,7 +80,7 @@ function isAlive(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
-function launch(port: number, dir: string, appendOnly: boolean, log: LineBuffer): Running {
+function launch(port: number, dir: string, appendOnly: boolean, log: LineBuffer, env?: NodeJS.ProcessEnv): Running {
   const child = spawn(
     'redis-server',
     [
@@ -83,7 +93,7 @@ function launch(port: number, dir: string, appendOnly: boolean, log: LineBuffer)
       '--protected-mode', 'no',
       '--loglevel', 'warning',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) },
   );
   child.stdout?.on('data', (c: Buffer) => log.write(c));
   child.stderr?.on('data', (c: Buffer) => log.write(c));
@@ -161,9 +171,10 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     output: () => log.toString(),
     stop: () => kill('SIGTERM'),
     kill,
-    async restart() {
+    async restart(restartOptions = {}) {
       if (running()) await kill('SIGTERM');
-      const next = launch(port, dir, appendOnly, log);
+      const env = restartOptions.clockOffsetMs ? await clockOffsetEnv(restartOptions.clockOffsetMs) : undefined;
+      const next = launch(port, dir, appendOnly, log, env);
       current = next;
       await untilReady(port, next, timeoutMs, log);
     },
