@@ -1,6 +1,6 @@
 import { Manager } from 'socket.io-client';
 import { resolveClientOptions } from './client-options';
-import { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents } from './reconnect-policy';
+import { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 
 /** A Manager built from our options exactly as the client builds it; it never connects. */
 function managerFor(overrides: Record<string, number> = {}): Manager {
@@ -50,6 +50,12 @@ test('without jitter, delays are exactly min·2^n capped at max', () => {
 test('refused handshakes back off through the Manager backoff, from the count of refusals in a row', () => {
   const manager = managerFor({ minReconnectDelayMs: 100, maxReconnectDelayMs: 1000, randomizationFactor: 0 });
   expect([1, 2, 3, 4, 5, 50].map((n) => refusedHandshakeDelayMs(manager, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+});
+
+test('retried requests back off by the same policy and leave the Manager backoff as it was', () => {
+  const manager = managerFor({ minReconnectDelayMs: 100, maxReconnectDelayMs: 1000, randomizationFactor: 0 });
+  expect([1, 2, 3, 4, 5, 50].map((n) => retryDelayMs(manager, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  expect(managerBackoff(manager).attempts).toBe(0);
 });
 
 test('the default cap is far below the replay window, so a client is back before its window closes', () => {

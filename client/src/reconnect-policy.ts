@@ -47,6 +47,21 @@ export function refusedHandshakeDelayMs(manager: Manager, consecutiveRefusals: n
   return backoff.duration();
 }
 
+/**
+ * Delay before trying a request again that the server refused with a retryable code (rate limited,
+ * Redis unavailable) while the connection is up: the delay of the `consecutiveFailures`-th attempt
+ * of the same policy, computed by the Manager's own backoff object, which is left as it was (a
+ * connected Manager is not in its reconnect loop, but must start that loop afresh).
+ */
+export function retryDelayMs(manager: Manager, consecutiveFailures: number): number {
+  const backoff = managerBackoff(manager);
+  const attempts = backoff.attempts;
+  backoff.attempts = Math.min(Math.max(0, consecutiveFailures - 1), 30);
+  const delay = backoff.duration();
+  backoff.attempts = attempts;
+  return delay;
+}
+
 /** Why: a browser back online, or a tab shown again, should not wait out a long backoff. */
 export function isWakeEvent(event: Event, doc: { visibilityState?: string } | undefined): boolean {
   return event.type === 'online' || (event.type === 'visibilitychange' && doc?.visibilityState === 'visible');
