@@ -14,6 +14,16 @@ export type { TabRole } from './connection-hub';
 export { DedupCache } from './dedup';
 export { GLOBAL_METRICS_NAME } from './global-metrics';
 export { LatencyWindow, type LatencySummary } from './latency-window';
-export { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents, type ManagerBackoff } from './reconnect-policy';
+export {
+  MAX_CONNECT_TIMEOUT_MS,
+  connectTimeoutFor,
+  isWakeEvent,
+  managerBackoff,
+  reconnectOptions,
+  refusedHandshakeDelayMs,
+  retryDelayMs,
+  watchWakeEvents,
+  type ManagerBackoff,
+} from './reconnect-policy';
 export { canShareConnection, type TabMessage } from './shared-connection';
 export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type ResyncInfo } from './socket-connection';

@@ -21,7 +21,7 @@ import type { ResolvedClientOptions } from './client-options';
 import { createFrameDecoder } from './frame-decoder';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { createReconcileWaiters } from './reconcile-waiters';
-import { reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
+import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
 
 /** Why a resync is needed, and for which services: reload their state from your backend. */
@@ -349,10 +349,12 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     else stop(closed ? closedError() : closedError(`the server closed the connection for good (${reason})`));
   });
 
-  socket.io.on('reconnect_attempt', () => {
+  socket.io.on('reconnect_attempt', (attempt) => {
+    socket.io.timeout(connectTimeoutFor(opts.connectTimeoutMs, attempt));
     status.reconnectAttempts += 1;
     report();
   });
+  socket.io.on('open', () => socket.io.timeout(opts.connectTimeoutMs));
 
   // One ordered decoder: compressed frames are inflated without reordering events.
   const decodeFrame = createFrameDecoder<StreamPosition | null>(
