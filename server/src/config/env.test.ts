@@ -90,6 +90,8 @@ describe('parseEnv in development', () => {
       RECOVERY_CACHE_BYTES: '1048576',
       COMPRESSION_THRESHOLD_BYTES: '1024',
       FRAME_COMPRESSION_MIN_BYTES: '2048',
+      PING_INTERVAL_MS: '10000',
+      PING_TIMEOUT_MS: '5000',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
@@ -114,11 +116,18 @@ describe('parseEnv in development', () => {
       recoveryCacheBytes: 1048576,
       compressionThresholdBytes: 1024,
       compressFramesMinBytes: 2048,
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5000,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
       trustProxy: false,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
+  });
+
+  test('PING_INTERVAL_MS and PING_TIMEOUT_MS default to the node defaults, which notice a frozen node within 7 s', () => {
+    const { options } = parseEnv({});
+    expect({ pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs }).toEqual({ pingIntervalMs: 4000, pingTimeoutMs: 3000 });
   });
 
   test('BATCH_WINDOW_MS=0 turns batching off', () => {
@@ -152,6 +161,8 @@ describe('parseEnv errors', () => {
       MAX_STREAM_LENGTH: '1e6',
       DRAIN_DELAY_MS: '-5',
       MAX_PAYLOAD_BYTES: '1.5',
+      PING_INTERVAL_MS: '999',
+      PING_TIMEOUT_MS: '600001',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
@@ -165,6 +176,8 @@ describe('parseEnv errors', () => {
     expect(error.message).toContain('LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
     expect(error.message).toContain('DRAIN_DELAY_MS:');
     expect(error.message).toContain('got "-5"');
+    expect(error.message).toContain('PING_INTERVAL_MS: expected an integer of milliseconds from 1000 to 600000, got "999"');
+    expect(error.message).toContain('PING_TIMEOUT_MS: expected an integer of milliseconds from 1000 to 600000, got "600001"');
   });
 
   test('never echoes secrets, nor credentials in URLs', () => {

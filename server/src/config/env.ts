@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
-import type { NodeOptions } from './node-options';
+import { nodeDefaults, type NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -11,7 +11,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The {@link NodeOptions} the environment sets; the publish key is always present (given or generated). */
 export type EnvNodeOptions = NodeOptions &
-  Required<Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins'>>;
+  Required<
+    Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins' | 'pingIntervalMs' | 'pingTimeoutMs'>
+  >;
 
 /** Configuration read from the environment by {@link parseEnv}. */
 export interface NodeConfig {
@@ -44,6 +46,8 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'PUBLISH_AP
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MIN_JWT_SECRET_BYTES = 32;
 const MIN_PUBLISH_KEY_CHARS = 16;
+/** Ping settings below a second only add load; above ten minutes a dead node goes unnoticed for that long. */
+const PING_RANGE_MS = [1000, 600_000] as const;
 
 /**
  * Secrets refused in production because they look like placeholders: one character repeated, or
@@ -103,6 +107,8 @@ const schema = z.object({
   RECOVERY_CACHE_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(67_108_864),
   FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
+  PING_INTERVAL_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingIntervalMs),
+  PING_TIMEOUT_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingTimeoutMs),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
   ADMIN_UI_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
@@ -214,6 +220,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     recoveryCacheBytes: e.RECOVERY_CACHE_BYTES,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
     compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
+    pingIntervalMs: e.PING_INTERVAL_MS,
+    pingTimeoutMs: e.PING_TIMEOUT_MS,
     rateLimits:
       e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S === 0
         ? false
