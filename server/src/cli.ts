@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
+import { runKeygen } from './auth/keygen-command';
 import { ConfigError, parseEnv, type NodeConfig } from './config/env';
 import { createLogger } from './logger';
 import { createNode, type RoomwireNode } from './node/create-node';
@@ -111,7 +112,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+/** `roomwire keygen …` prints a signing key pair; with no command the CLI runs a node. */
+const command = process.argv[2];
+const running: Promise<void> = command === 'keygen' ? runKeygen(process.argv.slice(3)).then((code) => process.exit(code)) : main();
+
+running.catch((err: unknown) => {
   process.stderr.write(`roomwire: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
