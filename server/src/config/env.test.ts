@@ -96,8 +96,11 @@ describe('parseEnv in development', () => {
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
+      ROOMWIRE_CATALOG: './events/catalog.mjs',
+      STATUS_PAGE: 'false',
     });
     expect(config.logLevel).toBe('debug');
+    expect(config.catalogPath).toBe('./events/catalog.mjs');
     expect(config.production).toBe(false);
     expect(config.options).toEqual({
       auth: { jwtSecret: SECRET },
@@ -120,6 +123,7 @@ describe('parseEnv in development', () => {
       pingTimeoutMs: 5000,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
       trustProxy: false,
+      statusPage: false,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
@@ -229,6 +233,21 @@ describe('parseEnv in production', () => {
     const jwks = parseEnv({ NODE_ENV: 'production', JWKS_URL: 'https://auth.example.com/jwks.json', PUBLISH_API_KEY: KEY });
     expect(jwks.options.auth).toEqual({ jwksUrl: 'https://auth.example.com/jwks.json' });
     expect(jwks.generated).toEqual({ jwtSecret: false, publishApiKey: false });
+  });
+
+  test('the status page is off unless STATUS_PAGE turns it on; in development it is on unless turned off', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_API_KEY: KEY };
+    expect(parseEnv(production).options.statusPage).toBe(false);
+    expect(parseEnv({ ...production, STATUS_PAGE: 'true' }).options.statusPage).toBe(true);
+    expect(parseEnv({}).options.statusPage).toBe(true);
+    expect(parseEnv({ STATUS_PAGE: '0' }).options.statusPage).toBe(false);
+    expect(() => parseEnv({ STATUS_PAGE: 'yes' })).toThrow('STATUS_PAGE: expected true or false, got "yes"');
+  });
+
+  test('ROOMWIRE_CATALOG must name a JavaScript module', () => {
+    expect(parseEnv({}).catalogPath).toBeUndefined();
+    expect(parseEnv({ ROOMWIRE_CATALOG: '/app/catalog/catalog.cjs' }).catalogPath).toBe('/app/catalog/catalog.cjs');
+    expect(() => parseEnv({ ROOMWIRE_CATALOG: 'catalog.json' })).toThrow('ROOMWIRE_CATALOG: expected the path of a .js, .mjs or .cjs module that exports a catalog, got "catalog.json"');
   });
 
   test('weak secrets are only refused in production', () => {

@@ -12,7 +12,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** The {@link NodeOptions} the environment sets; the publish key is always present (given or generated). */
 export type EnvNodeOptions = NodeOptions &
   Required<
-    Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins' | 'pingIntervalMs' | 'pingTimeoutMs'>
+    Pick<
+      NodeOptions,
+      'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins' | 'pingIntervalMs' | 'pingTimeoutMs' | 'statusPage'
+    >
   >;
 
 /** Configuration read from the environment by {@link parseEnv}. */
@@ -25,6 +28,8 @@ export interface NodeConfig {
   production: boolean;
   /** Secrets generated because the environment had none (development only). */
   generated: { jwtSecret: boolean; publishApiKey: boolean };
+  /** `ROOMWIRE_CATALOG`: the module to load the event catalog from (the CLI loads it); undefined for the example catalog. */
+  catalogPath: string | undefined;
 }
 
 /** The environment holds invalid configuration; `message` lists every bad variable, secrets redacted. */
@@ -127,6 +132,8 @@ const schema = z.object({
     .regex(NAME_PATTERN, { error: 'expected a name of letters, digits, "_" and "-" (at most 64, starting with a letter or digit)' })
     .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ROOMWIRE_CATALOG: z.string().regex(/\.(c|m)?js$|\.ts$/, { error: 'expected the path of a .js, .mjs or .cjs module that exports a catalog' }).optional(),
+  STATUS_PAGE: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).transform((v) => v === 'true' || v === '1').optional(),
   NODE_ENV: z.string().optional(),
 });
 
@@ -231,6 +238,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
             publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
           },
     trustProxy: e.TRUST_PROXY,
+    // The status page and /v1/status show the cluster's shape: on in development, off in production unless asked for.
+    statusPage: e.STATUS_PAGE ?? !production,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
@@ -243,6 +252,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     logLevel: e.LOG_LEVEL,
     production,
     generated: { jwtSecret: generateJwtSecret, publishApiKey: generatePublishKey },
+    catalogPath: e.ROOMWIRE_CATALOG,
   };
 }
 

@@ -77,6 +77,12 @@ export interface NodeOptions {
   rateLimits?: RateLimitOptions | false;
   /** Take the client address from `X-Forwarded-For` (set when behind a load balancer that sets it). @default false */
   trustProxy?: boolean;
+  /**
+   * Serve the status page (`GET /`, its client bundle under `/assets/`) and the status JSON
+   * (`GET /v1/status`): node ids, connection counts, services, latency. The CLI turns it off in
+   * production unless `STATUS_PAGE=true`. @default true
+   */
+  statusPage?: boolean;
   /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
   adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
@@ -106,6 +112,7 @@ export const nodeDefaults = {
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
   trustProxy: false,
+  statusPage: true,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
