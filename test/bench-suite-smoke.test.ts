@@ -1,5 +1,5 @@
 /**
- * CI smoke run of the benchmark suite (issue #6): the quick version of every scenario against all three
+ * CI smoke run of the benchmark suite: the quick version of every scenario against all three
  * systems (real redis-server processes, real nodes and clients), written to a temporary directory. It
  * checks that the pipeline works end to end — JSON, SVG charts rendered from it, the docs sections —
  * and that the numbers are sane; the numbers themselves are judged on a full run (docs/benchmarks.md).

@@ -4,7 +4,8 @@ import { SCENARIO_NAMES } from '../chaos/src/scenarios';
 
 /**
  * The short version of `npm run chaos`: every scenario in quick mode (60 clients, three nodes behind
- * HAProxy, a steady publisher; one SIGKILL, a 3 s SIGSTOP, Redis restarts, Redis unreachable for 3 s
+ * HAProxy, a steady publisher; one SIGKILL, a SIGSTOP of at least 3 s and until the frozen node's
+ * clients are on other nodes (within 10 s), Redis restarts, Redis unreachable for 3 s
  * (refused) or ~6 s (black hole), client cuts of 1–3 s) with the same checks as the full run: no silent
  * loss, no duplicate reaching the app, order, and each scenario's own expectations.
  */

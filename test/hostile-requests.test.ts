@@ -190,6 +190,32 @@ describe('requests with hostile services', () => {
     socket.emit('rw:subscribe', { services: ['tickets'] });
     expectRefused(await request(socket, 'rw:subscribe', { services: ['tickets'] }), 'RW_ERR_FORBIDDEN');
   });
+
+  test('an unknown rw: request with an ack is answered RW_ERR_INVALID_REQUEST in its turn (not left waiting) and changes nothing', async () => {
+    const order: string[] = [];
+    const track = (name: string, ack: Promise<AnyAck>): Promise<AnyAck> => ack.then((a) => (order.push(name), a));
+    const [forbidden, unknown, noBody, unsubscribe] = await Promise.all([
+      track('subscribe', request(socket, 'rw:subscribe', { services: ['tickets'] })),
+      track('history', request(socket, 'rw:history', { services: ['billing'] })),
+      track('no body', socket.timeout(3000).emitWithAck('rw:Subscribe') as Promise<AnyAck>),
+      track('unsubscribe', request(socket, 'rw:unsubscribe', { services: ['billing'] })),
+    ]);
+    expectRefused(forbidden, 'RW_ERR_FORBIDDEN');
+    expectRefused(unknown, 'RW_ERR_INVALID_REQUEST');
+    expect(unknown).toMatchObject({ error: { message: expect.stringContaining('"rw:history"') } });
+    expectRefused(noBody, 'RW_ERR_INVALID_REQUEST');
+    expect(unsubscribe).toEqual({ ok: true, services: ['billing'] });
+    expect(order).toEqual(['subscribe', 'history', 'no body', 'unsubscribe']);
+  });
+
+  test('an unknown event outside rw: is ignored: its ack never comes, later requests are answered', async () => {
+    let answered = false;
+    socket.emit('history', { services: ['billing'] }, () => {
+      answered = true;
+    });
+    expectRefused(await request(socket, 'rw:subscribe', { services: ['tickets'] }), 'RW_ERR_FORBIDDEN');
+    expect(answered).toBe(false);
+  });
 });
 
 describe('hostile requests that name allowed services', () => {

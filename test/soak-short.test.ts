@@ -1,5 +1,5 @@
 /**
- * The 60-second version of the soak (issue #7, part 4): the same cluster, churn, publishing and rules as
+ * The 60-second version of the soak (`npm run soak`): the same cluster, churn, publishing and rules as
  * `npm run soak`, shortened: delivery exactness, the Redis budget and the nodes' health are judged; the
  * memory growth rule is computed and reported but judged only by the 10-minute run (see below).
  */

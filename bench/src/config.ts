@@ -1,7 +1,7 @@
 import type { ReconnectPolicy } from './load/load-api';
 
 /**
- * Sizes and durations of one run. The full run follows issue #3's spec; `--quick` is a seconds-long
+ * Sizes and durations of one run. The full run follows the delivery benchmark's spec (bench/README.md); `--quick` is a seconds-long
  * smoke version of the same scenarios (fewer clients, shorter phases), for CI.
  */
 export interface BenchConfig {

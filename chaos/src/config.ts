@@ -13,7 +13,7 @@ export interface ChaosConfig {
   catchUpTimeoutMs: number;
   /** `kill`: SIGKILL a random node every `everyMs` for `forMs`, starting it again at once. */
   kill: { everyMs: number; forMs: number };
-  /** `stop`: SIGSTOP one node for `forMs`, then SIGCONT. */
+  /** `stop`: SIGSTOP one node for `forMs`, and at least until its clients are on other nodes (bounded), then SIGCONT. */
   stop: { forMs: number };
   /** `redis-unreachable`: nodes and publisher cut off from Redis for `forMs`. */
   unreachable: { forMs: number };

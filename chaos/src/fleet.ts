@@ -1,4 +1,4 @@
-import { createClient, type RoomwireClient } from '@roomwire/client';
+import { createClient, type ConnectionState, type RoomwireClient } from '@roomwire/client';
 import { startTcpProxy, waitUntil, type TcpProxy } from '../../test/harness';
 import { signToken } from '../../test/support/tokens';
 
@@ -22,6 +22,8 @@ export interface Receiver {
   probes: Set<number>;
   /** Network cuts of this client: [start, end] in ms since the Unix epoch. */
   cuts: [number, number][];
+  /** Every change of the client's connection state, and when (ms since the Unix epoch). */
+  states: { to: ConnectionState; at: number }[];
 }
 
 /** Sequence numbers from here on are probes published outside the steady load (e.g. over HTTP). */
@@ -86,7 +88,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       resyncs: [],
       probes: new Set(),
       cuts: [],
+      states: [],
     };
+    client.onState(({ to }) => receiver.states.push({ to, at: Date.now() }));
     client.on('billing', 'invoice.paid', ({ amountCents: seq }) => {
       if (seq >= PROBE_BASE) {
         receiver.probes.add(seq);

@@ -82,6 +82,36 @@ export function caughtUp(receiver: Receiver, records: readonly PublishRecord[], 
   return true;
 }
 
+/** How one client left a frozen node: ms from the freeze until it dropped the connection, and until it was connected again. */
+export interface Move {
+  receiver: Receiver;
+  noticedMs: number;
+  /** Null when it was not connected again before `until`. */
+  movedMs: number | null;
+}
+
+/**
+ * The clients whose connection dropped between `at` (a node was frozen) and `until`: when each
+ * noticed (its state left `connected`) and when it was `connected` again, i.e. on another node and
+ * resumed, both in ms from `at`.
+ */
+export function movesAfter(receivers: readonly Receiver[], at: number, until: number): Move[] {
+  const moves: Move[] = [];
+  for (const receiver of receivers) {
+    const lost = receiver.states.find((s) => s.at >= at && s.at < until && s.to !== 'connected');
+    if (!lost) continue;
+    const back = receiver.states.find((s) => s.at >= lost.at && s.at < until && s.to === 'connected');
+    moves.push({ receiver, noticedMs: lost.at - at, movedMs: back ? back.at - at : null });
+  }
+  return moves;
+}
+
+/** Smallest, median and largest of `values`, for a report line. */
+export function spread(values: readonly number[]): { min: number; median: number; max: number } {
+  if (values.length === 0) return { min: 0, median: 0, max: 0 };
+  return { min: Math.min(...values), median: median([...values]), max: Math.max(...values) };
+}
+
 function median(values: number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);

@@ -62,8 +62,8 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   },
   'node-stop': {
     promise:
-      'A frozen node (SIGSTOP, a stop-the-world pause, a hung VM) loses nothing: when it runs again it reads the stream from where it stopped and delivers, in order and once, everything its clients were owed, then goes on live. HAProxy takes it out of rotation once two `/readyz` checks have timed out (the time measured is in the fault\'s label above), so new sessions go to the other nodes. Clients of the other nodes notice nothing.',
-    not: 'Clients connected to the frozen node are **not moved**: HAProxy does not close established WebSocket tunnels when a server goes down, and the Socket.IO client only gives up after `pingInterval + pingTimeout` (25 s + 20 s) without a ping. A freeze shorter than that stalls those clients for the whole freeze, then for as long as the node needs to work off the backlog (the stall and recovery columns); only a longer freeze makes them reconnect elsewhere and resume (not exercised here). Events are delayed, not lost. Shortening this (`on-marked-down shutdown-sessions` in HAProxy, a shorter ping timeout, or a client that treats missing watermarks as a dead connection) trades it against needless reconnects, e.g. on a Redis outage, which fails `/readyz` on every node at once; it is not done by default.',
+      'A frozen node (SIGSTOP, a stop-the-world pause, a hung VM) loses nothing, and its clients leave it: having heard no ping for `pingInterval + pingTimeout` (4 s + 3 s by default), each drops its connection, reconnects through HAProxy to another node and resumes from its position there (an attempt that still reaches the frozen node is given up after the client\'s 3 s `connectTimeoutMs`). Checked: every client of the frozen node is on another node within 10 s of the freeze (the times are under the scenario). HAProxy takes the node out of rotation once two `/readyz` checks have timed out (the time measured is in the fault\'s label above), so new sessions go to the other nodes. When the node runs again it reads the stream from where it stopped and goes on. Clients of the other nodes notice nothing.',
+    not: 'For up to 7 s (until the ping deadline) the clients of the frozen node get nothing (the stall column); events are delayed, not lost. HAProxy does not close established WebSocket tunnels when it marks a node down, so the ping deadline is what moves them: a freeze shorter than 7 s may go unnoticed, and the clients then stall for the freeze. The short deadline costs pings (one ping and pong per connection every 4 s, see docs/decisions.md) and drops clients that cannot answer a ping within 3 s (they reconnect and recover).',
   },
   'redis-restart': {
     promise:
@@ -88,7 +88,7 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   'client-cuts': {
     promise:
       'A client whose network drops for seconds (1–20 s here) reconnects when it can and gets every durable event it missed, in order and once: by Socket.IO connection-state recovery (its session was saved when the node saw the connection close) or by `rw:resume` from its position, for up to the replay window (5 min by default). Other clients are unaffected.',
-    not: 'Volatile events are lost during the cut. A client away for longer than the replay window gets a resync instead of a replay. A silent black hole shorter than the ping timeout is not noticed at all: delivery resumes from the buffers when packets flow again.',
+    not: 'Volatile events are lost during the cut. A client away for longer than the replay window gets a resync instead of a replay. A silent black hole shorter than the ping deadline (`pingInterval + pingTimeout`, 7 s by default) is not noticed at all: delivery resumes from the buffers when packets flow again.',
   },
 };
 
@@ -177,7 +177,7 @@ then fails with \`RW_ERR_UNAVAILABLE\` although the event was stored, and is cou
 delivered* (to every client, never to some only).
 
 Faults (full run): SIGKILL a random node every ${c.kill.everyMs / 1000} s for ${c.kill.forMs / 1000} s (each started again at once on its
-port); SIGSTOP a random node for ${c.stop.forMs / 1000} s; restart Redis without persistence, and with AOF; make Redis
+port); SIGSTOP a random node for ${c.stop.forMs / 1000} s (and at least until its clients are on other nodes); restart Redis without persistence, and with AOF; make Redis
 unreachable for ${c.unreachable.forMs / 1000} s; cut the network of ${Math.round(c.cuts.fraction * 100)} % of the clients at random (each cut
 ${c.cuts.minMs / 1000}–${c.cuts.maxMs / 1000} s, up to ${c.cuts.maxPauseMs / 1000} s apart) for ${c.cuts.forMs / 1000} s. \`npm test\` runs the same scenarios small and short
 (\`test/chaos.test.ts\`, \`--quick\`) with the same checks.
@@ -200,8 +200,8 @@ ${c.cuts.minMs / 1000}–${c.cuts.maxMs / 1000} s, up to ${c.cuts.maxPauseMs / 1
   cut) until the client's app gets the first event published after it: worst over the clients, and
   median of each client's worst. A client cut again before it recovered is not counted for that cut.
 - Client classes: *reconnected* / *stayed connected* (whether the client's connection dropped at
-  least once), *on the stopped node* (got nothing while the node was frozen) / *other nodes*,
-  *cut* / *never cut*.
+  least once), *on the stopped node* (its connection dropped while the node was frozen) / *other
+  nodes*, *cut* / *never cut*.
 - Besides the counts, every scenario checks the order of events, that no failed publish is half
   delivered (some clients only), and its own expectations (listed under each scenario).
 
@@ -217,8 +217,8 @@ ${chaos.scenarios.map(details).join('\n\n')}
 
 - Redis replication or Redis Cluster failover, and a Redis host crash with AOF (\`appendfsync everysec\` may lose the last second).
 - HAProxy itself failing (run two, with a VIP or DNS failover in front), and long-polling clients (these clients use WebSocket).
-- One node cut off from Redis while the others are fine (its clients stay on it and stall, as with a
-  frozen node), freezes longer than the ping timeout (45 s), several faults at once.
+- One node cut off from Redis while the others are fine (its clients stay on it and stall: its pings
+  go on), several faults at once.
 - Clients connecting or resuming *during* a Redis outage (here they are all connected before it);
   with a black hole, a subscribe or resume waits for Redis with no deadline of its own.
 - Clock steps on the Redis host, disk full, memory pressure on Redis (\`maxmemory\` evicting the stream).

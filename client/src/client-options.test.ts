@@ -10,6 +10,8 @@ test('resolving only url and token gives the documented defaults', () => {
     minReconnectDelayMs: 1000,
     maxReconnectDelayMs: 30_000,
     randomizationFactor: 0.5,
+    connectTimeoutMs: 3000,
+    requestTimeoutMs: 10_000,
     dedupTtlMs: 300_000,
     dedupMaxEntries: 10_000,
     latencySampleSize: 1000,
@@ -28,6 +30,8 @@ test.each([
   [{ url: 'http://x', token: 't', randomizationFactor: 2 }, /randomizationFactor/],
   [{ url: 'http://x', token: 't', minReconnectDelayMs: 5000, maxReconnectDelayMs: 1000 }, /minReconnectDelayMs/],
   [{ url: 'http://x', token: 't', dedupMaxEntries: 0 }, /dedupMaxEntries/],
+  [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],
+  [{ url: 'http://x', token: 't', connectTimeoutMs: 0 }, /connectTimeoutMs/],
   [{ url: 'http://x', token: 't', latencySampleSize: 1.5 }, /latencySampleSize/],
 ])('bad options throw a TypeError: %#', (options, message) => {
   expect(() => resolveClientOptions(options as never)).toThrow(message);

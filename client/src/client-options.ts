@@ -24,6 +24,17 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
   maxReconnectDelayMs?: number;
   /** Jitter of reconnect delays, from 0 (none) to 1 (each delay ±100 %). @default 0.5 */
   randomizationFactor?: number;
+  /**
+   * How long a connection attempt may take to open before it is given up and retried, in ms; doubled
+   * for each failed attempt in a row, up to 20000. @default 3000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long a `subscribe()` or `unsubscribe()` waits for the server's confirmation while connected, in
+   * ms; the clock stops while the client is offline and starts again, from zero, on the next connect.
+   * Past it the promise rejects with `RW_ERR_TIMEOUT` and the client keeps trying. @default 10000
+   */
+  requestTimeoutMs?: number;
   /** How long delivered ids are remembered to drop duplicates, in ms (the replay window). @default 300000 */
   dedupTtlMs?: number;
   /** Most delivered ids remembered. @default 10000 */
@@ -58,6 +69,8 @@ export const clientDefaults = {
   minReconnectDelayMs: 1000,
   maxReconnectDelayMs: 30_000,
   randomizationFactor: 0.5,
+  connectTimeoutMs: 3000,
+  requestTimeoutMs: 10_000,
   dedupTtlMs: 300_000,
   dedupMaxEntries: 10_000,
   latencySampleSize: 1000,
@@ -84,7 +97,7 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   if (!(resolved.minReconnectDelayMs > 0) || resolved.maxReconnectDelayMs < resolved.minReconnectDelayMs) {
     throw new TypeError('createClient: need 0 < minReconnectDelayMs <= maxReconnectDelayMs');
   }
-  for (const key of ['dedupTtlMs', 'dedupMaxEntries', 'latencySampleSize'] as const) {
+  for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'dedupTtlMs', 'dedupMaxEntries', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);
   }
   return resolved;

@@ -11,8 +11,12 @@ export interface TabSink extends ConnectionHooks {
 
 /** Where a client's subscriptions go: its own connection, or the leader tab's. */
 export interface ConnectionHub {
-  /** Declares every service this client wants; resolves once the connection has caught up (or is closed). */
-  want(services: ReadonlySet<string>): Promise<void>;
+  /**
+   * Declares every service this client wants. Resolves with the services the connection holds once it
+   * has caught up with this declaration (the server confirmed it); rejects with a `RoomwireError` as
+   * the connection's `reconcile()` does (`RW_ERR_CLOSED` once this hub is closed).
+   */
+  want(services: ReadonlySet<string>): Promise<ReadonlySet<string>>;
   /** Closes this client's part; a leader hands the connection over to another tab. */
   close(): void;
 }

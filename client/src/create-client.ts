@@ -1,6 +1,5 @@
 import {
   RoomwireError,
-  isErrorCode,
   type Catalog,
   type CatalogDefinition,
   type EventData,
@@ -17,6 +16,8 @@ import { createStateMachine, type ConnectionState, type StateChange } from './co
 import { DedupCache } from './dedup';
 import { exposeMetrics } from './global-metrics';
 import { LatencyWindow, type LatencySummary } from './latency-window';
+import { createPendingRequests, type RequestKind } from './pending-requests';
+import { asRoomwireError, closedError, fromPayload } from './request-errors';
 import { canShareConnection, sharedHub } from './shared-connection';
 import { isNewerPosition, type ConnectionStatus, type ResyncInfo } from './socket-connection';
 
@@ -59,9 +60,16 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
   onError(handler: (error: RwErrorPayload) => void): () => void;
   /** Calls `handler` on the `state` event: every connection state change, as `{ from, to }`. */
   onState(handler: (change: StateChange) => void): () => void;
-  /** Subscribes to a service; resolves once the server has confirmed it (after connecting, if offline). */
+  /**
+   * Subscribes to a service. Resolves once the server has confirmed it (after connecting, if offline);
+   * rejects with a `RoomwireError` otherwise: the server refused it (its code; the service is dropped
+   * from `services`), the client is closed or stopped for good (`RW_ERR_CLOSED`, or the code of the
+   * refused handshake), an `unsubscribe` of the service came first (`RW_ERR_CANCELLED`), no answer
+   * within `requestTimeoutMs` of connected time (`RW_ERR_TIMEOUT`). After a retryable code the client
+   * keeps the service and keeps trying.
+   */
   subscribe(service: ServiceName<C>): Promise<void>;
-  /** Unsubscribes from a service. */
+  /** Unsubscribes from a service; settles like `subscribe` (resolved once the server has confirmed it). */
   unsubscribe(service: ServiceName<C>): Promise<void>;
   /** The services this client wants (subscribed, or being subscribed). */
   readonly services: ServiceName<C>[];
@@ -71,7 +79,10 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
   readonly position: StreamPosition | null;
   /** Health metrics. */
   metrics(): ClientMetrics;
-  /** Disconnects for good and clears every timer; a leader tab hands the connection to another tab. */
+  /**
+   * Disconnects for good and clears every timer; a leader tab hands the connection to another tab.
+   * Every request still waiting rejects with `RW_ERR_CLOSED`, as does every later one.
+   */
   close(): void;
 }
 
@@ -104,6 +115,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
   /** Services the app wants. */
   const desired = new Set<string>(opts.services);
   const refusedWith = new Map<string, RwErrorPayload>();
+  const requests = createPendingRequests();
   let position: StreamPosition | null = null;
   let role: TabRole = 'standalone';
   let closed = false;
@@ -155,6 +167,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     refused(services, error) {
       for (const service of services) {
         if (desired.delete(service)) refusedWith.set(service, error);
+        requests.reject(service, 'subscribe', fromPayload(error));
       }
     },
     status(status) {
@@ -187,6 +200,34 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
   });
   const withdrawGlobal = opts.exposeGlobal ? exposeMetrics(metrics) : () => undefined;
 
+  /**
+   * One `subscribe()` or `unsubscribe()`: records the wish, sends it (with everything else wanted), and
+   * settles once the connection has caught up with it. A subscribe is confirmed only if the connection
+   * then holds the service; an unsubscribe, once this client's wish has reached the server.
+   */
+  const request = (service: string, kind: RequestKind): Promise<void> => {
+    if (closed) return Promise.reject(closedError());
+    const call = requests.open(service, kind);
+    if (kind === 'subscribe') {
+      desired.add(service);
+      refusedWith.delete(service);
+    } else {
+      desired.delete(service);
+    }
+    hub.want(desired).then(
+      (held) => {
+        if (kind === 'unsubscribe' || held.has(service)) {
+          call.resolve();
+          return;
+        }
+        const refusal = refusedWith.get(service);
+        call.reject(refusal ? fromPayload(refusal) : new RoomwireError('RW_ERR_INTERNAL', `the server did not confirm ${service}`));
+      },
+      (err: unknown) => call.reject(asRoomwireError(err)),
+    );
+    return call.promise;
+  };
+
   return {
     on(service, type, handler) {
       const key = `${service}/${type}`;
@@ -203,17 +244,8 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     onResync: (handler) => register(resyncs, handler),
     onError: (handler) => register(errors, handler),
     onState: (handler) => register(states, handler),
-    async subscribe(service) {
-      desired.add(service);
-      refusedWith.delete(service);
-      await hub.want(desired);
-      const refusal = refusedWith.get(service);
-      if (refusal && !desired.has(service)) throw new RoomwireError(isErrorCode(refusal.code) ? refusal.code : 'RW_ERR_INTERNAL', refusal.message);
-    },
-    async unsubscribe(service) {
-      desired.delete(service);
-      await hub.want(desired);
-    },
+    subscribe: (service) => request(service, 'subscribe'),
+    unsubscribe: (service) => request(service, 'unsubscribe'),
     get services() {
       return [...desired] as ServiceName<C>[];
     },
@@ -227,6 +259,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     close() {
       if (closed) return;
       closed = true;
+      requests.rejectAll(closedError());
       withdrawGlobal();
       hub.close();
       machine.set('disconnected');

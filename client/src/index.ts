@@ -1,4 +1,6 @@
 export { createClient, type ClientMetrics, type RoomwireClient } from './create-client';
+// The error class requests reject with, from the same copy of @roomwire/shared the client uses (the browser bundle has its own).
+export { RoomwireError, type ErrorCode, type RwErrorPayload } from '@roomwire/shared';
 export {
   clientDefaults,
   isProductionBuild,
@@ -12,6 +14,16 @@ export type { TabRole } from './connection-hub';
 export { DedupCache } from './dedup';
 export { GLOBAL_METRICS_NAME } from './global-metrics';
 export { LatencyWindow, type LatencySummary } from './latency-window';
-export { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents, type ManagerBackoff } from './reconnect-policy';
+export {
+  MAX_CONNECT_TIMEOUT_MS,
+  connectTimeoutFor,
+  isWakeEvent,
+  managerBackoff,
+  reconnectOptions,
+  refusedHandshakeDelayMs,
+  retryDelayMs,
+  watchWakeEvents,
+  type ManagerBackoff,
+} from './reconnect-policy';
 export { canShareConnection, type TabMessage } from './shared-connection';
 export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type ResyncInfo } from './socket-connection';

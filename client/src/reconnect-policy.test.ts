@@ -1,6 +1,6 @@
 import { Manager } from 'socket.io-client';
 import { resolveClientOptions } from './client-options';
-import { isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents } from './reconnect-policy';
+import { connectTimeoutFor, isWakeEvent, managerBackoff, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 
 /** A Manager built from our options exactly as the client builds it; it never connects. */
 function managerFor(overrides: Record<string, number> = {}): Manager {
@@ -8,8 +8,9 @@ function managerFor(overrides: Record<string, number> = {}): Manager {
   return new Manager('http://127.0.0.1:9', { autoConnect: false, ...reconnectOptions(opts) });
 }
 
-test('the Manager gets our policy: never give up, 1 s to 30 s, jitter 0.5', () => {
+test('the Manager gets our policy: never give up, 1 s to 30 s, jitter 0.5, 3 s to open', () => {
   const manager = managerFor();
+  expect(manager.timeout()).toBe(3000);
   expect(manager.reconnection()).toBe(true);
   expect(manager.reconnectionAttempts()).toBe(Infinity);
   expect(manager.reconnectionDelay()).toBe(1000);
@@ -50,6 +51,16 @@ test('without jitter, delays are exactly min·2^n capped at max', () => {
 test('refused handshakes back off through the Manager backoff, from the count of refusals in a row', () => {
   const manager = managerFor({ minReconnectDelayMs: 100, maxReconnectDelayMs: 1000, randomizationFactor: 0 });
   expect([1, 2, 3, 4, 5, 50].map((n) => refusedHandshakeDelayMs(manager, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+});
+
+test('retried requests back off by the same policy and leave the Manager backoff as it was', () => {
+  const manager = managerFor({ minReconnectDelayMs: 100, maxReconnectDelayMs: 1000, randomizationFactor: 0 });
+  expect([1, 2, 3, 4, 5, 50].map((n) => retryDelayMs(manager, n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  expect(managerBackoff(manager).attempts).toBe(0);
+});
+
+test('a connection attempt gets 3 s to open, doubled for each failed attempt in a row, at most 20 s', () => {
+  expect([1, 2, 3, 4, 5, 40].map((attempt) => connectTimeoutFor(3000, attempt))).toEqual([3000, 6000, 12_000, 20_000, 20_000, 20_000]);
 });
 
 test('the default cap is far below the replay window, so a client is back before its window closes', () => {

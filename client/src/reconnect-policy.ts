@@ -11,15 +11,34 @@ import type { ResolvedClientOptions } from './client-options';
  * io(url, { ...reconnectOptions(resolveClientOptions({ url, token })) });
  */
 export function reconnectOptions(
-  opts: Pick<ResolvedClientOptions, 'minReconnectDelayMs' | 'maxReconnectDelayMs' | 'randomizationFactor'>,
-): Pick<ManagerOptions, 'reconnection' | 'reconnectionAttempts' | 'reconnectionDelay' | 'reconnectionDelayMax' | 'randomizationFactor'> {
+  opts: Pick<ResolvedClientOptions, 'minReconnectDelayMs' | 'maxReconnectDelayMs' | 'randomizationFactor' | 'connectTimeoutMs'>,
+): Pick<ManagerOptions, 'reconnection' | 'reconnectionAttempts' | 'reconnectionDelay' | 'reconnectionDelayMax' | 'randomizationFactor' | 'timeout'> {
   return {
     reconnection: true,
     reconnectionAttempts: Infinity,
     reconnectionDelay: opts.minReconnectDelayMs,
     reconnectionDelayMax: opts.maxReconnectDelayMs,
     randomizationFactor: opts.randomizationFactor,
+    timeout: opts.connectTimeoutMs,
   };
+}
+
+/** The longest a connection attempt may take to open: Socket.IO's own default for every attempt. */
+export const MAX_CONNECT_TIMEOUT_MS = 20_000;
+
+/**
+ * How long the `attempt`-th reconnect attempt in a row may take to open (the Manager's `timeout`):
+ * `connectTimeoutMs` for the first, doubled for each failed attempt before it, at most
+ * {@link MAX_CONNECT_TIMEOUT_MS}. Why: an attempt that reaches a frozen node (a load balancer that has
+ * not yet marked it down) gets no answer at all, and must be given up in seconds, not 20; a network
+ * too slow for the short deadline still gets in on a later attempt.
+ *
+ * @example
+ * connectTimeoutFor(3000, 1); // 3000
+ * connectTimeoutFor(3000, 3); // 12000
+ */
+export function connectTimeoutFor(connectTimeoutMs: number, attempt: number): number {
+  return Math.min(MAX_CONNECT_TIMEOUT_MS, connectTimeoutMs * 2 ** Math.min(Math.max(0, attempt - 1), 16));
 }
 
 /** The Manager's own backoff (socket.io-client's `backo2`); private in its typings, stable since v1. */
@@ -45,6 +64,21 @@ export function refusedHandshakeDelayMs(manager: Manager, consecutiveRefusals: n
   const backoff = managerBackoff(manager);
   backoff.attempts = Math.min(Math.max(0, consecutiveRefusals - 1), 30);
   return backoff.duration();
+}
+
+/**
+ * Delay before trying a request again that the server refused with a retryable code (rate limited,
+ * Redis unavailable) while the connection is up: the delay of the `consecutiveFailures`-th attempt
+ * of the same policy, computed by the Manager's own backoff object, which is left as it was (a
+ * connected Manager is not in its reconnect loop, but must start that loop afresh).
+ */
+export function retryDelayMs(manager: Manager, consecutiveFailures: number): number {
+  const backoff = managerBackoff(manager);
+  const attempts = backoff.attempts;
+  backoff.attempts = Math.min(Math.max(0, consecutiveFailures - 1), 30);
+  const delay = backoff.duration();
+  backoff.attempts = attempts;
+  return delay;
 }
 
 /** Why: a browser back online, or a tab shown again, should not wait out a long backoff. */

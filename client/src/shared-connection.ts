@@ -1,13 +1,16 @@
-import type { EventEnvelope, RwErrorPayload, StreamPosition } from '@roomwire/shared';
+import type { EventEnvelope, RoomwireError, RwErrorPayload, StreamPosition } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
 import type { ConnectionHub, TabSink } from './connection-hub';
+import { asRoomwireError, closedError, fromPayload } from './request-errors';
 import { isNewerPosition, openConnection, type ConnectionStatus, type ResyncInfo, type SocketConnection } from './socket-connection';
 
 /** Messages between the tabs of one shared connection, over their BroadcastChannel. */
 export type TabMessage =
   /** A tab's full set of wanted services; `seq` is answered by an `ack` once the connection has them. */
   | { t: 'interest'; tab: string; services: string[]; seq: number }
-  | { t: 'ack'; tab: string; seq: number }
+  /** The leader's answer to `interest` `seq`: the services the connection holds, or why it could not catch up. */
+  | { t: 'ack'; tab: string; seq: number; held: string[] }
+  | { t: 'ack'; tab: string; seq: number; error: RwErrorPayload }
   /** A tab closed (sent by the tab itself, or by the leader when the tab's lock came free). */
   | { t: 'bye'; tab: string }
   /** A new tab asks the leader to introduce itself. */
@@ -68,7 +71,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
   let position: StreamPosition | null = null;
   let lastStatus: ConnectionStatus | null = null;
   let seq = 0;
-  const waiters: { seq: number; resolve: () => void }[] = [];
+  /** This tab's `want()` calls, answered by the leader's ack of their `interest` (or of a later one, which includes them). */
+  const waiters: { seq: number; resolve: (held: ReadonlySet<string>) => void; reject: (error: RoomwireError) => void }[] = [];
 
   const post = (message: TabMessage): void => {
     if (!closed) channel.postMessage(message);
@@ -81,13 +85,22 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
   const track = (candidate: StreamPosition | null): void => {
     if (candidate !== null && isNewerPosition(candidate, position)) position = candidate;
   };
-  const resolveUpTo = (acked: number): void => {
+  /** Settles every call up to `acked`: the tab's later interest carries its earlier calls too. */
+  const settleUpTo = (acked: number, outcome: { held: ReadonlySet<string> } | { error: RoomwireError }): void => {
     for (let i = waiters.length - 1; i >= 0; i--) {
       const waiter = waiters[i] as (typeof waiters)[number];
       if (waiter.seq > acked) continue;
       waiters.splice(i, 1);
-      waiter.resolve();
+      if ('held' in outcome) waiter.resolve(outcome.held);
+      else waiter.reject(outcome.error);
     }
+  };
+  /** The leader answers `interest` `n` of `tab` once its connection has caught up with it, or could not. */
+  const answer = (current: SocketConnection, tab: string, n: number): void => {
+    current.reconcile().then(
+      (held) => post({ t: 'ack', tab, seq: n, held: [...held] }),
+      (err: unknown) => post({ t: 'ack', tab, seq: n, error: asRoomwireError(err).toJSON() }),
+    );
   };
   const dropRefused = (services: string[]): void => {
     for (const wanted of registry.values()) for (const service of services) wanted.delete(service);
@@ -102,7 +115,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         watched.delete(tab);
         if (registry.delete(tab)) {
           post({ t: 'bye', tab });
-          void connection?.reconcile();
+          connection?.reconcile().catch(() => undefined);
         }
       })
       .catch(() => undefined);
@@ -151,7 +164,10 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
     });
     post({ t: 'leader', tab: tabId });
     for (const tab of registry.keys()) watchTab(tab);
-    void connection.reconcile().then(() => resolveUpTo(Infinity));
+    connection.reconcile().then(
+      (held) => settleUpTo(Infinity, { held }),
+      (err: unknown) => settleUpTo(Infinity, { error: asRoomwireError(err) }),
+    );
   };
 
   const onMessage = (message: TabMessage): void => {
@@ -160,11 +176,11 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         registry.set(message.tab, new Set(message.services));
         if (connection) {
           watchTab(message.tab);
-          void connection.reconcile().then(() => post({ t: 'ack', tab: message.tab, seq: message.seq }));
+          answer(connection, message.tab, message.seq);
         }
         return;
       case 'bye':
-        if (registry.delete(message.tab)) void connection?.reconcile();
+        if (registry.delete(message.tab)) connection?.reconcile().catch(() => undefined);
         return;
       case 'hello':
         if (connection) {
@@ -178,7 +194,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         if (message.tab !== tabId && !connection) announce();
         return;
       case 'ack':
-        if (message.tab === tabId) resolveUpTo(message.seq);
+        if (message.tab === tabId) settleUpTo(message.seq, 'held' in message ? { held: new Set(message.held) } : { error: fromPayload(message.error) });
         return;
       case 'refused':
         dropRefused(message.services);
@@ -244,8 +260,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
 
   return {
     want(services) {
+      if (closed) return Promise.reject(closedError());
       registry.set(tabId, new Set(services));
-      if (closed) return Promise.resolve();
       if (connection) {
         const current = connection;
         post({ t: 'interest', tab: tabId, services: [...services], seq: ++seq });
@@ -253,7 +269,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       }
       // Before this tab has started, its first announcement (seq + 1) carries these services.
       const n = started ? announce() : seq + 1;
-      return new Promise((resolve) => waiters.push({ seq: n, resolve }));
+      return new Promise((resolve, reject) => waiters.push({ seq: n, resolve, reject }));
     },
     close() {
       if (closed) return;
@@ -266,7 +282,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       aborter.abort();
       releaseLocks();
       channel.close();
-      resolveUpTo(Infinity);
+      settleUpTo(Infinity, { error: closedError() });
     },
   };
 }

@@ -20,7 +20,9 @@ import { io, type Socket } from 'socket.io-client';
 import type { ResolvedClientOptions } from './client-options';
 import { createFrameDecoder } from './frame-decoder';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
-import { reconnectOptions, refusedHandshakeDelayMs, watchWakeEvents } from './reconnect-policy';
+import { createReconcileWaiters } from './reconcile-waiters';
+import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
+import { asRoomwireError, closedError, fromPayload } from './request-errors';
 
 /** Why a resync is needed, and for which services: reload their state from your backend. */
 export interface ResyncInfo {
@@ -55,8 +57,15 @@ export interface ConnectionHooks {
 
 /** One Socket.IO connection kept in line with the services its owner wants. */
 export interface SocketConnection {
-  /** Subscribes and unsubscribes until the server's view matches `wanted()`; resolves when done or closed. */
-  reconcile(): Promise<void>;
+  /**
+   * Subscribes and unsubscribes until the server's view matches `wanted()`. Resolves with the services
+   * the server has confirmed on the connection once a pass that started after this call has been
+   * answered in full (offline, that is the next connection's sync). Rejects with a `RoomwireError`:
+   * the pass failed (the server's code; retryable ones are retried by the connection), no answer within
+   * `requestTimeoutMs` of connected time (`RW_ERR_TIMEOUT`, the pass goes on), or the connection is
+   * closed or stopped for good (`RW_ERR_CLOSED`, or the code of the refused handshake).
+   */
+  reconcile(): Promise<ReadonlySet<string>>;
   readonly position: StreamPosition | null;
   status(): ConnectionStatus;
   /** The disconnect funnel: disconnects for good and clears every timer and listener. */
@@ -76,14 +85,19 @@ export function isNewerPosition(candidate: StreamPosition, current: StreamPositi
   return current === null || current.epoch !== candidate.epoch || compareOffsets(candidate.offset, current.offset) > 0;
 }
 
-/** Why: retrying a refused handshake only helps if the server may say yes next time. */
+/**
+ * Why: retrying a refused handshake only helps if the server may say yes next time; an expired static
+ * token stays expired (only a token function can bring a fresh one).
+ */
 export function shouldRetryRefusal(code: ErrorCode | undefined, tokenIsFunction: boolean): boolean {
   if (code === 'RW_ERR_UNSUPPORTED_PROTOCOL') return false;
-  return tokenIsFunction || (code !== undefined && isRetryable(code));
+  if (tokenIsFunction) return true;
+  return code !== undefined && code !== 'RW_ERR_TOKEN_EXPIRED' && isRetryable(code);
 }
 
-function codeOf(error: RwErrorPayload): ErrorCode {
-  return isErrorCode(error.code) ? error.code : 'RW_ERR_INTERNAL';
+/** Why: a request can only be answered on the connection it was sent on; one sent offline would be buffered and sent, out of order, on the next. */
+function isLostWithConnection(socket: Socket, connectionAtStart: number, connectionNow: number): boolean {
+  return connectionAtStart !== connectionNow || !socket.connected;
 }
 
 /**
@@ -99,14 +113,20 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   /** True once this connection has rejoined its rooms (recovered, resumed or subscribed). */
   let synced = false;
   let closed = false;
-  let syncing: Promise<void> | null = null;
+  /** Set once the connection will never connect again: what every caller is then rejected with. */
+  let stoppedWith: RoomwireError | null = null;
+  /** Counts connects: a request belongs to the connection it was sent on. */
+  let connection = 0;
   let chain: Promise<void> = Promise.resolve();
   let refusals = 0;
   let refusalRetry: ReturnType<typeof setTimeout> | undefined;
+  /** Passes in a row that failed with a retryable error, and the timer of the next try. */
+  let passFailures = 0;
+  let passRetry: ReturnType<typeof setTimeout> | undefined;
+  const waiters = createReconcileWaiters(opts.requestTimeoutMs);
   const status: ConnectionStatus = start.status
     ? { ...start.status, state: start.status.lastConnectedAt === null ? 'connecting' : 'reconnecting' }
     : { state: 'connecting', lastConnectedAt: null, lastDisconnectedAt: null, totalDisconnects: 0, reconnectAttempts: 0, recovered: 0 };
-  const syncedWaiters = new Set<() => void>();
 
   const report = (): void => hooks.status({ ...status });
   const signal = (s: ConnectionSignal): void => {
@@ -114,10 +134,6 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     if (to === status.state) return;
     status.state = to;
     report();
-    if (to === 'connected' || to === 'disconnected') {
-      for (const resolve of syncedWaiters) resolve();
-      syncedWaiters.clear();
-    }
   };
 
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(opts.url, {
@@ -149,9 +165,15 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     hooks.refused(services, error);
   };
 
+  /** Throws instead of emitting offline: Socket.IO would buffer the request and send it on the next connection, before its resume. */
+  const ensureConnected = (): void => {
+    if (!socket.connected) throw new Error('socket has been disconnected');
+  };
+
   const requestSubscribe = async (services: string[]): Promise<void> => {
+    ensureConnected();
     const ack: SubscribeAck = await socket.emitWithAck(EVENTS.subscribe, { services });
-    if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+    if (!ack.ok) throw fromPayload(ack.error);
     for (const service of ack.services) confirmed.add(service);
     if (advance(ack.position)) hooks.position(ack.position);
   };
@@ -171,8 +193,9 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   };
 
   const requestUnsubscribe = async (services: string[]): Promise<void> => {
+    ensureConnected();
     const ack: UnsubscribeAck = await socket.emitWithAck(EVENTS.unsubscribe, { services });
-    if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+    if (!ack.ok) throw fromPayload(ack.error);
     for (const service of ack.services) confirmed.delete(service);
   };
 
@@ -191,18 +214,60 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     return run;
   };
 
-  /** Brings the server's view of this connection in line with `wanted()`, once per connection. */
-  const sync = async (): Promise<void> => {
+  const clearPassRetry = (): void => {
+    clearTimeout(passRetry);
+    passRetry = undefined;
+  };
+
+  /**
+   * One reconcile pass on a synced connection, answering every caller that came before it: with the
+   * confirmed services, or with the error that failed it. A pass lost with its connection answers no
+   * one: the next connection's sync runs a pass that does. Never rejects.
+   */
+  const pass = (): Promise<void> =>
+    serially(async () => {
+      if (closed || stoppedWith || !synced || !socket.connected) return;
+      const taken = waiters.take();
+      const at = connection;
+      try {
+        await reconcileNow();
+      } catch (err) {
+        if (isLostWithConnection(socket, at, connection)) {
+          waiters.putBack(taken);
+          return;
+        }
+        const error = asRoomwireError(err);
+        hooks.error(error.toJSON());
+        waiters.reject(taken, error);
+        // The server may say yes later (rate limit, Redis back): the wanted services are tried again.
+        if (error.retryable && passRetry === undefined) {
+          passFailures += 1;
+          passRetry = setTimeout(() => {
+            passRetry = undefined;
+            void pass();
+          }, retryDelayMs(socket.io, passFailures));
+        }
+        return;
+      }
+      passFailures = 0;
+      waiters.resolve(taken, confirmed);
+    });
+
+  /** Brings the server's view of a new connection in line with `wanted()`, then marks it synced. */
+  const sync = async (at: number): Promise<void> => {
     if (socket.recovered) {
       status.recovered += 1;
     } else {
       confirmed.clear();
       const services = [...wanted()];
-      if (services.length > 0 && position !== null) await resume(services, position);
+      const from = position;
+      if (services.length > 0 && from !== null) await serially(() => resume(services, from));
     }
+    if (isLostWithConnection(socket, at, connection)) return;
     synced = true;
     // Whatever changed while offline (or is new, or was not resumed): subscribe and unsubscribe the difference.
-    await serially(reconcileNow);
+    await pass();
+    if (!isLostWithConnection(socket, at, connection)) signal('synced');
   };
 
   /**
@@ -211,8 +276,9 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
    */
   const resume = async (services: string[], from: StreamPosition): Promise<void> => {
     try {
+      ensureConnected();
       const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services, position: from });
-      if (!ack.ok) throw new RoomwireError(codeOf(ack.error), ack.error.message);
+      if (!ack.ok) throw fromPayload(ack.error);
       for (const service of ack.services) confirmed.add(service);
       if (advance(ack.position)) hooks.position(ack.position);
       if (ack.recovered) status.recovered += 1;
@@ -225,12 +291,18 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     }
   };
 
-  const whenSynced = (): Promise<void> =>
-    closed || (synced && socket.connected) ? Promise.resolve() : new Promise((resolve) => syncedWaiters.add(resolve));
-
   const clearTimers = (): void => {
     clearTimeout(refusalRetry);
     refusalRetry = undefined;
+    clearPassRetry();
+  };
+
+  /** The connection will never connect again: every caller, now and later, gets `error`. */
+  const stop = (error: RoomwireError): void => {
+    stoppedWith ??= error;
+    clearTimers();
+    signal('stopped');
+    waiters.rejectAll(stoppedWith);
   };
 
   const retryNow = (): void => {
@@ -238,7 +310,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     status.reconnectAttempts += 1;
     report();
     if (refusalRetry !== undefined) {
-      clearTimers();
+      clearTimeout(refusalRetry);
+      refusalRetry = undefined;
       socket.connect();
       return;
     }
@@ -255,32 +328,33 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   socket.on('connect', () => {
     refusals = 0;
     clearTimers();
+    passFailures = 0;
     status.lastConnectedAt = Date.now();
     synced = false;
-    syncing = sync()
-      .catch(() => {
-        // A refused subscribe was reported where it happened; the connection still counts as synced.
-        synced = true;
-      })
-      .finally(() => {
-        syncing = null;
-        if (socket.connected) signal('synced');
-      });
+    connection += 1;
+    waiters.setConnected(true);
+    // sync() never rejects: its requests report their own failures.
+    void sync(connection);
   });
 
-  socket.on('disconnect', () => {
+  socket.on('disconnect', (reason) => {
     synced = false;
+    waiters.setConnected(false);
+    clearPassRetry();
     status.totalDisconnects += 1;
     status.lastDisconnectedAt = Date.now();
-    // A disconnect the client asked for, or the server's "io server disconnect", does not reconnect.
     report();
-    signal(socket.active ? 'retrying' : 'stopped');
+    // A disconnect the client asked for, or the server's "io server disconnect", does not reconnect.
+    if (socket.active) signal('retrying');
+    else stop(closed ? closedError() : closedError(`the server closed the connection for good (${reason})`));
   });
 
-  socket.io.on('reconnect_attempt', () => {
+  socket.io.on('reconnect_attempt', (attempt) => {
+    socket.io.timeout(connectTimeoutFor(opts.connectTimeoutMs, attempt));
     status.reconnectAttempts += 1;
     report();
   });
+  socket.io.on('open', () => socket.io.timeout(opts.connectTimeoutMs));
 
   // One ordered decoder: compressed frames are inflated without reordering events.
   const decodeFrame = createFrameDecoder<StreamPosition | null>(
@@ -290,7 +364,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
 
   socket.on('connect_error', (err: Error & { data?: { code?: unknown; message?: unknown } }) => {
     const code = isErrorCode(err.data?.code) ? err.data.code : undefined;
-    if (code !== undefined) hooks.error({ code, message: typeof err.data?.message === 'string' ? err.data.message : err.message });
+    const message = typeof err.data?.message === 'string' ? err.data.message : err.message;
+    if (code !== undefined) hooks.error({ code, message });
     if (closed) return;
     if (socket.active) {
       // A transport error: the Manager's reconnect loop is already on it.
@@ -298,7 +373,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
       return;
     }
     if (!shouldRetryRefusal(code, typeof opts.token === 'function')) {
-      signal('stopped');
+      // The same handshake would be refused again: the client stops, and says why to every caller.
+      stop(code !== undefined ? new RoomwireError(code, message) : closedError(`the server refused the connection (${message})`));
       return;
     }
     refusals += 1;
@@ -332,11 +408,12 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   });
 
   return {
-    async reconcile() {
-      if (closed) return;
-      if (syncing) await syncing;
-      if (!(synced && socket.connected)) return whenSynced();
-      await serially(reconcileNow);
+    reconcile() {
+      if (stoppedWith) return Promise.reject(stoppedWith);
+      const held = waiters.wait();
+      // Offline, or while the new connection resumes, the sync's own pass answers this caller.
+      if (synced && socket.connected) void pass();
+      return held;
     },
     get position() {
       return position;
@@ -345,12 +422,10 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     close() {
       if (closed) return;
       closed = true;
-      clearTimers();
       stopWatchingWake();
       socket.disconnect();
-      signal('stopped');
-      for (const resolve of syncedWaiters) resolve();
-      syncedWaiters.clear();
+      // Already stopped by the disconnect above if the socket was connected or retrying.
+      stop(closedError());
     },
   };
 }

@@ -22,6 +22,12 @@ export interface LocalClusterOptions {
   balancer?: BalancerKind;
   /** Loopback port of the balancer; 0 picks a free one. @default 0 */
   port?: number;
+  /** Loopback port of HAProxy's stats page; 0 picks a free one (nginx has none). @default 0 */
+  statsPort?: number;
+  /** Loopback ports of node1, node2 and node3; 0 picks a free one. @default [0, 0, 0] */
+  nodePorts?: readonly [number, number, number];
+  /** Called with everything a node prints (its JSON logs), with the node's name. @default undefined */
+  onNodeOutput?: (name: string, chunk: Buffer) => void;
   /** HS256 secret of client tokens, shared by every node. @default 32 random bytes */
   jwtSecret?: string;
   /** Bearer key of `POST /v1/publish`. @default 24 random bytes */
@@ -114,7 +120,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   try {
     if (options.redisThroughProxy) redisProxy = await startTcpProxy(redis.port);
-    const ports = await Promise.all(NODE_NAMES.map(() => freePort()));
+    const ports = await Promise.all(NODE_NAMES.map((_, i) => options.nodePorts?.[i] || freePort()));
     const baseEnv = {
       HOST: '127.0.0.1',
       REDIS_URL: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : redis.url,
@@ -126,14 +132,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       DRAIN_DELAY_MS: '3000',
       ...options.env,
     };
-    const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer)));
+    const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer, options.onNodeOutput)));
     nodes.push(...started);
     const addresses = ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
     const port = options.port || (await freePort());
     balancer =
       kind === 'nginx'
         ? await startNginx({ port, nodes: addresses })
-        : await startHaproxy({ port, statsPort: await freePort(), nodes: addresses, sticky: kind === 'haproxy' });
+        : await startHaproxy({ port, statsPort: options.statsPort || (await freePort()), nodes: addresses, sticky: kind === 'haproxy' });
   } catch (err) {
     await stopAll();
     throw err;
@@ -159,10 +165,16 @@ async function launchNode(
   port: number,
   baseEnv: Record<string, string>,
   balancer: () => BalancerHandle | undefined,
+  onOutput: ((name: string, chunk: Buffer) => void) | undefined,
 ): Promise<LocalNode> {
   const url = `http://127.0.0.1:${port}`;
   const spawn = (): Promise<ChildNodeHandle> =>
-    spawnNode({ env: { ...baseEnv, PORT: String(port), NODE_ID: name }, readyUrl: `${url}/readyz`, timeoutMs: 30_000 });
+    spawnNode({
+      env: { ...baseEnv, PORT: String(port), NODE_ID: name },
+      readyUrl: `${url}/readyz`,
+      timeoutMs: 30_000,
+      ...(onOutput ? { onOutput: (chunk: Buffer) => onOutput(name, chunk) } : {}),
+    });
   let current = await spawn();
   let alive = true;
   let isPaused = false;

@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
+import { runKeygen } from './auth/keygen-command';
 import { ConfigError, parseEnv, type NodeConfig } from './config/env';
+import { CatalogLoadError, loadCatalog } from './config/load-catalog';
+import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import { createLogger } from './logger';
 import { createNode, type RoomwireNode } from './node/create-node';
 
@@ -21,15 +24,16 @@ async function signDevToken(config: NodeConfig): Promise<string | undefined> {
 }
 
 /** The human banner of development mode: where the node is and how to talk to it. */
-function devBanner(node: RoomwireNode, config: NodeConfig, devToken: string | undefined): string {
+function devBanner(node: RoomwireNode, config: NodeConfig, catalog: CatalogDefinition, devToken: string | undefined): string {
   const { publishApiKey, host } = config.options;
-  const body = JSON.stringify({ org: 'dev', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 4200 } });
+  const body = examplePublishBody(catalog);
   const lines = [
     '',
     `  Roomwire node ${node.nodeId} — development mode`,
     '',
     `  URL          ${node.url}`,
-    `  Status page  ${node.url}/`,
+    config.options.statusPage ? `  Status page  ${node.url}/` : '  Status page  off (STATUS_PAGE=false)',
+    config.catalogPath === undefined ? '  Catalog      the example catalog (set ROOMWIRE_CATALOG to use yours)' : `  Catalog      ${config.catalogPath}: ${Object.keys(catalog).join(', ')}`,
     devToken === undefined
       ? '  Dev token    none: JWKS_URL is set, so client tokens come from your identity provider'
       : `  Dev token    ${devToken}`,
@@ -47,6 +51,14 @@ function devBanner(node: RoomwireNode, config: NodeConfig, devToken: string | un
   return `${lines.filter((line, i) => line !== '' || lines[i - 1] !== '').join('\n')}\n`;
 }
 
+/** A publish body for the banner's curl line: the example's invoice, or the first event type of a custom catalog. */
+function examplePublishBody(catalog: CatalogDefinition): string {
+  if (catalog === exampleCatalog) return JSON.stringify({ org: 'dev', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 4200 } });
+  const service = Object.keys(catalog)[0] ?? '';
+  const type = Object.keys(catalog[service] ?? {})[0] ?? '';
+  return `${JSON.stringify({ org: 'dev', service, type }).slice(0, -1)},"data":{…a payload of its schema…}}`;
+}
+
 async function main(): Promise<void> {
   let config: NodeConfig;
   try {
@@ -57,6 +69,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  let catalog: CatalogDefinition = exampleCatalog;
+  if (config.catalogPath !== undefined) {
+    try {
+      catalog = await loadCatalog(config.catalogPath);
+    } catch (err) {
+      if (!(err instanceof CatalogLoadError)) throw err;
+      process.stderr.write(`Invalid configuration:\n  ${err.message}\n`);
+      process.exit(1);
+    }
+  }
+
   // The node id is fixed here so every log line, the CLI's included, carries the same one.
   const nodeId = config.options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const logger: Logger = createLogger(nodeId, config.logLevel);
@@ -64,9 +87,10 @@ async function main(): Promise<void> {
 
   const starting = createNode({
     ...config.options,
+    catalog,
     nodeId,
     logger,
-    ...(devToken === undefined ? {} : { statusPageToken: devToken }),
+    ...(devToken === undefined || !config.options.statusPage ? {} : { statusPageToken: devToken }),
   });
 
   let node: RoomwireNode | undefined;
@@ -106,12 +130,16 @@ async function main(): Promise<void> {
   }
 
   if (!config.production) {
-    process.stderr.write(devBanner(node, config, devToken));
+    process.stderr.write(devBanner(node, config, catalog, devToken));
     logger.info({ devToken, publishApiKey: config.options.publishApiKey, url: node.url }, 'development credentials');
   }
 }
 
-main().catch((err: unknown) => {
+/** `roomwire keygen …` prints a signing key pair; with no command the CLI runs a node. */
+const command = process.argv[2];
+const running: Promise<void> = command === 'keygen' ? runKeygen(process.argv.slice(3)).then((code) => process.exit(code)) : main();
+
+running.catch((err: unknown) => {
   process.stderr.write(`roomwire: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

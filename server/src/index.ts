@@ -10,4 +10,15 @@ export {
 export type { PublishResult } from './publish/publish-pipeline';
 export type { PublishRequest } from './publish/publish-request';
 export type { Claims } from './auth/claims';
+export { clientTokenDefaults, signClientToken, type SignClientTokenOptions } from './auth/sign-client-token';
+export {
+  SIGNING_ALGORITHMS,
+  generateSigningKey,
+  jwksDocument,
+  toPublicJwk,
+  type GenerateSigningKeyOptions,
+  type SigningAlgorithm,
+  type SigningKey,
+} from './auth/signing-keys';
+export type { JWK } from 'jose';
 export type { RoomwireServer, RoomwireSocket } from './node/types';

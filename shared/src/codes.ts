@@ -2,7 +2,9 @@
  * Every error Roomwire reports carries one of these stable codes: in handshake errors
  * (`connect_error` → `err.data.code`), in acks of client requests, in `rw:error` notices, and in the
  * HTTP publish API (`{ error: { code, message } }`). `retryable` says whether the same request may
- * succeed later without a change; `httpStatus` is the status the HTTP API answers with.
+ * succeed later without a change; `httpStatus` is the status the HTTP API answers with. The last
+ * three (`Client-side:`) never travel: the client rejects its own promises with them, and their
+ * status is only the nearest HTTP meaning (499 "client closed request", 504 "timeout").
  */
 export const ERROR_CODES = {
   RW_ERR_UNAUTHORIZED: { httpStatus: 401, retryable: false, summary: 'Missing, malformed or wrongly signed credentials.' },
@@ -21,6 +23,9 @@ export const ERROR_CODES = {
   RW_ERR_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No such route.' },
   RW_ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, retryable: false, summary: 'The route exists but not for this HTTP method.' },
   RW_ERR_INTERNAL: { httpStatus: 500, retryable: true, summary: 'An unexpected server error.' },
+  RW_ERR_CLOSED: { httpStatus: 499, retryable: false, summary: 'Client-side: the client was closed, or stopped for good, before the server confirmed the request.' },
+  RW_ERR_CANCELLED: { httpStatus: 499, retryable: false, summary: 'Client-side: a later call for the same service replaced the request before the server confirmed it.' },
+  RW_ERR_TIMEOUT: { httpStatus: 504, retryable: true, summary: 'Client-side: the server did not confirm the request in time; the client keeps trying.' },
 } as const;
 
 /** A stable Roomwire error code. */

@@ -1,5 +1,5 @@
 /**
- * The soak of issue #7 (part 4): two Roomwire nodes on one redis-server under connect/disconnect churn,
+ * The soak (`npm run soak`): two Roomwire nodes on one redis-server under connect/disconnect churn,
  * subscribe/unsubscribe churn and steady publishing, watching node heap, node RSS and Redis memory for
  * growth after the warm-up, and accounting every event owed to the long-lived clients.
  */

@@ -19,6 +19,8 @@ export interface SpawnNodeOptions {
   timeoutMs?: number;
   /** TypeScript entry to run instead of {@link SERVER_CLI} (harness self-tests use a fixture). */
   entry?: string;
+  /** Also called with everything the node prints (stdout and stderr), e.g. to show its logs. */
+  onOutput?: (chunk: Buffer) => void;
 }
 
 /** A roomwire node running in a child process. */
@@ -53,8 +55,12 @@ export async function spawnNode(opts: SpawnNodeOptions): Promise<ChildNodeHandle
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (c: Buffer) => log.write(c));
-  child.stderr?.on('data', (c: Buffer) => log.write(c));
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (c: Buffer) => {
+      log.write(c);
+      opts.onOutput?.(c);
+    });
+  }
   child.on('error', (err) => log.write(`spawn error: ${err.message}\n`));
   const exited = track(child);
   const closed = new Promise<void>((resolve) => {

@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** How long to wait for PING to succeed. Default 10000 ms. */
   timeoutMs?: number;
+  /** Listen on this port instead of a free one (no retry when it is taken). Default: a free port. */
+  port?: number;
 }
 
 /** Options of a restart. */
@@ -143,13 +145,13 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
   let port = 0;
   let run: Running | undefined;
   for (let attempt = 1; !run; attempt++) {
-    port = await freePort();
+    port = opts.port || (await freePort());
     const candidate = launch(port, dir, appendOnly, log);
     try {
       await untilReady(port, candidate, timeoutMs, log);
       run = candidate;
     } catch (err) {
-      if (attempt >= 3 || !log.toString().includes('Address already in use')) {
+      if (attempt >= 3 || opts.port || !log.toString().includes('Address already in use')) {
         await removeDir();
         throw err;
       }

@@ -9,7 +9,7 @@ export const SUBJECT: SystemName = 'roomwire';
 /** `INCONCLUSIVE`: the measurement that decides could have been limited by the load generator. */
 export type Verdict = 'PASS' | 'FAIL' | 'N/A' | 'INCONCLUSIVE';
 
-/** One bar of issue #3, judged on this run's numbers. */
+/** One bar (target) of the delivery benchmark, judged on this run's numbers. */
 export interface BarResult {
   id: string;
   scenario: ScenarioName;
@@ -134,7 +134,7 @@ const BARS: Bar[] = [
   },
 ];
 
-/** Judges every bar of issue #3 on the subject ({@link SUBJECT}) against the baseline of the same run. */
+/** Judges every bar of the delivery benchmark on the subject ({@link SUBJECT}) against the baseline of the same run. */
 export function judgeBars(results: Pick<DeliveryResults, 'scenarios'>): BarResult[] {
   return BARS.map((bar) => {
     const ran = results.scenarios.some((s) => s.name === bar.scenario);

@@ -1,7 +1,7 @@
 import { FULL_CONFIG, QUICK_CONFIG, type BenchConfig } from '../config';
 
 /**
- * Sizes and durations of the suite (issue #6). The full run is bounded to about 30 minutes on a
+ * Sizes and durations of the benchmark suite. The full run is bounded to about 30 minutes on a
  * 2-core machine; `--quick` is a seconds-long smoke version of every scenario, for CI.
  */
 export interface SuiteConfig {

@@ -203,7 +203,7 @@ export async function runReplayWindow(env: SuiteEnv): Promise<SuiteScenarioResul
       const holds = l.redisWindow !== null && l.redisWindow < c.claimBytes && l.publishFailed === 0;
       const trimmed = l.windowEvents > maxLen;
       bars.push({
-        requirement: `the claim at ${num(l.ratePerSecond)} events/s (a check of the claim at this rate, not one of the issue's bars): ${num(c.orgs)} orgs × ${windowText} window, Redis < ${c.claimBytes / MB} MB, every cut client recovers from the oldest offset`,
+        requirement: `the claim at ${num(l.ratePerSecond)} events/s (a check of the claim at this rate, not one of the suite's bars): ${num(c.orgs)} orgs × ${windowText} window, Redis < ${c.claimBytes / MB} MB, every cut client recovers from the oldest offset`,
         measured:
           `Redis used_memory ${mb(l.redisWindow)} MB with the window full${l.extrapolated ? ` (extrapolated from ${num(l.events)} of its ${num(l.windowEvents)} events)` : ''}; ` +
           (l.publishFailed > 0 ? `${num(l.publishFailed)} publishes refused; ` : '') +

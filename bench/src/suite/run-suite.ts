@@ -25,7 +25,7 @@ export interface SuiteRunOptions {
 }
 
 /**
- * The suite of issue #6: each scenario in turn, each against every system (a fresh cluster per
+ * The benchmark suite: each scenario in turn, each against every system (a fresh cluster per
  * system and step); a failing system is recorded in its scenario and the run goes on.
  */
 export async function runSuite(options: SuiteRunOptions): Promise<SuiteResults> {

@@ -90,12 +90,17 @@ describe('parseEnv in development', () => {
       RECOVERY_CACHE_BYTES: '1048576',
       COMPRESSION_THRESHOLD_BYTES: '1024',
       FRAME_COMPRESSION_MIN_BYTES: '2048',
+      PING_INTERVAL_MS: '10000',
+      PING_TIMEOUT_MS: '5000',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
+      ROOMWIRE_CATALOG: './events/catalog.mjs',
+      STATUS_PAGE: 'false',
     });
     expect(config.logLevel).toBe('debug');
+    expect(config.catalogPath).toBe('./events/catalog.mjs');
     expect(config.production).toBe(false);
     expect(config.options).toEqual({
       auth: { jwtSecret: SECRET },
@@ -114,11 +119,19 @@ describe('parseEnv in development', () => {
       recoveryCacheBytes: 1048576,
       compressionThresholdBytes: 1024,
       compressFramesMinBytes: 2048,
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 5000,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
       trustProxy: false,
+      statusPage: false,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
+  });
+
+  test('PING_INTERVAL_MS and PING_TIMEOUT_MS default to the node defaults, which notice a frozen node within 7 s', () => {
+    const { options } = parseEnv({});
+    expect({ pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs }).toEqual({ pingIntervalMs: 4000, pingTimeoutMs: 3000 });
   });
 
   test('BATCH_WINDOW_MS=0 turns batching off', () => {
@@ -152,6 +165,8 @@ describe('parseEnv errors', () => {
       MAX_STREAM_LENGTH: '1e6',
       DRAIN_DELAY_MS: '-5',
       MAX_PAYLOAD_BYTES: '1.5',
+      PING_INTERVAL_MS: '999',
+      PING_TIMEOUT_MS: '600001',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
@@ -165,6 +180,8 @@ describe('parseEnv errors', () => {
     expect(error.message).toContain('LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
     expect(error.message).toContain('DRAIN_DELAY_MS:');
     expect(error.message).toContain('got "-5"');
+    expect(error.message).toContain('PING_INTERVAL_MS: expected an integer of milliseconds from 1000 to 600000, got "999"');
+    expect(error.message).toContain('PING_TIMEOUT_MS: expected an integer of milliseconds from 1000 to 600000, got "600001"');
   });
 
   test('never echoes secrets, nor credentials in URLs', () => {
@@ -216,6 +233,21 @@ describe('parseEnv in production', () => {
     const jwks = parseEnv({ NODE_ENV: 'production', JWKS_URL: 'https://auth.example.com/jwks.json', PUBLISH_API_KEY: KEY });
     expect(jwks.options.auth).toEqual({ jwksUrl: 'https://auth.example.com/jwks.json' });
     expect(jwks.generated).toEqual({ jwtSecret: false, publishApiKey: false });
+  });
+
+  test('the status page is off unless STATUS_PAGE turns it on; in development it is on unless turned off', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_API_KEY: KEY };
+    expect(parseEnv(production).options.statusPage).toBe(false);
+    expect(parseEnv({ ...production, STATUS_PAGE: 'true' }).options.statusPage).toBe(true);
+    expect(parseEnv({}).options.statusPage).toBe(true);
+    expect(parseEnv({ STATUS_PAGE: '0' }).options.statusPage).toBe(false);
+    expect(() => parseEnv({ STATUS_PAGE: 'yes' })).toThrow('STATUS_PAGE: expected true or false, got "yes"');
+  });
+
+  test('ROOMWIRE_CATALOG must name a JavaScript module', () => {
+    expect(parseEnv({}).catalogPath).toBeUndefined();
+    expect(parseEnv({ ROOMWIRE_CATALOG: '/app/catalog/catalog.cjs' }).catalogPath).toBe('/app/catalog/catalog.cjs');
+    expect(() => parseEnv({ ROOMWIRE_CATALOG: 'catalog.json' })).toThrow('ROOMWIRE_CATALOG: expected the path of a .js, .mjs or .cjs module that exports a catalog, got "catalog.json"');
   });
 
   test('weak secrets are only refused in production', () => {

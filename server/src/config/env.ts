@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
-import type { NodeOptions } from './node-options';
+import { nodeDefaults, type NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -11,7 +11,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The {@link NodeOptions} the environment sets; the publish key is always present (given or generated). */
 export type EnvNodeOptions = NodeOptions &
-  Required<Pick<NodeOptions, 'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins'>>;
+  Required<
+    Pick<
+      NodeOptions,
+      'port' | 'host' | 'publishApiKey' | 'replayWindowMs' | 'maxStreamLength' | 'drainDelayMs' | 'maxPayloadBytes' | 'corsOrigins' | 'pingIntervalMs' | 'pingTimeoutMs' | 'statusPage'
+    >
+  >;
 
 /** Configuration read from the environment by {@link parseEnv}. */
 export interface NodeConfig {
@@ -23,6 +28,8 @@ export interface NodeConfig {
   production: boolean;
   /** Secrets generated because the environment had none (development only). */
   generated: { jwtSecret: boolean; publishApiKey: boolean };
+  /** `ROOMWIRE_CATALOG`: the module to load the event catalog from (the CLI loads it); undefined for the example catalog. */
+  catalogPath: string | undefined;
 }
 
 /** The environment holds invalid configuration; `message` lists every bad variable, secrets redacted. */
@@ -44,6 +51,8 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'PUBLISH_AP
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MIN_JWT_SECRET_BYTES = 32;
 const MIN_PUBLISH_KEY_CHARS = 16;
+/** Ping settings below a second only add load; above ten minutes a dead node goes unnoticed for that long. */
+const PING_RANGE_MS = [1000, 600_000] as const;
 
 /**
  * Secrets refused in production because they look like placeholders: one character repeated, or
@@ -103,6 +112,8 @@ const schema = z.object({
   RECOVERY_CACHE_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(67_108_864),
   FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
+  PING_INTERVAL_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingIntervalMs),
+  PING_TIMEOUT_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingTimeoutMs),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
   ADMIN_UI_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
@@ -121,6 +132,8 @@ const schema = z.object({
     .regex(NAME_PATTERN, { error: 'expected a name of letters, digits, "_" and "-" (at most 64, starting with a letter or digit)' })
     .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ROOMWIRE_CATALOG: z.string().regex(/\.(c|m)?js$|\.ts$/, { error: 'expected the path of a .js, .mjs or .cjs module that exports a catalog' }).optional(),
+  STATUS_PAGE: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).transform((v) => v === 'true' || v === '1').optional(),
   NODE_ENV: z.string().optional(),
 });
 
@@ -214,6 +227,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     recoveryCacheBytes: e.RECOVERY_CACHE_BYTES,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
     compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
+    pingIntervalMs: e.PING_INTERVAL_MS,
+    pingTimeoutMs: e.PING_TIMEOUT_MS,
     rateLimits:
       e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S === 0
         ? false
@@ -223,6 +238,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
             publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
           },
     trustProxy: e.TRUST_PROXY,
+    // The status page and /v1/status show the cluster's shape: on in development, off in production unless asked for.
+    statusPage: e.STATUS_PAGE ?? !production,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
@@ -235,6 +252,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     logLevel: e.LOG_LEVEL,
     production,
     generated: { jwtSecret: generateJwtSecret, publishApiKey: generatePublishKey },
+    catalogPath: e.ROOMWIRE_CATALOG,
   };
 }
 

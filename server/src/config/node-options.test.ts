@@ -15,8 +15,8 @@ test('resolving only the required options gives the documented defaults', () => 
     maxPayloadBytes: 65_536,
     maxSubscriptionsPerSocket: 100,
     positionIntervalMs: 15_000,
-    pingIntervalMs: 25_000,
-    pingTimeoutMs: 20_000,
+    pingIntervalMs: 4000,
+    pingTimeoutMs: 3000,
     drainDelayMs: 0,
     corsOrigins: [],
     keyPrefix: 'roomwire',
@@ -28,6 +28,11 @@ test('resolving only the required options gives the documented defaults', () => 
   expect(resolved.nodeId).toMatch(/^node-/);
   expect(resolved.redisUrl).toBeUndefined();
   expect(nodeDefaults.replayWindowMs).toBe(300_000);
+});
+
+test('by default a client notices a frozen node (no ping for pingIntervalMs + pingTimeoutMs) in time to be elsewhere within 10 s', () => {
+  // 7 s to notice leaves 3 s of the 10 s bound to reconnect (first delay ≤ 1.5 s with the client defaults) and resume.
+  expect(nodeDefaults.pingIntervalMs + nodeDefaults.pingTimeoutMs).toBeLessThanOrEqual(7000);
 });
 
 test('undefined options fall back to the defaults', () => {

@@ -54,9 +54,14 @@ export interface NodeOptions {
   maxSubscriptionsPerSocket?: number;
   /** How often each socket is sent a position watermark, in ms; capped at a tenth of the window. @default 15000 */
   positionIntervalMs?: number;
-  /** Socket.IO ping interval, in ms. @default 25000 */
+  /**
+   * How often the node pings each connection (Engine.IO `pingInterval`), in ms. A client that hears
+   * nothing for `pingIntervalMs + pingTimeoutMs` drops the connection and reconnects elsewhere: with
+   * the defaults a frozen node is noticed within 7 s. Costs one ping and one pong per connection per
+   * interval (docs/decisions.md). @default 4000
+   */
   pingIntervalMs?: number;
-  /** Socket.IO ping timeout, in ms. @default 20000 */
+  /** How long the node waits for a pong before dropping the connection (Engine.IO `pingTimeout`), in ms. @default 3000 */
   pingTimeoutMs?: number;
   /** Grace before `close()` cuts sockets after it stops accepting, in ms. @default 0 */
   drainDelayMs?: number;
@@ -82,6 +87,12 @@ export interface NodeOptions {
   rateLimits?: RateLimitOptions | false;
   /** Take the client address from `X-Forwarded-For` (set when behind a load balancer that sets it). @default false */
   trustProxy?: boolean;
+  /**
+   * Serve the status page (`GET /`, its client bundle under `/assets/`) and the status JSON
+   * (`GET /v1/status`): node ids, connection counts, services, latency. The CLI turns it off in
+   * production unless `STATUS_PAGE=true`. @default true
+   */
+  statusPage?: boolean;
   /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
   adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
@@ -102,8 +113,8 @@ export const nodeDefaults = {
   maxPayloadBytes: 65_536,
   maxSubscriptionsPerSocket: 100,
   positionIntervalMs: 15_000,
-  pingIntervalMs: 25_000,
-  pingTimeoutMs: 20_000,
+  pingIntervalMs: 4000,
+  pingTimeoutMs: 3000,
   drainDelayMs: 0,
   corsOrigins: [] as string[],
   maxBufferedBytes: 1_048_576,
@@ -111,6 +122,7 @@ export const nodeDefaults = {
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
   trustProxy: false,
+  statusPage: true,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   keyPrefix: 'roomwire',

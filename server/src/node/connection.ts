@@ -51,6 +51,14 @@ export interface ConnectionContext extends ReplayContext {
 /** How often sockets are checked for an expired token. */
 const EXPIRY_SWEEP_MS = 1000;
 
+/** The requests a node serves; any other `rw:` event name is an unknown request. */
+const REQUESTS: ReadonlySet<unknown> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume]);
+
+/** Why: Socket.IO never answers an event nobody listens to, so a client would wait for that ack forever. */
+function isUnknownRequest(event: unknown): boolean {
+  return typeof event === 'string' && event.startsWith('rw:') && !REQUESTS.has(event);
+}
+
 /**
  * Authenticates handshakes and serves the subscribe, unsubscribe and resume requests of each socket;
  * closes sockets whose token expired. Returns what stops the expiry sweep.
@@ -245,6 +253,14 @@ function connectionHandlers(ctx: ConnectionContext) {
     onResume(this: RoomwireSocket, ...args: unknown[]): void {
       request(this, args, (body, ack) => resume(this, body, ack));
     },
+    /** An unknown `rw:` request with an ack is answered RW_ERR_INVALID_REQUEST, in turn; without an ack it is ignored. */
+    onAny(this: RoomwireSocket, event: unknown, ...args: unknown[]): void {
+      if (!isUnknownRequest(event) || typeof args[args.length - 1] !== 'function') return;
+      const error = new RoomwireError('RW_ERR_INVALID_REQUEST', `unknown request ${safePreview(event)}; requests are ${[...REQUESTS].join(', ')}`);
+      // Socket.IO calls any-listeners at once but event listeners a tick later (socket.io's dispatch):
+      // a tick later, this request queues behind the requests that arrived before it.
+      process.nextTick(() => request(this, args, async (_body, ack) => reply(ack, failureAck(error))));
+    },
     onDisconnect(this: RoomwireSocket, reason: string): void {
       unhold(this);
       ctx.gate.drop(this.id);
@@ -270,6 +286,7 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: 
   socket.on(EVENTS.subscribe, handlers.onSubscribe);
   socket.on(EVENTS.unsubscribe, handlers.onUnsubscribe);
   socket.on(EVENTS.resume, handlers.onResume);
+  socket.onAny(handlers.onAny);
   socket.on('disconnect', handlers.onDisconnect);
 }
 

@@ -283,7 +283,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ready,
       metrics: metrics.registry,
       publish: (req, res) => void httpPublish(req, res),
-      more: adminUi ? [statusPage, adminUi] : [statusPage],
+      more: [...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
     }),
   );
   io.attach(httpServer);

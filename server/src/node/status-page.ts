@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import type { CatalogDefinition } from '@roomwire/shared';
+import { isValidName, orgRoom, parseServiceRoom, type CatalogDefinition } from '@roomwire/shared';
 import { nodeDefaults } from '../config/node-options';
 import { sendJson } from '../publish/http-publish';
 import type { RoomwireServer } from './types';
@@ -26,7 +26,7 @@ export interface NodeStatus {
   nodeId: string;
   /** Sockets connected to this node. */
   connections: number;
-  /** Rooms on this node, not counting each socket's own room. */
+  /** Roomwire rooms on this node (org rooms and service rooms); not each socket's own room, nor internal ones. */
   rooms: number;
   uptimeS: number;
   /** Service names of the catalog. */
@@ -52,9 +52,8 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
   const services = Object.keys(options.catalog ?? nodeDefaults.catalog);
 
   const status = async (): Promise<NodeStatus> => {
-    const { rooms, sids } = options.io.of('/').adapter;
     let named = 0;
-    for (const room of rooms.keys()) if (!sids.has(room)) named++;
+    for (const room of options.io.of('/').adapter.rooms.keys()) if (isRoomwireRoom(room)) named++;
     return {
       nodeId: options.nodeId,
       connections: options.io.of('/').sockets.size,
@@ -152,6 +151,13 @@ function clientPackageDir(): string | undefined {
     clientDir = found;
   }
   return clientDir;
+}
+
+/** Why: the page counts the rooms apps publish to, not each socket's own room or the node's bookkeeping rooms. */
+export function isRoomwireRoom(room: string): boolean {
+  if (parseServiceRoom(room) !== undefined) return true;
+  const org = room.startsWith('org:') ? room.slice(4) : undefined;
+  return org !== undefined && isValidName(org) && orgRoom(org) === room;
 }
 
 function escapeHtml(value: string): string {

@@ -1,0 +1,48 @@
+import unittest
+
+from roomwire.options import ClientOptions
+
+
+class OptionsTest(unittest.TestCase):
+    def test_resolving_only_url_and_token_gives_the_documented_defaults(self):
+        options = ClientOptions(url="http://127.0.0.1:3000", token="t")
+        self.assertEqual(
+            (
+                options.services,
+                options.path,
+                options.transports,
+                options.min_reconnect_delay_s,
+                options.max_reconnect_delay_s,
+                options.reconnect_jitter,
+                options.dedup_ttl_s,
+                options.dedup_max_ids,
+                options.connect_timeout_s,
+                options.request_timeout_s,
+                options.max_pending_packets,
+            ),
+            ((), "socket.io", ["websocket"], 1.0, 30.0, 0.5, 300.0, 10_000, 10.0, 30.0, 10_000),
+        )
+
+    def test_bad_options_fail_at_once_with_a_type_error_naming_them(self):
+        cases = [
+            (dict(url="ws://x", token="t"), "url"),
+            (dict(url="http://x", token=""), "token"),
+            (dict(url="http://x", token="t", services="billing"), "services"),
+            (dict(url="http://x", token="t", services=["../billing"]), "service name"),
+            (dict(url="http://x", token="t", transports=["carrier-pigeon"]), "transports"),
+            (dict(url="http://x", token="t", dedup_ttl_s=0), "dedup_ttl_s"),
+            (dict(url="http://x", token="t", max_pending_packets=True), "max_pending_packets"),
+            (dict(url="http://x", token="t", min_reconnect_delay_s=5, max_reconnect_delay_s=1), "max_reconnect_delay_s"),
+            (dict(url="http://x", token="t", reconnect_jitter=2), "reconnect_jitter"),
+        ]
+        for kwargs, named in cases:
+            with self.assertRaises(TypeError, msg=repr(kwargs)) as caught:
+                ClientOptions(**kwargs)
+            self.assertIn(named, str(caught.exception))
+
+    def test_a_token_function_is_accepted(self):
+        self.assertTrue(callable(ClientOptions(url="https://x", token=lambda: "t").token))
+
+
+if __name__ == "__main__":
+    unittest.main()
