@@ -35,7 +35,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
     position: null,
     hooks: {
       frame: (events, position) => sink.frame(events, position),
-      position: (position) => sink.position(position),
+      position: (position, replace) => sink.position(position, replace),
       resync: (info) => sink.resync(info),
       error: (error) => sink.error(error),
       refused: (services, error) => {

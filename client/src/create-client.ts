@@ -132,8 +132,8 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     for (const listener of states) listener(change);
   });
 
-  const advance = (candidate: StreamPosition | null): void => {
-    if (candidate !== null && isNewerPosition(candidate, position)) position = candidate;
+  const advance = (candidate: StreamPosition | null, replace = false): void => {
+    if (candidate !== null && (replace || isNewerPosition(candidate, position))) position = candidate;
   };
 
   const sink: TabSink = {

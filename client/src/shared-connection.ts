@@ -17,7 +17,7 @@ export type TabMessage =
   | { t: 'hello'; tab: string }
   | { t: 'leader'; tab: string }
   | { t: 'frame'; events: EventEnvelope[]; position: StreamPosition | null }
-  | { t: 'position'; position: StreamPosition }
+  | { t: 'position'; position: StreamPosition; replace: boolean }
   | { t: 'resync'; info: ResyncInfo }
   | { t: 'error'; error: RwErrorPayload }
   | { t: 'refused'; services: string[]; error: RwErrorPayload }
@@ -82,8 +82,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
     for (const services of registry.values()) for (const service of services) all.add(service);
     return all;
   };
-  const track = (candidate: StreamPosition | null): void => {
-    if (candidate !== null && isNewerPosition(candidate, position)) position = candidate;
+  const track = (candidate: StreamPosition | null, replace = false): void => {
+    if (candidate !== null && (replace || isNewerPosition(candidate, position))) position = candidate;
   };
   /** Settles every call up to `acked`: the tab's later interest carries its earlier calls too. */
   const settleUpTo = (acked: number, outcome: { held: ReadonlySet<string> } | { error: RoomwireError }): void => {
@@ -137,10 +137,10 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
           sink.frame(events, at);
           post({ t: 'frame', events, position: at });
         },
-        position: (at) => {
-          track(at);
-          sink.position(at);
-          post({ t: 'position', position: at });
+        position: (at, replace) => {
+          track(at, replace);
+          sink.position(at, replace);
+          post({ t: 'position', position: at, replace });
         },
         resync: (info) => {
           sink.resync(info);
@@ -186,7 +186,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         if (connection) {
           post({ t: 'leader', tab: tabId });
           if (lastStatus) post({ t: 'status', status: lastStatus });
-          if (position) post({ t: 'position', position });
+          if (position) post({ t: 'position', position, replace: true });
         }
         return;
       case 'leader':
@@ -208,8 +208,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         sink.frame(message.events, message.position);
         return;
       case 'position':
-        track(message.position);
-        sink.position(message.position);
+        track(message.position, message.replace);
+        sink.position(message.position, message.replace);
         return;
       case 'resync':
         sink.resync(message.info);

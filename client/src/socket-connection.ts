@@ -45,8 +45,12 @@ export interface ConnectionStatus {
 export interface ConnectionHooks {
   /** Envelopes of one frame, in order, and the position after them. */
   frame(events: EventEnvelope[], position: StreamPosition | null): void;
-  /** A newer position without events (watermark, subscribe or resume ack). */
-  position(position: StreamPosition): void;
+  /**
+   * A position without events: a newer one (`replace` false: a watermark), or the position a subscribe
+   * or resume ack gave (`replace` true), which replaces the current one even if it is lower: the server
+   * vouches for it, while a higher position it did not give may name entries the stream no longer has.
+   */
+  position(position: StreamPosition, replace: boolean): void;
   resync(info: ResyncInfo): void;
   error(error: RwErrorPayload): void;
   /** The server refused to subscribe these services; they are no longer wanted. */
@@ -80,7 +84,10 @@ export interface ConnectionStart {
   hooks: ConnectionHooks;
 }
 
-/** Why: a position only moves forward within one stream lifetime; a new epoch replaces it. */
+/**
+ * Why: within one stream lifetime a position moves forward with frames and watermarks; a new epoch
+ * replaces it (and so does an ack's position, see {@link ConnectionHooks.position}).
+ */
 export function isNewerPosition(candidate: StreamPosition, current: StreamPosition | null): boolean {
   return current === null || current.epoch !== candidate.epoch || compareOffsets(candidate.offset, current.offset) > 0;
 }
@@ -159,6 +166,11 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     position = candidate;
     return true;
   };
+  /** An ack's position: the one to resume from next, whatever was held before. */
+  const adopt = (given: StreamPosition): void => {
+    position = given;
+    hooks.position(given, true);
+  };
 
   const refuse = (services: string[], error: RwErrorPayload): void => {
     hooks.error(error);
@@ -175,7 +187,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     const ack: SubscribeAck = await socket.emitWithAck(EVENTS.subscribe, { services });
     if (!ack.ok) throw fromPayload(ack.error);
     for (const service of ack.services) confirmed.add(service);
-    if (advance(ack.position)) hooks.position(ack.position);
+    adopt(ack.position);
   };
 
   /** Subscribes `services`; when the server refuses the batch, asks one by one so one bad service spoils nothing else. */
@@ -280,7 +292,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
       const ack: ResumeAck = await socket.emitWithAck(EVENTS.resume, { services, position: from });
       if (!ack.ok) throw fromPayload(ack.error);
       for (const service of ack.services) confirmed.add(service);
-      if (advance(ack.position)) hooks.position(ack.position);
+      adopt(ack.position);
       if (ack.recovered) status.recovered += 1;
       else hooks.resync({ services: ack.services, reason: ack.reason });
     } catch (err) {
@@ -396,7 +408,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   socket.on(EVENTS.position, (notice, offset) => {
     if (!synced || typeof notice?.epoch !== 'string' || typeof offset !== 'string') return;
     const candidate = { epoch: notice.epoch, offset };
-    if (advance(candidate)) hooks.position(candidate);
+    if (advance(candidate)) hooks.position(candidate, false);
   });
 
   socket.on(EVENTS.resync, (notice) => {

@@ -17,6 +17,8 @@ export interface RedisServerOptions {
   timeoutMs?: number;
   /** Listen on this port instead of a free one (no retry when it is taken). Default: a free port. */
   port?: number;
+  /** More `redis-server` arguments (e.g. `--cluster-enabled yes`). Default none. */
+  args?: readonly string[];
 }
 
 /** Options of a restart. */
@@ -82,7 +84,7 @@ function isAlive(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
-function launch(port: number, dir: string, appendOnly: boolean, log: LineBuffer, env?: NodeJS.ProcessEnv): Running {
+function launch(port: number, dir: string, appendOnly: boolean, args: readonly string[], log: LineBuffer, env?: NodeJS.ProcessEnv): Running {
   const child = spawn(
     'redis-server',
     [
@@ -94,6 +96,7 @@ function launch(port: number, dir: string, appendOnly: boolean, log: LineBuffer,
       '--daemonize', 'no',
       '--protected-mode', 'no',
       '--loglevel', 'warning',
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) },
   );
@@ -146,7 +149,7 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
   let run: Running | undefined;
   for (let attempt = 1; !run; attempt++) {
     port = opts.port || (await freePort());
-    const candidate = launch(port, dir, appendOnly, log);
+    const candidate = launch(port, dir, appendOnly, opts.args ?? [], log);
     try {
       await untilReady(port, candidate, timeoutMs, log);
       run = candidate;
@@ -176,7 +179,7 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     async restart(restartOptions = {}) {
       if (running()) await kill('SIGTERM');
       const env = restartOptions.clockOffsetMs ? await clockOffsetEnv(restartOptions.clockOffsetMs) : undefined;
-      const next = launch(port, dir, appendOnly, log, env);
+      const next = launch(port, dir, appendOnly, opts.args ?? [], log, env);
       current = next;
       await untilReady(port, next, timeoutMs, log);
     },

@@ -4,7 +4,8 @@ import type { RoomwireNode } from '@roomwire/server';
 import { waitFor } from '../harness';
 
 /** Rooms every socket may be in besides its service rooms: its own id, its org room, and the node's markers. */
-const MARKER_ROOMS = new Set(['rw:synced', 'rw:pressured']);
+/** The node's own marker rooms: `rw:pressured`, and `rw:synced:<partition>` (see `syncedRoom`). */
+const MARKER_ROOMS = /^rw:(pressured|synced:\d+)$/;
 
 /** What a handshake came to: connected, refused with a code, or closed without a CONNECT answer. */
 export type HandshakeOutcome = 'connected' | RwErrorPayload | 'no answer';
@@ -57,7 +58,7 @@ export function foreignRooms(node: RoomwireNode, catalogServices: readonly strin
   const sockets = node.io.of('/').sockets;
   const known = new Set(catalogServices);
   return [...node.io.of('/').adapter.rooms.keys()].filter((room) => {
-    if (sockets.has(room) || MARKER_ROOMS.has(room)) return false;
+    if (sockets.has(room) || MARKER_ROOMS.test(room)) return false;
     const service = parseServiceRoom(room);
     if (service) return !known.has(service.service);
     const parts = room.split(':');

@@ -308,7 +308,7 @@ class Client:
             self._confirmed.update(s for s in ack["services"] if isinstance(s, str))
             position = Position.parse(ack.get("position"))
             if position is not None:
-                self._adopt(position)
+                self._adopt(position, replace=True)
             if ack.get("recovered") is True:
                 self._metrics["recovered"] += 1
             else:
@@ -349,7 +349,7 @@ class Client:
             self._confirmed.update(s for s in ack["services"] if isinstance(s, str))
             position = Position.parse(ack.get("position"))
             if position is not None:
-                self._adopt(position)
+                self._adopt(position, replace=True)
             self._reconcile()
             return
         error = RoomwireError.from_payload(ack.get("error") if isinstance(ack, dict) else None, "malformed subscribe ack", services)
@@ -488,8 +488,10 @@ class Client:
 
     # ---------------------------------------------------------------- helpers (handler thread)
 
-    def _adopt(self, candidate: Position) -> None:
-        if is_newer_position(candidate, self._position):
+    def _adopt(self, candidate: Position, replace: bool = False) -> None:
+        # An ack's position replaces the current one even when lower (PROTOCOL.md section 5): the
+        # server vouches for it, while a higher one it did not give may name entries the stream lost.
+        if replace or is_newer_position(candidate, self._position):
             self._position = candidate
 
     def _change(self, add: List[str], remove: List[str]) -> "Future[None]":

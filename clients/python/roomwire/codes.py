@@ -26,6 +26,10 @@ RETRYABLE: Mapping[str, bool] = {
     "RW_ERR_NOT_FOUND": False,
     "RW_ERR_METHOD_NOT_ALLOWED": False,
     "RW_ERR_INTERNAL": True,
+    # Client-side codes (never sent by a node): what a client answers its app with.
+    "RW_ERR_CLOSED": False,
+    "RW_ERR_CANCELLED": False,
+    "RW_ERR_TIMEOUT": True,
 }
 
 #: What a code from the wire that is not in the catalogue is treated as (PROTOCOL.md §9).

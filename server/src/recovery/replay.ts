@@ -162,12 +162,9 @@ async function replayFromTail(
   return finish(socket, frames, joinedAt, position, view, ctx);
 }
 
-/**
- * Why: a position older than the window (on the stream's own clock: the reader's offset) is not
- * recoverable. `0-0` is the start of an epoch opened after a loss, not a time: the log alone decides it.
- */
+/** Why: a position older than the window (on the stream's own clock: the reader's offset) is not recoverable. */
 function isBeyondWindow(offset: string, readerOffset: string, ctx: ReplayContext): boolean {
-  return offset !== '0-0' && offsetTimeMs(offset) < offsetTimeMs(readerOffset) - ctx.maxPositionAgeMs;
+  return offsetTimeMs(offset) < offsetTimeMs(readerOffset) - ctx.maxPositionAgeMs;
 }
 
 function released(ctx: ReplayContext, view: PartitionView, socket: Socket, joinedAt: string): string {

@@ -19,7 +19,8 @@ end
  * Appends one entry to a partition's stream, atomically with its idempotency record, and trims the
  * stream by time (MINID, on Redis's own clock) and by a hard length cap; trimming is approximate (`~`),
  * so the stream keeps at least the window. Creates the partition's epoch record if it is missing (a new
- * partition, or a Redis that lost its data: what the stream holds from now on is a new lifetime).
+ * partition, or a Redis that lost its data: what the stream holds from now on is a new lifetime), with
+ * a marker entry to start from (an epoch starts at a real offset, never at `0-0`, which has no age).
  * KEYS: stream, epoch[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id,
  * idempotency TTL ms, then the entry's fields. Returns `{1, offset, epoch record}`, or for a repeated
  * idempotency key `{0, "<event id> <offset>", epoch record}`.
@@ -30,14 +31,14 @@ if #KEYS > 2 then
   local prior = redis.call('GET', KEYS[3])
   if prior then return {0, prior, record or ''} end
 end
-if not record then
-  record = ARGV[3] .. ' 0-0'
-  redis.call('SET', KEYS[2], record)
-end
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local minId = tostring(math.max(0, nowMs - tonumber(ARGV[1]))) .. '-0'
+if not record then
+  record = ARGV[3] .. ' ' .. redis.call('XADD', KEYS[1], '*', 'h', 'epoch')
+  redis.call('SET', KEYS[2], record)
+end
 local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 6))
 redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
 if #KEYS > 2 then
@@ -54,7 +55,7 @@ return {1, offset, record}
  * position: reported, never acted on).
  * Returns `{epoch record, status, last-generated-id, first entry id or ''}`, status one of:
  * - `created`: there was no epoch record (new partition, or Redis lost its data); one was made, starting
- *   at `0-0`: everything the stream holds now was written after the loss.
+ *   at the stream's head (a marker entry written if it has none).
  * - `changed`: the epoch is not the caller's.
  * - `ok`: same epoch, and the stream still holds the offset (or trimmed it in order).
  * - `trimmed`: the offset is older than the stream's first entry (trimmed by age or length).
@@ -64,18 +65,19 @@ return {1, offset, record}
  */
 export const STATE_SCRIPT = luaScript(`${COMPARE}
 local record = redis.call('GET', KEYS[2])
-local last, first, length, added = '0-0', '', 0, nil
+local last, first = '0-0', ''
 local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
 if ok then
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' then last = info[i + 1] end
     if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
-    if info[i] == 'length' then length = info[i + 1] end
-    if info[i] == 'entries-added' then added = info[i + 1] end
   end
 end
 if not record then
-  record = ARGV[3] .. ' 0-0'
+  -- What the stream holds was written after the loss, before anyone noticed: it is covered by the
+  -- resync every node sends when it adopts this epoch, which starts at a real entry (a marker if none).
+  if last == '0-0' then last = redis.call('XADD', KEYS[1], '*', 'h', 'epoch') end
+  record = ARGV[3] .. ' ' .. last
   redis.call('SET', KEYS[2], record)
   return {record, 'created', last, first}
 end
@@ -83,11 +85,6 @@ local epoch = string.match(record, '^(%S+)')
 if ARGV[1] == '' or epoch ~= ARGV[1] then return {record, 'changed', last, first} end
 local offset = ARGV[2]
 if offset == '' then return {record, 'ok', last, first} end
-if offset == '0-0' then
-  -- The very start of an epoch (one opened by a loss reads from 0-0): whole only if nothing was ever trimmed.
-  if added and length < added then return {record, 'trimmed', last, first} end
-  return {record, 'ok', last, first}
-end
 local behind = cmp(last, offset) < 0
 local missing = false
 if not behind then
