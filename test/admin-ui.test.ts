@@ -27,6 +27,16 @@ test('the admin UI is served from the package, without links to the internet', a
   expect((await fetch(`${node.url}/admin/..%2F..%2Fpackage.json`)).status).toBe(404);
 });
 
+test.each([['/admin/%E0%A4%A'], ['/admin/%'], ['/admin/%C0%AF'], ['/admin/js/%ED%A0%80.js'], ['/admin/%FF%FE']])(
+  'GET %s (malformed percent-encoding) is a 400 invalid request, and the node stays up',
+  async (path) => {
+    const res = await fetch(`${node.url}${path}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'RW_ERR_INVALID_REQUEST', message: expect.any(String) } });
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  },
+);
+
 test('the admin namespace requires its credentials', async () => {
   const refused = ioClient(`${node.url}/admin`, { transports: ['websocket'], reconnection: false, auth: { username: 'ops', password: 'wrong password!!' } });
   await waitFor(refused, 'connect_error', 5000, 'refusal of wrong credentials');

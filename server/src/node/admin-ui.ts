@@ -4,6 +4,7 @@ import path from 'node:path';
 import { instrument } from '@socket.io/admin-ui';
 import { hashSync } from 'bcryptjs';
 import type { Server } from 'socket.io';
+import { sendJson } from '../publish/http-publish';
 
 /** The Socket.IO admin UI, off unless configured. */
 export interface AdminUiOptions {
@@ -50,8 +51,12 @@ export function enableAdminUi(io: Server, options: AdminUiOptions, nodeId: strin
       return true;
     }
     if (!url.startsWith(ADMIN_UI_PATH) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-    const relative = decodeURIComponent(url.slice(ADMIN_UI_PATH.length)) || 'index.html';
-    const file = path.resolve(root, relative);
+    const relative = decodePath(url.slice(ADMIN_UI_PATH.length));
+    if (relative === undefined) {
+      sendJson(res, 400, { error: { code: 'RW_ERR_INVALID_REQUEST', message: 'the path is not valid percent-encoded UTF-8' } });
+      return true;
+    }
+    const file = path.resolve(root, relative || 'index.html');
     if (!file.startsWith(root + path.sep)) return false;
     readFile(file).then(
       (body) => {
@@ -60,11 +65,17 @@ export function enableAdminUi(io: Server, options: AdminUiOptions, nodeId: strin
         res.writeHead(200, { 'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream', 'Content-Length': content.length });
         res.end(req.method === 'HEAD' ? undefined : content);
       },
-      () => {
-        res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { code: 'RW_ERR_NOT_FOUND', message: `no admin UI file ${relative}` } }));
-      },
+      () => sendJson(res, 404, { error: { code: 'RW_ERR_NOT_FOUND', message: 'no such admin UI file' } }),
     );
     return true;
   };
+}
+
+/** The decoded path, or undefined when its percent-encoding is malformed or not UTF-8 (decodeURIComponent throws URIError). */
+function decodePath(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EVENTS, frameEventCount, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
 import { openEventTransport } from './event-transport';
+import { createHttpEdge, guardHttpListeners } from './http-edge';
 import { createHttpRoutes } from './http-routes';
 import { createStatusPage } from './status-page';
 import { servicesOf } from './subscriptions';
@@ -231,18 +232,19 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return { ok: !draining && redisUp, redis: redisUp ? 'ok' : 'down' };
   };
 
-  const httpServer = createServer(
+  const httpServer = createHttpEdge(
     createHttpRoutes({
       nodeId: opts.nodeId,
       logger,
       isDraining: () => draining,
       ready,
       metrics: metrics.registry,
-      publish: (req, res) => void httpPublish(req, res),
+      publish: httpPublish,
       more: adminUi ? [statusPage, adminUi] : [statusPage],
     }),
   );
   io.attach(httpServer);
+  guardHttpListeners(httpServer, { socketIoPath: `${io.path()}/`, logger });
 
   const slowConsumers = startSlowConsumerGuard(io, {
     maxBufferedBytes: opts.maxBufferedBytes,
