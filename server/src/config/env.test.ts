@@ -91,6 +91,7 @@ describe('parseEnv in development', () => {
       COMPRESSION_THRESHOLD_BYTES: '1024',
       FRAME_COMPRESSION_MIN_BYTES: '2048',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      TRUST_PROXY: '2',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
@@ -115,10 +116,23 @@ describe('parseEnv in development', () => {
       compressionThresholdBytes: 1024,
       compressFramesMinBytes: 2048,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
-      trustProxy: false,
+      trustProxy: 2,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
+  });
+
+  test.each([
+    ['false', false],
+    ['0', false],
+    ['true', 1],
+    ['1', 1],
+    ['3', 3],
+    [' 10.0.0.0/8 , 192.0.2.7 ,2001:db8::/32', ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32']],
+  ])('TRUST_PROXY=%p is %p (no proxy, hops counted from the right, or proxy CIDRs)', (value, expected) => {
+    const { options } = parseEnv({ TRUST_PROXY: value });
+    expect(options.trustProxy).toEqual(expected);
+    expect(() => resolveNodeOptions(options)).not.toThrow();
   });
 
   test('BATCH_WINDOW_MS=0 turns batching off', () => {
@@ -153,6 +167,7 @@ describe('parseEnv errors', () => {
       DRAIN_DELAY_MS: '-5',
       MAX_PAYLOAD_BYTES: '1.5',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
+      TRUST_PROXY: 'yes',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
     };
@@ -177,6 +192,11 @@ describe('parseEnv errors', () => {
     expect(error.message).not.toContain('hunter2');
     expect(error.message).not.toContain('tiny-key');
     expect(error.message).not.toContain('p4ssw0rd');
+  });
+
+  test.each([['11'], ['10.0.0.0/33'], ['10.0.0.0/8,proxy.internal'], ['*'], ['10.0.0.1/8/1'], [',']])('refuses TRUST_PROXY=%p, naming what it accepts', (value) => {
+    const error = configError(() => parseEnv({ TRUST_PROXY: value }));
+    expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, the number of proxies in front of the node \(1 to 10; true is 1\), or comma-separated proxy addresses\/CIDRs/)]);
   });
 
   test('refuses JWT_SECRET and JWKS_URL together', () => {

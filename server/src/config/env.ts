@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
+import { MAX_PROXY_HOPS, parseCidr, type TrustProxy } from '../node/client-address';
 import type { NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
@@ -70,6 +71,16 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** `TRUST_PROXY`: false/0 (none), true (one hop), a hop count, or a comma list of proxy addresses and CIDRs. */
+function trustProxyOf(value: string): TrustProxy | undefined {
+  const text = value.trim().toLowerCase();
+  if (text === 'false' || text === '0') return false;
+  if (text === 'true') return 1;
+  if (/^\d+$/.test(text)) return Number(text) <= MAX_PROXY_HOPS ? Number(text) : undefined;
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return entries.length > 0 && entries.every((entry) => parseCidr(entry) !== undefined) ? entries : undefined;
+}
+
 const schema = z.object({
   PORT: integer(0, 65535, 'expected an integer from 0 to 65535').default(3000),
   HOST: z
@@ -108,7 +119,13 @@ const schema = z.object({
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
   RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
-  TRUST_PROXY: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).transform((v) => v === 'true' || v === '1').default(false),
+  TRUST_PROXY: z
+    .string()
+    .refine((v) => trustProxyOf(v) !== undefined, {
+      error: `expected false, the number of proxies in front of the node (1 to ${MAX_PROXY_HOPS}; true is 1), or comma-separated proxy addresses/CIDRs such as 10.0.0.0/8`,
+    })
+    .transform((v) => trustProxyOf(v) as TrustProxy)
+    .default(false),
   CORS_ORIGINS: z
     .string()
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))

@@ -20,6 +20,7 @@ test('resolving only the required options gives the documented defaults', () => 
     drainDelayMs: 0,
     corsOrigins: [],
     streamName: '{roomwire}:stream',
+    trustProxy: false,
   });
   expect(resolved.catalog).toBe(catalog);
   expect(resolved.nodeId).toMatch(/^node-/);
@@ -40,6 +41,10 @@ test.each([
   [{ auth, maxReplayFrames: 1.5 }, /maxReplayFrames/],
   [{ auth, port: 70000 }, /port/],
   [{ auth, publishApiKey: 'short' }, /publishApiKey/],
+  [{ auth, trustProxy: 11 }, /trustProxy must be false, a number of proxy hops from 1 to 10/],
+  [{ auth, trustProxy: -1 }, /trustProxy/],
+  [{ auth, trustProxy: ['10.0.0.0/8', 'proxy.internal'] }, /"proxy.internal", which is not an IP address or CIDR range/],
+  [{ auth, trustProxy: ['10.0.0.0/40'] }, /not an IP address or CIDR range/],
 ])('bad options throw a precise TypeError: %#', (options, message) => {
   expect(() => resolveNodeOptions(options as never)).toThrow(TypeError);
   expect(() => resolveNodeOptions(options as never)).toThrow(message);
@@ -49,4 +54,15 @@ test('watermarks come at least every tenth of the window, and positions may be t
   expect(effectivePositionIntervalMs({ positionIntervalMs: 15_000, replayWindowMs: 300_000 })).toBe(15_000);
   expect(effectivePositionIntervalMs({ positionIntervalMs: 15_000, replayWindowMs: 2_000 })).toBe(200);
   expect(maxPositionAgeMs({ positionIntervalMs: 15_000, replayWindowMs: 300_000 })).toBe(330_000);
+});
+
+test.each([
+  [true, 1],
+  [false, false],
+  [0, false],
+  [2, 2],
+  [[], false],
+  [['10.0.0.0/8', '192.0.2.7', '::ffff:0:0/96'], ['10.0.0.0/8', '192.0.2.7/32', '::ffff:0:0/96']],
+])('trustProxy %p resolves to %p', (trustProxy, expected) => {
+  expect(resolveNodeOptions({ auth, trustProxy }).trustProxy).toEqual(expected);
 });

@@ -1,6 +1,7 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
 import type { AdminUiOptions } from '../node/admin-ui';
+import { resolveTrustProxy, type ResolvedTrustProxy, type TrustProxy } from '../node/client-address';
 import { rateLimitDefaults, type RateLimitOptions } from '../limits/rate-limits';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 
@@ -70,8 +71,14 @@ export interface NodeOptions {
   recoveryCacheBytes?: number;
   /** Rate limits on handshakes, client requests and HTTP publishes, or `false` for none. @default rateLimitDefaults */
   rateLimits?: RateLimitOptions | false;
-  /** Take the client address from `X-Forwarded-For` (set when behind a load balancer that sets it). @default false */
-  trustProxy?: boolean;
+  /**
+   * Which proxies may tell the client's address in `X-Forwarded-For`: `false` (none: the TCP peer is the
+   * client), the number of proxies in front of the node that each append the address they saw
+   * (`true` = 1; the client is that many entries from the right), or the proxies' addresses and CIDR
+   * ranges (the client is the rightmost address that is not one of them). Entries left of those are
+   * written by the client and never used. @default false
+   */
+  trustProxy?: TrustProxy;
   /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
   adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
@@ -100,19 +107,20 @@ export const nodeDefaults = {
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
-  trustProxy: false,
+  trustProxy: false as TrustProxy,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
 } as const;
 
 /** Options after defaults are merged and checked. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits'>> &
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits' | 'trustProxy'>> &
   Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & {
     nodeId: string;
     logger?: Logger;
     batching: Required<BatchingOptions> | false;
     rateLimits: Required<RateLimitOptions> | false;
+    trustProxy: ResolvedTrustProxy;
   };
 
 /**
@@ -128,6 +136,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     ...defined,
     batching: resolveBatchingOptions(defined.batching, 'createNode'),
     rateLimits: resolveRateLimits(defined.rateLimits),
+    trustProxy: resolveTrustProxy(defined.trustProxy ?? nodeDefaults.trustProxy),
   };
   const { auth } = resolved;
   if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {

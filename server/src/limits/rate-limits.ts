@@ -104,15 +104,3 @@ async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutM
     clearTimeout(timer);
   }
 }
-
-/**
- * The client's address: the TCP peer, or — only when the node sits behind a trusted proxy — the first
- * address of `X-Forwarded-For`.
- */
-export function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trustProxy: boolean): string {
-  if (trustProxy && typeof forwardedFor === 'string') {
-    const first = forwardedFor.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return peer;
-}

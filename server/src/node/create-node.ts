@@ -15,6 +15,7 @@ import { RecoveryGate } from '../recovery/recovery-gate';
 import { newReplayStats, type ReplayStats } from '../recovery/replay';
 import { offsetTimeMs } from '../stream/retention';
 import { enableAdminUi } from './admin-ui';
+import { createClientAddress } from './client-address';
 import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
@@ -151,6 +152,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   opened.push(() => io.close());
   await transport.start(io);
 
+  const clientAddress = createClientAddress(opts.trustProxy, logger);
   const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
   const limits =
     opts.rateLimits === false
@@ -159,7 +161,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   let draining = false;
   const connections = attachConnectionHandlers(io, {
     limits,
-    trustProxy: opts.trustProxy,
+    clientAddress,
     isDraining: () => draining,
     verify,
     catalog: opts.catalog,
@@ -241,6 +243,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       metrics: metrics.registry,
       publish: httpPublish,
       more: adminUi ? [statusPage, adminUi] : [statusPage],
+      clientAddress,
     }),
   );
   io.attach(httpServer);

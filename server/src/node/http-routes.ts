@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { sendJson } from '../publish/http-publish';
+import type { ClientAddress } from './client-address';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** A handler that answers true when it handled the request. */
@@ -18,6 +19,8 @@ export interface HttpRoutesOptions {
   publish(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Further routes (status page, admin UI), tried in order before a 404. */
   more: OptionalHandler[];
+  /** Sees each request's addresses, so that an untrusted `X-Forwarded-For` is reported early. */
+  clientAddress: ClientAddress;
 }
 
 /**
@@ -34,6 +37,7 @@ export function createHttpRoutes(options: HttpRoutesOptions): Handler {
       else res.destroy();
     };
     try {
+      options.clientAddress.of(req.socket.remoteAddress, req.headers['x-forwarded-for']);
       route(options, req, res)?.catch(fail);
     } catch (err) {
       fail(err);
