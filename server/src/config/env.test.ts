@@ -92,6 +92,9 @@ describe('parseEnv in development', () => {
       FRAME_COMPRESSION_MIN_BYTES: '2048',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: '2',
+      ADMIN_UI_USERNAME: 'ops',
+      ADMIN_UI_PASSWORD: 'a-long-random-passphrase',
+      ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: '3',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
@@ -117,6 +120,7 @@ describe('parseEnv in development', () => {
       compressFramesMinBytes: 2048,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
       trustProxy: 2,
+      adminUi: { username: 'ops', password: 'a-long-random-passphrase', loginFailuresPerIpPerMinute: 3 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
     });
@@ -168,6 +172,7 @@ describe('parseEnv errors', () => {
       MAX_PAYLOAD_BYTES: '1.5',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
       TRUST_PROXY: 'yes',
+      ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: 'many',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
     };

@@ -119,6 +119,7 @@ const schema = z.object({
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
   RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
+  ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5),
   TRUST_PROXY: z
     .string()
     .refine((v) => trustProxyOf(v) !== undefined, {
@@ -244,7 +245,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
   if (e.ADMIN_UI_USERNAME !== undefined && e.ADMIN_UI_PASSWORD !== undefined) {
-    options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD };
+    options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD, loginFailuresPerIpPerMinute: e.ADMIN_UI_LOGIN_FAILURES_PER_MINUTE };
   }
 
   return {

@@ -22,6 +22,7 @@ test('resolving only the required options gives the documented defaults', () => 
     streamName: '{roomwire}:stream',
     trustProxy: false,
   });
+  expect(resolved.adminUi).toBeUndefined();
   expect(resolved.catalog).toBe(catalog);
   expect(resolved.nodeId).toMatch(/^node-/);
   expect(resolved.redisUrl).toBeUndefined();
@@ -45,6 +46,8 @@ test.each([
   [{ auth, trustProxy: -1 }, /trustProxy/],
   [{ auth, trustProxy: ['10.0.0.0/8', 'proxy.internal'] }, /"proxy.internal", which is not an IP address or CIDR range/],
   [{ auth, trustProxy: ['10.0.0.0/40'] }, /not an IP address or CIDR range/],
+  [{ auth, adminUi: { username: 'ops', password: 'short' } }, /adminUi.password must be at least 12 characters/],
+  [{ auth, adminUi: { username: 'ops', password: 'long enough password', loginFailuresPerIpPerMinute: 0 } }, /loginFailuresPerIpPerMinute/],
 ])('bad options throw a precise TypeError: %#', (options, message) => {
   expect(() => resolveNodeOptions(options as never)).toThrow(TypeError);
   expect(() => resolveNodeOptions(options as never)).toThrow(message);
@@ -65,4 +68,13 @@ test.each([
   [['10.0.0.0/8', '192.0.2.7', '::ffff:0:0/96'], ['10.0.0.0/8', '192.0.2.7/32', '::ffff:0:0/96']],
 ])('trustProxy %p resolves to %p', (trustProxy, expected) => {
   expect(resolveNodeOptions({ auth, trustProxy }).trustProxy).toEqual(expected);
+});
+
+test('the admin UI gets its documented defaults', () => {
+  expect(resolveNodeOptions({ auth, adminUi: { username: 'ops', password: 'long enough password' } }).adminUi).toEqual({
+    username: 'ops',
+    password: 'long enough password',
+    readonly: true,
+    loginFailuresPerIpPerMinute: 5,
+  });
 });

@@ -1,6 +1,6 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
-import type { AdminUiOptions } from '../node/admin-ui';
+import { adminUiDefaults, type AdminUiOptions } from '../node/admin-ui';
 import { resolveTrustProxy, type ResolvedTrustProxy, type TrustProxy } from '../node/client-address';
 import { rateLimitDefaults, type RateLimitOptions } from '../limits/rate-limits';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
@@ -115,12 +115,13 @@ export const nodeDefaults = {
 
 /** Options after defaults are merged and checked. */
 export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits' | 'trustProxy'>> &
-  Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & {
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & {
     nodeId: string;
     logger?: Logger;
     batching: Required<BatchingOptions> | false;
     rateLimits: Required<RateLimitOptions> | false;
     trustProxy: ResolvedTrustProxy;
+    adminUi?: Required<AdminUiOptions>;
   };
 
 /**
@@ -137,6 +138,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     batching: resolveBatchingOptions(defined.batching, 'createNode'),
     rateLimits: resolveRateLimits(defined.rateLimits),
     trustProxy: resolveTrustProxy(defined.trustProxy ?? nodeDefaults.trustProxy),
+    adminUi: defined.adminUi === undefined ? undefined : resolveAdminUi(defined.adminUi),
   };
   const { auth } = resolved;
   if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {
@@ -195,6 +197,17 @@ export function effectivePositionIntervalMs(options: Pick<ResolvedNodeOptions, '
  */
 export function maxPositionAgeMs(options: Pick<ResolvedNodeOptions, 'positionIntervalMs' | 'replayWindowMs'>): number {
   return options.replayWindowMs + 2 * effectivePositionIntervalMs(options);
+}
+
+function resolveAdminUi(options: AdminUiOptions): Required<AdminUiOptions> {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AdminUiOptions;
+  const resolved = { ...adminUiDefaults, ...defined };
+  if (typeof resolved.username !== 'string' || resolved.username.length === 0) throw new TypeError('createNode: adminUi.username must be a non-empty string');
+  if (typeof resolved.password !== 'string' || resolved.password.length < 12) throw new TypeError('createNode: adminUi.password must be at least 12 characters');
+  if (!Number.isInteger(resolved.loginFailuresPerIpPerMinute) || resolved.loginFailuresPerIpPerMinute <= 0) {
+    throw new TypeError(`createNode: adminUi.loginFailuresPerIpPerMinute must be a positive integer, got ${JSON.stringify(resolved.loginFailuresPerIpPerMinute)}`);
+  }
+  return resolved;
 }
 
 function resolveRateLimits(options: RateLimitOptions | false | undefined): Required<RateLimitOptions> | false {

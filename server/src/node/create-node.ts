@@ -7,7 +7,7 @@ import { createTokenVerifier } from '../auth/verify-token';
 import { effectivePositionIntervalMs, maxPositionAgeMs, resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '../config/node-options';
 import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
 import { createLogger } from '../logger';
-import { createRateLimits } from '../limits/rate-limits';
+import { createRateLimits, createSharedLimiter, takePoint } from '../limits/rate-limits';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { createHttpPublishHandler } from '../publish/http-publish';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
@@ -153,11 +153,25 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   await transport.start(io);
 
   const clientAddress = createClientAddress(opts.trustProxy, logger);
-  const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
+  const limiterStore = { redis: transport.redis, keyPrefix: `${opts.streamName}:limit:` };
+  const adminLogins = opts.adminUi ? createSharedLimiter(limiterStore, 'admin_login', opts.adminUi.loginFailuresPerIpPerMinute, 60) : undefined;
+  const adminUi =
+    opts.adminUi && adminLogins
+      ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId, {
+          addressOf: (socket) => clientAddress.of(socket.handshake.address, socket.handshake.headers['x-forwarded-for']),
+          takeAttempt: (address) =>
+            takePoint(adminLogins, address, 'failed admin logins from this address', () => {
+              metrics.rateLimited('admin_login');
+            }),
+          refundAttempt: async (address) => void (await adminLogins.reward(address, 1)),
+          onFailure: (reason) => metrics.adminLoginFailed(reason),
+          logger,
+        })
+      : undefined;
   const limits =
     opts.rateLimits === false
       ? undefined
-      : createRateLimits(opts.rateLimits, { redis: transport.redis, keyPrefix: `${opts.streamName}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
+      : createRateLimits(opts.rateLimits, { ...limiterStore, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
   const connections = attachConnectionHandlers(io, {
     limits,
