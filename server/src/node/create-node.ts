@@ -22,6 +22,7 @@ import { SYNCED_ROOM, attachConnectionHandlers } from './connection';
 import { openEventTransport } from './event-transport';
 import { createHttpEdge, guardHttpListeners } from './http-edge';
 import { createHttpRoutes } from './http-routes';
+import { createOriginCheck } from './origin-check';
 import { createStatusPage } from './status-page';
 import { servicesOf } from './subscriptions';
 import type { RoomwireServer } from './types';
@@ -148,6 +149,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     serveClient: false,
     perMessageDeflate: opts.compressionThresholdBytes > 0 ? { threshold: opts.compressionThresholdBytes } : false,
     ...(opts.corsOrigins.length > 0 ? { cors: { origin: opts.corsOrigins, credentials: true } } : {}),
+    // CORS headers only stop pages from reading answers: the origin is checked on every new session, WebSocket too.
+    allowRequest: createOriginCheck(opts.corsOrigins, logger),
   });
   opened.push(() => io.close());
   await transport.start(io);
