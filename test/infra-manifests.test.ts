@@ -282,4 +282,10 @@ describe('client addresses behind the balancers', () => {
     expect(at(yamlFile('infra/k8s/configmap.yaml'), 'data', 'TRUST_PROXY')).toBe('1');
     expect(launcher).toMatch(/^\s*TRUST_PROXY: '1',$/m);
   });
+
+  test('nginx closes an idle connection to a node before the node does', () => {
+    const seconds = Number(/^\s*keepalive_timeout (\d+)s;$/m.exec(active(nginxTemplate))?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds * 1000).toBeLessThan(nodeDefaults.keepAliveTimeoutMs);
+  });
 });

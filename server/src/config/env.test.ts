@@ -92,6 +92,10 @@ describe('parseEnv in development', () => {
       FRAME_COMPRESSION_MIN_BYTES: '2048',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: '2',
+      HTTP_HEADERS_TIMEOUT_MS: '4000',
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
+      MAX_CONNECTIONS: '5000',
       ADMIN_UI_USERNAME: 'ops',
       ADMIN_UI_PASSWORD: 'a-long-random-passphrase',
       ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: '3',
@@ -120,6 +124,10 @@ describe('parseEnv in development', () => {
       compressFramesMinBytes: 2048,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
       trustProxy: 2,
+      headersTimeoutMs: 4000,
+      requestTimeoutMs: 20_000,
+      keepAliveTimeoutMs: 3000,
+      maxConnections: 5000,
       adminUi: { username: 'ops', password: 'a-long-random-passphrase', loginFailuresPerIpPerMinute: 3 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
@@ -172,6 +180,10 @@ describe('parseEnv errors', () => {
       MAX_PAYLOAD_BYTES: '1.5',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
       TRUST_PROXY: 'yes',
+      HTTP_HEADERS_TIMEOUT_MS: '0',
+      HTTP_REQUEST_TIMEOUT_MS: 'soon',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1',
+      MAX_CONNECTIONS: '0',
       ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: 'many',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
@@ -202,6 +214,13 @@ describe('parseEnv errors', () => {
   test.each([['11'], ['10.0.0.0/33'], ['10.0.0.0/8,proxy.internal'], ['*'], ['10.0.0.1/8/1'], [',']])('refuses TRUST_PROXY=%p, naming what it accepts', (value) => {
     const error = configError(() => parseEnv({ TRUST_PROXY: value }));
     expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, the number of proxies in front of the node \(1 to 10; true is 1\), or comma-separated proxy addresses\/CIDRs/)]);
+  });
+
+  test('refuses a headers timeout longer than the request timeout', () => {
+    expect(configError(() => parseEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).problems).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (30000), got "40000"',
+    ]);
+    expect(parseEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '60000' }).options.headersTimeoutMs).toBe(40_000);
   });
 
   test('refuses JWT_SECRET and JWKS_URL together', () => {

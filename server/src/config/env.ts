@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
 import { MAX_PROXY_HOPS, parseCidr, type TrustProxy } from '../node/client-address';
-import type { NodeOptions } from './node-options';
+import { nodeDefaults, type NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -127,6 +127,10 @@ const schema = z.object({
     })
     .transform((v) => trustProxyOf(v) as TrustProxy)
     .default(false),
+  HTTP_HEADERS_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.headersTimeoutMs),
+  HTTP_REQUEST_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.requestTimeoutMs),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.keepAliveTimeoutMs),
+  MAX_CONNECTIONS: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of connections').default(nodeDefaults.maxConnections),
   CORS_ORIGINS: z
     .string()
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
@@ -158,6 +162,11 @@ function crossVariableProblems(env: RawEnv): { variable: EnvVariable; message: s
   }
   if ((env.ADMIN_UI_USERNAME === undefined) !== (env.ADMIN_UI_PASSWORD === undefined)) {
     problems.push({ variable: 'ADMIN_UI_PASSWORD', message: 'set both ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD to enable the admin UI, or neither' });
+  }
+  const headersMs = Number(env.HTTP_HEADERS_TIMEOUT_MS ?? nodeDefaults.headersTimeoutMs);
+  const requestMs = Number(env.HTTP_REQUEST_TIMEOUT_MS ?? nodeDefaults.requestTimeoutMs);
+  if (Number.isInteger(headersMs) && Number.isInteger(requestMs) && headersMs > requestMs) {
+    problems.push({ variable: 'HTTP_HEADERS_TIMEOUT_MS', message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestMs})` });
   }
   if (env.NODE_ENV !== 'production') return problems;
   if (env.JWT_SECRET === undefined && env.JWKS_URL === undefined) {
@@ -241,6 +250,10 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
             publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
           },
     trustProxy: e.TRUST_PROXY,
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;

@@ -21,6 +21,10 @@ test('resolving only the required options gives the documented defaults', () => 
     corsOrigins: [],
     streamName: '{roomwire}:stream',
     trustProxy: false,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnections: 20_000,
   });
   expect(resolved.adminUi).toBeUndefined();
   expect(resolved.catalog).toBe(catalog);
@@ -46,6 +50,9 @@ test.each([
   [{ auth, trustProxy: -1 }, /trustProxy/],
   [{ auth, trustProxy: ['10.0.0.0/8', 'proxy.internal'] }, /"proxy.internal", which is not an IP address or CIDR range/],
   [{ auth, trustProxy: ['10.0.0.0/40'] }, /not an IP address or CIDR range/],
+  [{ auth, headersTimeoutMs: 0 }, /headersTimeoutMs must be a positive integer/],
+  [{ auth, headersTimeoutMs: 60_000 }, /headersTimeoutMs \(60000\) must not exceed requestTimeoutMs \(30000\)/],
+  [{ auth, maxConnections: 0 }, /maxConnections must be a positive integer/],
   [{ auth, adminUi: { username: 'ops', password: 'short' } }, /adminUi.password must be at least 12 characters/],
   [{ auth, adminUi: { username: 'ops', password: 'long enough password', loginFailuresPerIpPerMinute: 0 } }, /loginFailuresPerIpPerMinute/],
 ])('bad options throw a precise TypeError: %#', (options, message) => {

@@ -79,6 +79,14 @@ export interface NodeOptions {
    * written by the client and never used. @default false
    */
   trustProxy?: TrustProxy;
+  /** Longest a connection may take to send a request's headers (an idle new connection included), in ms; then `408` and close. @default 10000 */
+  headersTimeoutMs?: number;
+  /** Longest a connection may take to send a whole request, body included, in ms; then `408` and close. @default 30000 */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open between requests, in ms. @default 5000 */
+  keepAliveTimeoutMs?: number;
+  /** Most open connections (WebSocket, long-polling, HTTP) on this node; more are answered `503` `RW_ERR_CONNECTION_LIMIT` and closed. @default 20000 */
+  maxConnections?: number;
   /** The Socket.IO admin UI at `/admin/` (namespace `/admin`, basic auth); off when unset. @default undefined */
   adminUi?: AdminUiOptions;
   /** Adaptive batching per room for events published through this node, or `false`. @default batchingDefaults */
@@ -108,6 +116,10 @@ export const nodeDefaults = {
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
   trustProxy: false as TrustProxy,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 20_000,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
   streamName: '{roomwire}:stream',
@@ -164,6 +176,10 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'slowConsumerGraceMs',
     'recoveryCacheMs',
     'recoveryCacheBytes',
+    'headersTimeoutMs',
+    'requestTimeoutMs',
+    'keepAliveTimeoutMs',
+    'maxConnections',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -179,6 +195,9 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   }
   if (!Number.isInteger(resolved.drainDelayMs) || resolved.drainDelayMs < 0) {
     throw new TypeError(`createNode: drainDelayMs must be a non-negative integer`);
+  }
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new TypeError(`createNode: headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`);
   }
   if (resolved.publishApiKey !== undefined && resolved.publishApiKey.length < 16) {
     throw new TypeError('createNode: publishApiKey must be at least 16 characters');

@@ -27,6 +27,8 @@ export interface NodeMetrics {
   rateLimited(limit: string): void;
   /** An admin UI login refused: wrong credentials, or too many failures from its address. */
   adminLoginFailed(reason: 'credentials' | 'rate_limited'): void;
+  /** A TCP connection refused because the node was at its connection limit. */
+  connectionRefused(): void;
   /** A replay's outcome. */
   replayed(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
   /** Running totals and the recent delivery latency, for the status page. */
@@ -105,6 +107,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     labelNames: ['reason'],
     registers,
   });
+  const connectionsRefused = new Counter({ name: 'roomwire_connections_refused_total', help: 'TCP connections refused because the node was at its connection limit (MAX_CONNECTIONS).', registers });
   const evictions = new Counter({ name: 'roomwire_slow_consumer_evictions_total', help: 'Sockets evicted because they could not keep up.', registers });
   const recoveries = new Counter({
     name: 'roomwire_recoveries_total',
@@ -150,6 +153,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     evicted: () => evictions.inc(),
     rateLimited: (limit) => rateLimited.inc({ limit }),
     adminLoginFailed: (reason) => adminLoginFailures.inc({ reason }),
+    connectionRefused: () => connectionsRefused.inc(),
     replayed(result) {
       recoveries.inc({ result: result.recovered ? 'recovered' : 'resynced', source: result.source });
       if (!result.recovered) resyncs.inc({ reason: result.reason ?? 'unknown' });

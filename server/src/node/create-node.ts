@@ -262,6 +262,14 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       more: adminUi ? [statusPage, adminUi] : [statusPage],
       clientAddress,
     }),
+    {
+      headersTimeoutMs: opts.headersTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+      maxConnections: opts.maxConnections,
+      logger,
+      onConnectionRefused: () => metrics.connectionRefused(),
+    },
   );
   io.attach(httpServer);
   guardHttpListeners(httpServer, { socketIoPath: `${io.path()}/`, logger });

@@ -2,14 +2,40 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { sendJson } from '../publish/http-publish';
+import { capConnections } from './connection-cap';
 import { rawErrorResponse } from './raw-response';
 
+/** Options of {@link createHttpEdge}. */
+export interface HttpEdgeOptions {
+  /** Longest a connection may take to send a request's headers (a new connection's first one included), in ms. */
+  headersTimeoutMs: number;
+  /** Longest a connection may take to send a whole request, body included, in ms. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept between requests, in ms. */
+  keepAliveTimeoutMs: number;
+  /** Most open connections; the next ones are refused with `503`. */
+  maxConnections: number;
+  logger: Logger;
+  onConnectionRefused(): void;
+}
+
 /**
- * The node's HTTP server: `CONNECT` is answered instead of being dropped. Call
- * {@link guardHttpListeners} once Socket.IO is attached.
+ * The node's HTTP server, hardened at its edge: a client that sends its headers or its body too
+ * slowly, or idles, is answered `408` and closed (Node's own timeouts, checked every second rather
+ * than every 30 s); connections over the cap are refused ({@link capConnections}); `CONNECT` is
+ * answered instead of being dropped. Call {@link guardHttpListeners} once Socket.IO is attached.
  */
-export function createHttpEdge(handler: (req: IncomingMessage, res: ServerResponse) => void): HttpServer {
-  const server = createServer(handler);
+export function createHttpEdge(handler: (req: IncomingMessage, res: ServerResponse) => void, options: HttpEdgeOptions): HttpServer {
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(options.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  capConnections(server, { maxConnections: options.maxConnections, onRefused: options.onConnectionRefused });
   // Without a listener Node closes CONNECT requests without an answer.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     refuseSocket(socket, rawErrorResponse('RW_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not a proxy', { Allow: 'GET, HEAD, POST' }));
