@@ -74,6 +74,51 @@ describe('malformed bodies', () => {
   });
 });
 
+describe('text that is not valid Unicode', () => {
+  /** A publish body whose `data.invoiceId` is `inside`, given as raw bytes (not re-encoded). */
+  const withInvoiceId = (inside: Buffer | string, org = 'acme'): Buffer =>
+    Buffer.concat([Buffer.from(`{"org":"${org}","service":"billing","type":"invoice.paid","data":{"invoiceId":"in_`), Buffer.from(inside), Buffer.from('","amountCents":1}}')]);
+
+  test.each([
+    ['a byte that is never UTF-8 (0xFF)', Buffer.from([0xff])],
+    ['a lone continuation byte', Buffer.from([0x80])],
+    ['an overlong encoding of "/"', Buffer.from([0xc0, 0xaf])],
+    ['an encoded surrogate (CESU-8)', Buffer.from([0xed, 0xa0, 0x80])],
+    ['a truncated three-byte sequence', Buffer.from([0xe2, 0x82])],
+    ['a code point above U+10FFFF', Buffer.from([0xf4, 0x90, 0x80, 0x80])],
+    ['a lone high surrogate escape', '\\ud800'],
+    ['a lone low surrogate escape', '\\udc00'],
+    ['a surrogate pair in the wrong order', '\\udc00\\ud800'],
+    ['a high surrogate escape before a plain character', '\\ud83dx'],
+  ])('%s inside a string of data is an invalid request', async (_name, inside) => {
+    expectJsonError(await publish(withInvoiceId(inside)), 400, 'RW_ERR_INVALID_REQUEST');
+  });
+
+  test('a lone surrogate escape in a key of data is an invalid request', async () => {
+    const body = '{"org":"acme","service":"billing","type":"invoice.paid","data":{"invoiceId":"in_1","amountCents":1,"\\ud800":true}}';
+    expectJsonError(await publish(body), 400, 'RW_ERR_INVALID_REQUEST');
+  });
+
+  test('a lone surrogate escape in the idempotency key is an invalid request', async () => {
+    expectJsonError(await publish(JSON.stringify({ ...valid(), idempotencyKey: 'k' }).replace('"k"', '"k\\udfff"')), 400, 'RW_ERR_INVALID_REQUEST');
+  });
+
+  test('only valid text is delivered, and exactly as sent: raw UTF-8, escaped pairs, and an escaped backslash before "ud800"', async () => {
+    const org = uniqueOrg('unicode');
+    const client = cluster.client({ token: await signToken({ org, services: ['billing'] }), services: ['billing'] });
+    const got: EventEnvelope[] = [];
+    client.onEvent((e) => got.push(e));
+    await waitUntil(() => client.state === 'connected', { what: 'client connected' });
+    expect((await publish(withInvoiceId(Buffer.from([0xed, 0xa0, 0x80]), org))).status).toBe(400);
+    expect((await publish(withInvoiceId('\\ud800', org))).status).toBe(400);
+    for (const inside of ['h\u00e9 \u{1f600}', '\\ud83d\\ude00', '\\\\ud800']) {
+      expect((await publish(withInvoiceId(inside, org))).status).toBe(200);
+    }
+    await waitUntil(() => got.length === 3, { what: 'the three valid events' });
+    expect(got.map((e) => (e.data as { invoiceId: string }).invoiceId)).toEqual(['in_h\u00e9 \u{1f600}', 'in_\u{1f600}', 'in_\\ud800']);
+  });
+});
+
 describe('hostile fields', () => {
   test.each([
     ['an org with a toString key', { org: { toString: 1 } }, 400, 'RW_ERR_INVALID_REQUEST'],

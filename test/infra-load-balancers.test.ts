@@ -1,10 +1,14 @@
 import { inflateRawSync } from 'node:zlib';
 import { EVENTS, PROTOCOL_VERSION, isDeliveryFrame, type ClientToServerEvents, type EventEnvelope, type ServerToClientEvents } from '@roomwire/shared';
-import { createPublisher } from '@roomwire/server';
+import { createNode, createPublisher, type RoomwireNode } from '@roomwire/server';
 import { io, type Socket } from 'socket.io-client';
-import type { BalancerKind } from '../infra/cluster/balancer-process';
+import type { BalancerHandle, BalancerKind } from '../infra/cluster/balancer-process';
+import { startHaproxy } from '../infra/cluster/haproxy';
 import { startLocalCluster, type LocalCluster } from '../infra/cluster/launch-cluster';
-import { waitUntil } from './harness';
+import { startNginx } from '../infra/cluster/nginx';
+import { freePort, waitUntil } from './harness';
+import { testNodeOptions } from './support/cluster';
+import { handshake } from './support/handshake';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
 // Raw socket.io-client sockets speaking the Roomwire protocol, because the test must see the engine's
@@ -169,4 +173,45 @@ describe('through HAProxy without stickiness (round-robin)', () => {
     const rejected = (await cluster.balancer.accessLog()).filter((line) => /[?&]sid=/.test(line) && / 400 /.test(line));
     expect(rejected.length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe.each<'haproxy' | 'nginx'>(['haproxy', 'nginx'])('the client address a node limits by, through %s', (kind) => {
+  // One in-process node (three times over, as the configs name three) trusting one hop, as the
+  // shipped compose, Kubernetes and local-cluster settings do, with a handshake limit of 3 per 10 s.
+  let node: RoomwireNode;
+  let balancer: BalancerHandle;
+
+  beforeAll(async () => {
+    node = await createNode(testNodeOptions({ trustProxy: 1, rateLimits: { handshakesPerIpPer10s: 3 } }));
+    const address = new URL(node.url).host;
+    const nodes = [address, address, address] as const;
+    balancer = kind === 'haproxy' ? await startHaproxy({ port: await freePort(), statsPort: await freePort(), nodes }) : await startNginx({ port: await freePort(), nodes });
+    await balancer.waitUntilInRotation('node1');
+  }, 30_000);
+
+  afterAll(async () => {
+    await balancer?.stop();
+    await node?.close();
+  });
+
+  const through = async (forwardedFor: string): Promise<string> => {
+    const result = await handshake(balancer.url, await signToken({ org: uniqueOrg('lb-address'), services: ['billing'] }), { 'X-Forwarded-For': forwardedFor });
+    return result === 'connected' ? result : result.code;
+  };
+
+  if (kind === 'haproxy') {
+    test('entries a client writes itself do not make it a new client: it is the address HAProxy saw', async () => {
+      const results: string[] = [];
+      for (let i = 1; i <= 5; i++) results.push(await through(`198.51.100.${i}`));
+      expect(results).toEqual(['connected', 'connected', 'connected', 'RW_ERR_RATE_LIMITED', 'RW_ERR_RATE_LIMITED']);
+    });
+  } else {
+    test('the address the trusted proxy in front of nginx reported is the client, and what the client wrote before it is not', async () => {
+      // Loopback stands in for a cloud load balancer that nginx trusts (RW_TRUSTED_PROXY): its entry is the last one.
+      const results: string[] = [];
+      for (let i = 1; i <= 4; i++) results.push(await through(`198.51.100.${i}, 203.0.113.1`));
+      expect(results).toEqual(['connected', 'connected', 'connected', 'RW_ERR_RATE_LIMITED']);
+      expect(await through('203.0.113.2')).toBe('connected');
+    });
+  }
 });

@@ -301,3 +301,28 @@ describe('load balancer configs', () => {
     }
   });
 });
+
+describe('client addresses behind the balancers', () => {
+  const haproxyCfg = readFileSync(HAPROXY_CONFIG, 'utf8');
+  const nginxTemplate = readFileSync(NGINX_TEMPLATE, 'utf8');
+  const launcher = read('infra/cluster/launch-cluster.ts');
+  const active = (config: string): string => config.replace(/#.*$/gm, '');
+
+  test('HAProxy and nginx append the address they saw as the last X-Forwarded-For entry, whatever the client sent', () => {
+    expect(active(haproxyCfg)).toMatch(/^\s*option forwardfor\s*$/m);
+    expect(active(nginxTemplate)).toMatch(/^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;$/m);
+  });
+
+  test('so the nodes trust exactly one hop, in compose, Kubernetes and the local cluster', () => {
+    const services = at(yamlFile('infra/compose.yaml'), 'services') as Record<string, Yaml>;
+    for (const name of ['node1', 'node2', 'node3']) expect({ name, trust: at(services[name], 'environment', 'TRUST_PROXY') }).toEqual({ name, trust: '1' });
+    expect(at(yamlFile('infra/k8s/configmap.yaml'), 'data', 'TRUST_PROXY')).toBe('1');
+    expect(launcher).toMatch(/^\s*TRUST_PROXY: '1',$/m);
+  });
+
+  test('nginx closes an idle connection to a node before the node does', () => {
+    const seconds = Number(/^\s*keepalive_timeout (\d+)s;$/m.exec(active(nginxTemplate))?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds * 1000).toBeLessThan(nodeDefaults.keepAliveTimeoutMs);
+  });
+});

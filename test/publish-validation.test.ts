@@ -40,6 +40,14 @@ describe('publisher library', () => {
     expect((error as RoomwireError).message).toContain('amountCents');
   });
 
+  test('a payload string with a lone surrogate is refused: it would reach subscribers as U+FFFD', async () => {
+    await expect(cluster.publisher.to('acme', 'billing').emit('invoice.paid', { invoiceId: 'in_\ud800', amountCents: 1 })).rejects.toMatchObject({
+      code: 'RW_ERR_INVALID_PAYLOAD',
+      message: expect.stringContaining('lone surrogate'),
+    });
+    await expect(cluster.publisher.to('acme', 'billing').emit('invoice.paid', { invoiceId: 'in_\ud83d\ude00', amountCents: 1 })).resolves.toMatchObject({ duplicate: false });
+  });
+
   test('a hostile org name is refused', async () => {
     await expect(cluster.publisher.to('acme:svc:billing', 'billing').emit('invoice.paid', { invoiceId: 'a', amountCents: 1 })).rejects.toMatchObject({
       code: 'RW_ERR_INVALID_REQUEST',

@@ -1,8 +1,10 @@
 import { io as ioClient } from 'socket.io-client';
+import { createNode } from '@roomwire/server';
 import type { RwErrorPayload } from '@roomwire/shared';
 import { waitFor } from './harness';
-import { startCluster, type TestCluster } from './support/cluster';
+import { startCluster, testNodeOptions, type TestCluster } from './support/cluster';
 import { handshake as connect } from './support/handshake';
+import { recordingLogger } from './support/recording-logger';
 import { TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
 let cluster: TestCluster;
@@ -10,7 +12,7 @@ let cluster: TestCluster;
 beforeAll(async () => {
   cluster = await startCluster({
     nodes: 2,
-    node: { trustProxy: true, rateLimits: { handshakesPerIpPer10s: 6, clientEventsPerSocketPerSecond: 5, publishesPerKeyPerSecond: 10 } },
+    node: { trustProxy: 1, rateLimits: { handshakesPerIpPer10s: 6, clientEventsPerSocketPerSecond: 5, publishesPerKeyPerSecond: 10 } },
   });
 });
 
@@ -33,6 +35,39 @@ test('handshakes per address are limited across the cluster, and other addresses
     { code: 'RW_ERR_RATE_LIMITED', message: expect.any(String) },
   ]);
   expect(await handshake(node(0).url, '203.0.113.8', token)).toBe('connected');
+});
+
+test('entries a client writes into X-Forwarded-For before the proxy\'s do not evade the per-address limit', async () => {
+  const token = await signToken({ org: uniqueOrg(), services: ['billing'] });
+  const results: ('connected' | RwErrorPayload)[] = [];
+  // One proxy (trustProxy: 1) appended the client's real address last; everything left of it is the client's invention.
+  for (let i = 0; i < 8; i++) results.push(await handshake(node(i % 2).url, `198.51.100.${i + 1}, 10.0.${i}.1, 203.0.113.20`, token));
+  expect(results.slice(0, 6)).toEqual(Array(6).fill('connected'));
+  expect(results.slice(6).map((r) => (r === 'connected' ? r : r.code))).toEqual(['RW_ERR_RATE_LIMITED', 'RW_ERR_RATE_LIMITED']);
+});
+
+test('a client that writes a victim\'s address into X-Forwarded-For uses up its own limit, not the victim\'s', async () => {
+  const token = await signToken({ org: uniqueOrg(), services: ['billing'] });
+  const attacker: ('connected' | RwErrorPayload)[] = [];
+  for (let i = 0; i < 8; i++) attacker.push(await handshake(node(i % 2).url, '203.0.113.30, 203.0.113.31', token));
+  expect(attacker.map((r) => (r === 'connected' ? r : r.code)).filter((r) => r !== 'connected')).toEqual(['RW_ERR_RATE_LIMITED', 'RW_ERR_RATE_LIMITED']);
+  expect(await handshake(node(0).url, '203.0.113.30', token)).toBe('connected');
+});
+
+test('a node that trusts no proxy limits by the TCP peer, whatever X-Forwarded-For says, and warns once that it ignores the header', async () => {
+  const { logger, lines } = recordingLogger('warn');
+  const plain = await createNode(testNodeOptions({ logger, rateLimits: { handshakesPerIpPer10s: 2 } }));
+  try {
+    const token = await signToken({ org: uniqueOrg(), services: ['billing'] });
+    const results: ('connected' | RwErrorPayload)[] = [];
+    for (let i = 0; i < 4; i++) results.push(await handshake(plain.url, `203.0.113.${40 + i}`, token));
+    expect(results.map((r) => (r === 'connected' ? r : r.code))).toEqual(['connected', 'connected', 'RW_ERR_RATE_LIMITED', 'RW_ERR_RATE_LIMITED']);
+    const warnings = lines.filter((line) => /X-Forwarded-For/.test(line.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toMatch(/set TRUST_PROXY/);
+  } finally {
+    await plain.close();
+  }
 });
 
 test('a subscribe flood on one socket is answered with RW_ERR_RATE_LIMITED and runs nothing', async () => {

@@ -130,6 +130,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       LOG_LEVEL: 'warn',
       // HAProxy takes a node out after two failed /readyz checks 1 s apart: stop sending it sessions first.
       DRAIN_DELAY_MS: '3000',
+      // Both balancers append the client's address to X-Forwarded-For: the nodes trust that one hop.
+      TRUST_PROXY: '1',
       ...options.env,
     };
     const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer, options.onNodeOutput)));

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   RW_ERR_RATE_LIMITED: { httpStatus: 429, retryable: true, summary: 'Too many requests; retry after a pause.' },
   RW_ERR_SLOW_CONSUMER: { httpStatus: 503, retryable: true, summary: 'The socket could not keep up and was closed; reconnect to recover.' },
   RW_ERR_DRAINING: { httpStatus: 503, retryable: true, summary: 'The node is shutting down; reconnect (to another node) to recover.' },
+  RW_ERR_CONNECTION_LIMIT: { httpStatus: 503, retryable: true, summary: 'The node is at its connection limit; retry later or through another node.' },
   RW_ERR_NOT_FOUND: { httpStatus: 404, retryable: false, summary: 'No such route.' },
   RW_ERR_METHOD_NOT_ALLOWED: { httpStatus: 405, retryable: false, summary: 'The route exists but not for this HTTP method.' },
   RW_ERR_INTERNAL: { httpStatus: 500, retryable: true, summary: 'An unexpected server error.' },

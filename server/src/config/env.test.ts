@@ -93,6 +93,14 @@ describe('parseEnv in development', () => {
       PING_INTERVAL_MS: '10000',
       PING_TIMEOUT_MS: '5000',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      TRUST_PROXY: '2',
+      HTTP_HEADERS_TIMEOUT_MS: '4000',
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '3000',
+      MAX_CONNECTIONS: '5000',
+      ADMIN_UI_USERNAME: 'ops',
+      ADMIN_UI_PASSWORD: 'a-long-random-passphrase',
+      ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: '3',
       NODE_ID: 'node-a_1',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'test',
@@ -122,7 +130,12 @@ describe('parseEnv in development', () => {
       pingIntervalMs: 10_000,
       pingTimeoutMs: 5000,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
-      trustProxy: false,
+      trustProxy: 2,
+      headersTimeoutMs: 4000,
+      requestTimeoutMs: 20_000,
+      keepAliveTimeoutMs: 3000,
+      maxConnections: 5000,
+      adminUi: { username: 'ops', password: 'a-long-random-passphrase', loginFailuresPerIpPerMinute: 3 },
       statusPage: false,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       nodeId: 'node-a_1',
@@ -132,6 +145,19 @@ describe('parseEnv in development', () => {
   test('PING_INTERVAL_MS and PING_TIMEOUT_MS default to the node defaults, which notice a frozen node within 7 s', () => {
     const { options } = parseEnv({});
     expect({ pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs }).toEqual({ pingIntervalMs: 4000, pingTimeoutMs: 3000 });
+  });
+
+  test.each([
+    ['false', false],
+    ['0', false],
+    ['true', 1],
+    ['1', 1],
+    ['3', 3],
+    [' 10.0.0.0/8 , 192.0.2.7 ,2001:db8::/32', ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32']],
+  ])('TRUST_PROXY=%p is %p (no proxy, hops counted from the right, or proxy CIDRs)', (value, expected) => {
+    const { options } = parseEnv({ TRUST_PROXY: value });
+    expect(options.trustProxy).toEqual(expected);
+    expect(() => resolveNodeOptions(options)).not.toThrow();
   });
 
   test('BATCH_WINDOW_MS=0 turns batching off', () => {
@@ -168,6 +194,12 @@ describe('parseEnv errors', () => {
       PING_INTERVAL_MS: '999',
       PING_TIMEOUT_MS: '600001',
       CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
+      TRUST_PROXY: 'yes',
+      HTTP_HEADERS_TIMEOUT_MS: '0',
+      HTTP_REQUEST_TIMEOUT_MS: 'soon',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1',
+      MAX_CONNECTIONS: '0',
+      ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: 'many',
       NODE_ID: 'node:1',
       LOG_LEVEL: 'loud',
     };
@@ -194,6 +226,18 @@ describe('parseEnv errors', () => {
     expect(error.message).not.toContain('hunter2');
     expect(error.message).not.toContain('tiny-key');
     expect(error.message).not.toContain('p4ssw0rd');
+  });
+
+  test.each([['11'], ['10.0.0.0/33'], ['10.0.0.0/8,proxy.internal'], ['*'], ['10.0.0.1/8/1'], [',']])('refuses TRUST_PROXY=%p, naming what it accepts', (value) => {
+    const error = configError(() => parseEnv({ TRUST_PROXY: value }));
+    expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, the number of proxies in front of the node \(1 to 10; true is 1\), or comma-separated proxy addresses\/CIDRs/)]);
+  });
+
+  test('refuses a headers timeout longer than the request timeout', () => {
+    expect(configError(() => parseEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).problems).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (30000), got "40000"',
+    ]);
+    expect(parseEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '60000' }).options.headersTimeoutMs).toBe(40_000);
   });
 
   test('refuses JWT_SECRET and JWKS_URL together', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
+import { MAX_PROXY_HOPS, parseCidr, type TrustProxy } from '../node/client-address';
 import { nodeDefaults, type NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
@@ -79,6 +80,16 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** `TRUST_PROXY`: false/0 (none), true (one hop), a hop count, or a comma list of proxy addresses and CIDRs. */
+function trustProxyOf(value: string): TrustProxy | undefined {
+  const text = value.trim().toLowerCase();
+  if (text === 'false' || text === '0') return false;
+  if (text === 'true') return 1;
+  if (/^\d+$/.test(text)) return Number(text) <= MAX_PROXY_HOPS ? Number(text) : undefined;
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return entries.length > 0 && entries.every((entry) => parseCidr(entry) !== undefined) ? entries : undefined;
+}
+
 const schema = z.object({
   PORT: integer(0, 65535, 'expected an integer from 0 to 65535').default(3000),
   HOST: z
@@ -119,7 +130,18 @@ const schema = z.object({
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
   RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
-  TRUST_PROXY: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).transform((v) => v === 'true' || v === '1').default(false),
+  ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5),
+  TRUST_PROXY: z
+    .string()
+    .refine((v) => trustProxyOf(v) !== undefined, {
+      error: `expected false, the number of proxies in front of the node (1 to ${MAX_PROXY_HOPS}; true is 1), or comma-separated proxy addresses/CIDRs such as 10.0.0.0/8`,
+    })
+    .transform((v) => trustProxyOf(v) as TrustProxy)
+    .default(false),
+  HTTP_HEADERS_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.headersTimeoutMs),
+  HTTP_REQUEST_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.requestTimeoutMs),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(nodeDefaults.keepAliveTimeoutMs),
+  MAX_CONNECTIONS: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of connections').default(nodeDefaults.maxConnections),
   CORS_ORIGINS: z
     .string()
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
@@ -153,6 +175,11 @@ function crossVariableProblems(env: RawEnv): { variable: EnvVariable; message: s
   }
   if ((env.ADMIN_UI_USERNAME === undefined) !== (env.ADMIN_UI_PASSWORD === undefined)) {
     problems.push({ variable: 'ADMIN_UI_PASSWORD', message: 'set both ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD to enable the admin UI, or neither' });
+  }
+  const headersMs = Number(env.HTTP_HEADERS_TIMEOUT_MS ?? nodeDefaults.headersTimeoutMs);
+  const requestMs = Number(env.HTTP_REQUEST_TIMEOUT_MS ?? nodeDefaults.requestTimeoutMs);
+  if (Number.isInteger(headersMs) && Number.isInteger(requestMs) && headersMs > requestMs) {
+    problems.push({ variable: 'HTTP_HEADERS_TIMEOUT_MS', message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestMs})` });
   }
   if (env.NODE_ENV !== 'production') return problems;
   if (env.JWT_SECRET === undefined && env.JWKS_URL === undefined) {
@@ -240,11 +267,15 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     trustProxy: e.TRUST_PROXY,
     // The status page and /v1/status show the cluster's shape: on in development, off in production unless asked for.
     statusPage: e.STATUS_PAGE ?? !production,
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
   if (e.ADMIN_UI_USERNAME !== undefined && e.ADMIN_UI_PASSWORD !== undefined) {
-    options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD };
+    options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD, loginFailuresPerIpPerMinute: e.ADMIN_UI_LOGIN_FAILURES_PER_MINUTE };
   }
 
   return {

@@ -23,7 +23,13 @@ test('resolving only the required options gives the documented defaults', () => 
     redisClusterUrls: [],
     streamPartitions: 1,
     partitionIdleGraceMs: 60_000,
+    trustProxy: false,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnections: 20_000,
   });
+  expect(resolved.adminUi).toBeUndefined();
   expect(resolved.catalog).toBe(catalog);
   expect(resolved.nodeId).toMatch(/^node-/);
   expect(resolved.redisUrl).toBeUndefined();
@@ -52,6 +58,15 @@ test.each([
   [{ auth, streamPartitions: 2000 }, /streamPartitions/],
   [{ auth, redisUrl: 'redis://a', redisClusterUrls: ['redis://b'] }, /not both/],
   [{ auth, keyPrefix: 'a{b}' }, /keyPrefix/],
+  [{ auth, trustProxy: 11 }, /trustProxy must be false, a number of proxy hops from 1 to 10/],
+  [{ auth, trustProxy: -1 }, /trustProxy/],
+  [{ auth, trustProxy: ['10.0.0.0/8', 'proxy.internal'] }, /"proxy.internal", which is not an IP address or CIDR range/],
+  [{ auth, trustProxy: ['10.0.0.0/40'] }, /not an IP address or CIDR range/],
+  [{ auth, headersTimeoutMs: 0 }, /headersTimeoutMs must be a positive integer/],
+  [{ auth, headersTimeoutMs: 60_000 }, /headersTimeoutMs \(60000\) must not exceed requestTimeoutMs \(30000\)/],
+  [{ auth, maxConnections: 0 }, /maxConnections must be a positive integer/],
+  [{ auth, adminUi: { username: 'ops', password: 'short' } }, /adminUi.password must be at least 12 characters/],
+  [{ auth, adminUi: { username: 'ops', password: 'long enough password', loginFailuresPerIpPerMinute: 0 } }, /loginFailuresPerIpPerMinute/],
 ])('bad options throw a precise TypeError: %#', (options, message) => {
   expect(() => resolveNodeOptions(options as never)).toThrow(TypeError);
   expect(() => resolveNodeOptions(options as never)).toThrow(message);
@@ -61,4 +76,24 @@ test('watermarks come at least every tenth of the window, and positions may be t
   expect(effectivePositionIntervalMs({ positionIntervalMs: 15_000, replayWindowMs: 300_000 })).toBe(15_000);
   expect(effectivePositionIntervalMs({ positionIntervalMs: 15_000, replayWindowMs: 2_000 })).toBe(200);
   expect(maxPositionAgeMs({ positionIntervalMs: 15_000, replayWindowMs: 300_000 })).toBe(330_000);
+});
+
+test.each([
+  [true, 1],
+  [false, false],
+  [0, false],
+  [2, 2],
+  [[], false],
+  [['10.0.0.0/8', '192.0.2.7', '::ffff:0:0/96'], ['10.0.0.0/8', '192.0.2.7/32', '::ffff:0:0/96']],
+])('trustProxy %p resolves to %p', (trustProxy, expected) => {
+  expect(resolveNodeOptions({ auth, trustProxy }).trustProxy).toEqual(expected);
+});
+
+test('the admin UI gets its documented defaults', () => {
+  expect(resolveNodeOptions({ auth, adminUi: { username: 'ops', password: 'long enough password' } }).adminUi).toEqual({
+    username: 'ops',
+    password: 'long enough password',
+    readonly: true,
+    loginFailuresPerIpPerMinute: 5,
+  });
 });

@@ -1,6 +1,7 @@
 import { catalog as exampleCatalog, type CatalogDefinition } from '@roomwire/shared';
 import type { Logger } from 'pino';
-import type { AdminUiOptions } from '../node/admin-ui';
+import { adminUiDefaults, type AdminUiOptions } from '../node/admin-ui';
+import { resolveTrustProxy, type ResolvedTrustProxy, type TrustProxy } from '../node/client-address';
 import { rateLimitDefaults, type RateLimitOptions } from '../limits/rate-limits';
 import { resolveBatchingOptions, type BatchingOptions } from '../batching/room-batcher';
 import { MAX_PARTITIONS } from '../stream/partitions';
@@ -85,8 +86,22 @@ export interface NodeOptions {
   recoveryCacheBytes?: number;
   /** Rate limits on handshakes, client requests and HTTP publishes, or `false` for none. @default rateLimitDefaults */
   rateLimits?: RateLimitOptions | false;
-  /** Take the client address from `X-Forwarded-For` (set when behind a load balancer that sets it). @default false */
-  trustProxy?: boolean;
+  /**
+   * Which proxies may tell the client's address in `X-Forwarded-For`: `false` (none: the TCP peer is the
+   * client), the number of proxies in front of the node that each append the address they saw
+   * (`true` = 1; the client is that many entries from the right), or the proxies' addresses and CIDR
+   * ranges (the client is the rightmost address that is not one of them). Entries left of those are
+   * written by the client and never used. @default false
+   */
+  trustProxy?: TrustProxy;
+  /** Longest a connection may take to send a request's headers (an idle new connection included), in ms; then `408` and close. @default 10000 */
+  headersTimeoutMs?: number;
+  /** Longest a connection may take to send a whole request, body included, in ms; then `408` and close. @default 30000 */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open between requests, in ms. @default 5000 */
+  keepAliveTimeoutMs?: number;
+  /** Most open connections (WebSocket, long-polling, HTTP) on this node; more are answered `503` `RW_ERR_CONNECTION_LIMIT` and closed. @default 20000 */
+  maxConnections?: number;
   /**
    * Serve the status page (`GET /`, its client bundle under `/assets/`) and the status JSON
    * (`GET /v1/status`): node ids, connection counts, services, latency. The CLI turns it off in
@@ -121,7 +136,11 @@ export const nodeDefaults = {
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
   compressFramesMinBytes: 512,
-  trustProxy: false,
+  trustProxy: false as TrustProxy,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 20_000,
   statusPage: true,
   recoveryCacheMs: 60_000,
   recoveryCacheBytes: 64 * 1024 * 1024,
@@ -132,12 +151,14 @@ export const nodeDefaults = {
 } as const;
 
 /** Options after defaults are merged and checked. */
-export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits'>> &
-  Pick<NodeOptions, 'redisUrl' | 'publishApiKey' | 'adminUi'> & {
+export type ResolvedNodeOptions = Required<Omit<NodeOptions, 'redisUrl' | 'publishApiKey' | 'nodeId' | 'logger' | 'batching' | 'adminUi' | 'rateLimits' | 'trustProxy'>> &
+  Pick<NodeOptions, 'redisUrl' | 'publishApiKey'> & {
     nodeId: string;
     logger?: Logger;
     batching: Required<BatchingOptions> | false;
     rateLimits: Required<RateLimitOptions> | false;
+    trustProxy: ResolvedTrustProxy;
+    adminUi?: Required<AdminUiOptions>;
   };
 
 /**
@@ -154,6 +175,8 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     ...defined,
     batching: resolveBatchingOptions(defined.batching, 'createNode'),
     rateLimits: resolveRateLimits(defined.rateLimits),
+    trustProxy: resolveTrustProxy(defined.trustProxy ?? nodeDefaults.trustProxy),
+    adminUi: defined.adminUi === undefined ? undefined : resolveAdminUi(defined.adminUi),
   };
   const { auth } = resolved;
   if (!auth || (auth.jwtSecret === undefined) === (auth.jwksUrl === undefined)) {
@@ -180,6 +203,10 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'recoveryCacheMs',
     'recoveryCacheBytes',
     'partitionIdleGraceMs',
+    'headersTimeoutMs',
+    'requestTimeoutMs',
+    'keepAliveTimeoutMs',
+    'maxConnections',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -205,6 +232,9 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(resolved.keyPrefix)) {
     throw new TypeError(`createNode: keyPrefix must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(resolved.keyPrefix)}`);
   }
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new TypeError(`createNode: headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`);
+  }
   if (resolved.publishApiKey !== undefined && resolved.publishApiKey.length < 16) {
     throw new TypeError('createNode: publishApiKey must be at least 16 characters');
   }
@@ -222,6 +252,17 @@ export function effectivePositionIntervalMs(options: Pick<ResolvedNodeOptions, '
  */
 export function maxPositionAgeMs(options: Pick<ResolvedNodeOptions, 'positionIntervalMs' | 'replayWindowMs'>): number {
   return options.replayWindowMs + 2 * effectivePositionIntervalMs(options);
+}
+
+function resolveAdminUi(options: AdminUiOptions): Required<AdminUiOptions> {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AdminUiOptions;
+  const resolved = { ...adminUiDefaults, ...defined };
+  if (typeof resolved.username !== 'string' || resolved.username.length === 0) throw new TypeError('createNode: adminUi.username must be a non-empty string');
+  if (typeof resolved.password !== 'string' || resolved.password.length < 12) throw new TypeError('createNode: adminUi.password must be at least 12 characters');
+  if (!Number.isInteger(resolved.loginFailuresPerIpPerMinute) || resolved.loginFailuresPerIpPerMinute <= 0) {
+    throw new TypeError(`createNode: adminUi.loginFailuresPerIpPerMinute must be a positive integer, got ${JSON.stringify(resolved.loginFailuresPerIpPerMinute)}`);
+  }
+  return resolved;
 }
 
 function resolveRateLimits(options: RateLimitOptions | false | undefined): Required<RateLimitOptions> | false {

@@ -21,7 +21,7 @@ export const rateLimitDefaults: Required<RateLimitOptions> = {
 };
 
 /** Which limit refused a request (a metrics label). */
-export type LimitName = 'handshake' | 'client_event' | 'publish';
+export type LimitName = 'handshake' | 'client_event' | 'publish' | 'admin_login';
 
 /** The node's rate limiters. Each `take…` resolves, or rejects with `RW_ERR_RATE_LIMITED`. */
 export interface RateLimits {
@@ -32,41 +32,58 @@ export interface RateLimits {
   forgetSocket(socketId: string): void;
 }
 
-/**
- * Limits shared across the cluster live in Redis (rate-limiter-flexible), with an in-memory limiter as
- * insurance while Redis is away, so an outage neither blocks every client nor lifts the limits.
- * Per-socket limits are local: a socket lives on one node.
- */
-export function createRateLimits(
-  options: Required<RateLimitOptions>,
-  deps: { redis: RedisClient | undefined; keyPrefix: string; onLimited(limit: LimitName): void },
-): RateLimits {
-  const shared = (name: string, points: number, duration: number): RateLimiterAbstract => {
-    const insurance = new RateLimiterMemory({ points, duration, keyPrefix: name });
-    if (!deps.redis) return insurance;
-    return new RateLimiterRedis({
-      storeClient: deps.redis,
-      useRedisPackage: true,
-      keyPrefix: `${deps.keyPrefix}${name}`,
-      points,
-      duration,
-      insuranceLimiter: insurance,
-    });
-  };
-  const handshakes = shared('handshake', options.handshakesPerIpPer10s, 10);
-  const publishes = shared('publish', options.publishesPerKeyPerSecond, 1);
-  const clientEvents = new RateLimiterMemory({ points: options.clientEventsPerSocketPerSecond, duration: 1 });
+/** Where the limiters shared by the cluster keep their counters. */
+export interface LimiterStore {
+  /** Redis of the cluster; without it the counters are this node's own. */
+  redis: RedisClient | undefined;
+  /** Prefix of the counters' keys in Redis. */
+  keyPrefix: string;
+}
 
-  const take = async (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> => {
-    try {
-      await consumeWithin(limiter, key, STORE_TIMEOUT_MS);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) return; // a store error with no insurance: do not block
-      deps.onLimited(limit);
-      const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      throw new RoomwireError('RW_ERR_RATE_LIMITED', `too many ${what}; retry in ${seconds} s`, { retryAfterSeconds: seconds });
-    }
-  };
+/**
+ * A limiter of `points` per `durationS` per key, shared across the cluster through Redis
+ * (rate-limiter-flexible), with an in-memory limiter as insurance while Redis is away, so an outage
+ * neither blocks every client nor lifts the limit. Without Redis it is the in-memory limiter alone.
+ */
+export function createSharedLimiter(store: LimiterStore, name: string, points: number, durationS: number): RateLimiterAbstract {
+  const insurance = new RateLimiterMemory({ points, duration: durationS, keyPrefix: name });
+  if (!store.redis) return insurance;
+  return new RateLimiterRedis({
+    storeClient: store.redis,
+    useRedisPackage: true,
+    keyPrefix: `${store.keyPrefix}${name}`,
+    points,
+    duration: durationS,
+    insuranceLimiter: insurance,
+  });
+}
+
+/**
+ * Takes a point of `key` from `limiter`: resolves, or calls `onLimited` and rejects with
+ * `RW_ERR_RATE_LIMITED` ("too many {what}; retry in N s", `retryAfterSeconds` in its details). A store
+ * error with no insurance lets the request through.
+ */
+export async function takePoint(limiter: RateLimiterAbstract, key: string, what: string, onLimited: () => void): Promise<void> {
+  try {
+    await consumeWithin(limiter, key, STORE_TIMEOUT_MS);
+  } catch (err) {
+    if (!(err instanceof RateLimiterRes)) return;
+    onLimited();
+    const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+    throw new RoomwireError('RW_ERR_RATE_LIMITED', `too many ${what}; retry in ${seconds} s`, { retryAfterSeconds: seconds });
+  }
+}
+
+/**
+ * Limits shared across the cluster live in Redis ({@link createSharedLimiter}). Per-socket limits are
+ * local: a socket lives on one node.
+ */
+export function createRateLimits(options: Required<RateLimitOptions>, deps: LimiterStore & { onLimited(limit: LimitName): void }): RateLimits {
+  const handshakes = createSharedLimiter(deps, 'handshake', options.handshakesPerIpPer10s, 10);
+  const publishes = createSharedLimiter(deps, 'publish', options.publishesPerKeyPerSecond, 1);
+  const clientEvents = new RateLimiterMemory({ points: options.clientEventsPerSocketPerSecond, duration: 1 });
+  const take = (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> =>
+    takePoint(limiter, key, what, () => deps.onLimited(limit));
   return {
     takeHandshake: (ip) => take(handshakes, ip, 'handshake', 'connections from this address'),
     takeClientEvent: (socketId) => take(clientEvents, socketId, 'client_event', 'requests on this connection'),
@@ -103,16 +120,4 @@ async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutM
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The client's address: the TCP peer, or — only when the node sits behind a trusted proxy — the first
- * address of `X-Forwarded-For`.
- */
-export function clientAddress(peer: string, forwardedFor: string | string[] | undefined, trustProxy: boolean): string {
-  if (trustProxy && typeof forwardedFor === 'string') {
-    const first = forwardedFor.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return peer;
 }

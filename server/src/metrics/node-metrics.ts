@@ -29,6 +29,10 @@ export interface NodeMetrics {
   evicted(): void;
   /** A request refused by a rate limit. */
   rateLimited(limit: string): void;
+  /** An admin UI login refused: wrong credentials, or too many failures from its address. */
+  adminLoginFailed(reason: 'credentials' | 'rate_limited'): void;
+  /** A TCP connection refused because the node was at its connection limit. */
+  connectionRefused(): void;
   /** A replay's outcome. */
   replayed(result: { recovered: boolean; source: 'memory' | 'stream'; reason?: string }): void;
   /** Running totals and the recent delivery latency, for the status page. */
@@ -114,7 +118,14 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     registers,
   });
   const volatileDrops = new Counter({ name: 'roomwire_volatile_dropped_total', help: 'Volatile events not sent to sockets under pressure.', registers });
-  const rateLimited = new Counter({ name: 'roomwire_rate_limited_total', help: 'Requests refused by a rate limit, by limit (handshake, client_event, publish).', labelNames: ['limit'], registers });
+  const rateLimited = new Counter({ name: 'roomwire_rate_limited_total', help: 'Requests refused by a rate limit, by limit (handshake, client_event, publish, admin_login).', labelNames: ['limit'], registers });
+  const adminLoginFailures = new Counter({
+    name: 'roomwire_admin_login_failures_total',
+    help: 'Admin UI logins refused, by reason (credentials: wrong user name or password; rate_limited: too many failures from the address).',
+    labelNames: ['reason'],
+    registers,
+  });
+  const connectionsRefused = new Counter({ name: 'roomwire_connections_refused_total', help: 'TCP connections refused because the node was at its connection limit (MAX_CONNECTIONS).', registers });
   const evictions = new Counter({ name: 'roomwire_slow_consumer_evictions_total', help: 'Sockets evicted because they could not keep up.', registers });
   const recoveries = new Counter({
     name: 'roomwire_recoveries_total',
@@ -160,6 +171,8 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     },
     evicted: () => evictions.inc(),
     rateLimited: (limit) => rateLimited.inc({ limit }),
+    adminLoginFailed: (reason) => adminLoginFailures.inc({ reason }),
+    connectionRefused: () => connectionsRefused.inc(),
     replayed(result) {
       recoveries.inc({ result: result.recovered ? 'recovered' : 'resynced', source: result.source });
       if (!result.recovered) resyncs.inc({ reason: result.reason ?? 'unknown' });

@@ -19,7 +19,8 @@ import { syncedRoom, type PartitionView } from '../stream/partition-view';
 import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
 import { safePreview } from '../safe-preview';
-import { clientAddress, type RateLimits } from '../limits/rate-limits';
+import type { RateLimits } from '../limits/rate-limits';
+import type { ClientAddress } from './client-address';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
 import type { RoomwireServer, RoomwireSocket } from './types';
@@ -44,8 +45,8 @@ export interface ConnectionContext extends ReplayContext {
   isDraining(): boolean;
   /** Rate limits, when configured. */
   limits: RateLimits | undefined;
-  /** Take the client address from `X-Forwarded-For`. */
-  trustProxy: boolean;
+  /** The client's address of a handshake (the TCP peer, or what trusted proxies say it is). */
+  clientAddress: ClientAddress;
 }
 
 /** How often sockets are checked for an expired token. */
@@ -95,7 +96,7 @@ function authenticate(socket: RoomwireSocket, next: (err?: Error) => void, ctx: 
     next(connectError(new RoomwireError('RW_ERR_UNSUPPORTED_PROTOCOL', `protocol version ${safePreview(auth.v)} is not supported; this node speaks ${PROTOCOL_VERSION}`)));
     return;
   }
-  const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], ctx.trustProxy);
+  const address = ctx.clientAddress.of(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
   // The cheap check first: a flood is refused before any token is verified.
   Promise.resolve(ctx.limits?.takeHandshake(address))
     .then(() => ctx.verify(auth.token))

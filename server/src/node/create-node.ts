@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EVENTS, frameEventCount, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import { createTokenVerifier } from '../auth/verify-token';
 import { effectivePositionIntervalMs, maxPositionAgeMs, resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from '../config/node-options';
 import { PRESSURED_ROOM, startSlowConsumerGuard } from '../delivery/slow-consumer';
 import { createLogger } from '../logger';
-import { createRateLimits } from '../limits/rate-limits';
+import { createRateLimits, createSharedLimiter, takePoint } from '../limits/rate-limits';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { createHttpPublishHandler } from '../publish/http-publish';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
@@ -15,6 +15,7 @@ import { RecoveryGate } from '../recovery/recovery-gate';
 import { newReplayStats, type ReplayStats } from '../recovery/replay';
 import { offsetTimeMs } from '../stream/retention';
 import { enableAdminUi } from './admin-ui';
+import { createClientAddress } from './client-address';
 import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { attachConnectionHandlers } from './connection';
@@ -22,7 +23,9 @@ import { openEventTransport } from './event-transport';
 import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
 import { syncedRoom, type PartitionView } from '../stream/partition-view';
 import { encodeEventPacket, type EncodedFrame } from '../stream/stream-entry';
+import { createHttpEdge, guardHttpListeners } from './http-edge';
 import { createHttpRoutes } from './http-routes';
+import { createOriginCheck } from './origin-check';
 import { createStatusPage } from './status-page';
 import { servicesOf } from './subscriptions';
 import type { RoomwireServer } from './types';
@@ -193,20 +196,37 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     serveClient: false,
     perMessageDeflate: opts.compressionThresholdBytes > 0 ? { threshold: opts.compressionThresholdBytes } : false,
     ...(opts.corsOrigins.length > 0 ? { cors: { origin: opts.corsOrigins, credentials: true } } : {}),
+    // CORS headers only stop pages from reading answers: the origin is checked on every new session, WebSocket too.
+    allowRequest: createOriginCheck(opts.corsOrigins, logger),
   });
   opened.push(() => io.close());
   await transport.start(io);
   const redisClient = transport.redis?.client;
 
-  const adminUi = opts.adminUi ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId) : undefined;
+  const clientAddress = createClientAddress(opts.trustProxy, logger);
+  const limiterStore = { redis: redisClient, keyPrefix: `${opts.keyPrefix}:limit:` };
+  const adminLogins = opts.adminUi ? createSharedLimiter(limiterStore, 'admin_login', opts.adminUi.loginFailuresPerIpPerMinute, 60) : undefined;
+  const adminUi =
+    opts.adminUi && adminLogins
+      ? enableAdminUi(io as unknown as Server, opts.adminUi, opts.nodeId, {
+          addressOf: (socket) => clientAddress.of(socket.handshake.address, socket.handshake.headers['x-forwarded-for']),
+          takeAttempt: (address) =>
+            takePoint(adminLogins, address, 'failed admin logins from this address', () => {
+              metrics.rateLimited('admin_login');
+            }),
+          refundAttempt: async (address) => void (await adminLogins.reward(address, 1)),
+          onFailure: (reason) => metrics.adminLoginFailed(reason),
+          logger,
+        })
+      : undefined;
   const limits =
     opts.rateLimits === false
       ? undefined
-      : createRateLimits(opts.rateLimits, { redis: redisClient, keyPrefix: `${opts.keyPrefix}:limit:`, onLimited: (limit) => metrics.rateLimited(limit) });
+      : createRateLimits(opts.rateLimits, { ...limiterStore, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
   const connections = attachConnectionHandlers(io, {
     limits,
-    trustProxy: opts.trustProxy,
+    clientAddress,
     isDraining: () => draining,
     verify,
     catalog: opts.catalog,
@@ -275,18 +295,28 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     return { ok: !draining && redisUp, redis: redisUp ? 'ok' : 'down' };
   };
 
-  const httpServer = createServer(
+  const httpServer = createHttpEdge(
     createHttpRoutes({
       nodeId: opts.nodeId,
       logger,
       isDraining: () => draining,
       ready,
       metrics: metrics.registry,
-      publish: (req, res) => void httpPublish(req, res),
+      publish: httpPublish,
       more: [...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
+      clientAddress,
     }),
+    {
+      headersTimeoutMs: opts.headersTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+      maxConnections: opts.maxConnections,
+      logger,
+      onConnectionRefused: () => metrics.connectionRefused(),
+    },
   );
   io.attach(httpServer);
+  guardHttpListeners(httpServer, { socketIoPath: `${io.path()}/`, logger });
 
   const slowConsumers = startSlowConsumerGuard(io, {
     maxBufferedBytes: opts.maxBufferedBytes,

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES, RoomwireError } from '@roomwire/shared';
 import type { Logger } from 'pino';
 import type { PublishFn } from './publish-pipeline';
+import { isWellFormedValue } from './well-formed';
 
 /** Options of the HTTP publish API. */
 export interface HttpPublishOptions {
@@ -84,9 +85,31 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
     if (size > maxBytes) throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is more than the limit of ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
+  return parseStrictJson(Buffer.concat(chunks));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses a body as JSON, refusing (`RW_ERR_INVALID_REQUEST`) bytes that are not UTF-8 and strings or
+ * keys with a lone surrogate (`"\ud800"`): either would reach subscribers as U+FFFD, an event that
+ * differs from what was sent.
+ */
+export function parseStrictJson(body: Buffer): unknown {
+  let text: string;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    text = utf8.decode(body);
+  } catch {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'the body is not valid UTF-8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
   } catch {
     throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'the body is not valid JSON');
   }
+  if (!isWellFormedValue(parsed)) {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'the body has a string with a lone surrogate (an escape such as "\\ud800" without its pair): not valid Unicode');
+  }
+  return parsed;
 }

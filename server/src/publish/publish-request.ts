@@ -9,6 +9,7 @@ import {
   type EventEnvelope,
 } from '@roomwire/shared';
 import { safePreview } from '../safe-preview';
+import { isWellFormed, isWellFormedValue } from './well-formed';
 
 /** One event to publish, as the HTTP API and the publisher library take it. */
 export interface PublishRequest {
@@ -42,8 +43,8 @@ export function validatePublish(catalog: CatalogDefinition, request: PublishRequ
   if (!isValidName(org)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `invalid org name ${preview(org)}`);
   if (!isValidName(service)) throw new RoomwireError('RW_ERR_INVALID_REQUEST', `invalid service name ${preview(service)}`);
   if (typeof type !== 'string') throw new RoomwireError('RW_ERR_INVALID_REQUEST', 'type must be a string');
-  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    throw new RoomwireError('RW_ERR_INVALID_REQUEST', `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH || !isWellFormed(idempotencyKey))) {
+    throw new RoomwireError('RW_ERR_INVALID_REQUEST', `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters of valid Unicode`);
   }
   const definition = findEvent(catalog, service, type);
   if (!definition) throw new RoomwireError('RW_ERR_UNKNOWN_EVENT', `unknown event type ${preview(service)}/${preview(type)}`);
@@ -52,6 +53,9 @@ export function validatePublish(catalog: CatalogDefinition, request: PublishRequ
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     const first = issues[0];
     throw new RoomwireError('RW_ERR_INVALID_PAYLOAD', `invalid ${service}/${type} payload${first ? `: ${first.path || '(root)'}: ${first.message}` : ''}`, issues);
+  }
+  if (!isWellFormedValue(parsed.data)) {
+    throw new RoomwireError('RW_ERR_INVALID_PAYLOAD', `invalid ${service}/${type} payload: a string has a lone surrogate (not valid Unicode, it would reach subscribers altered)`);
   }
   const envelope: EventEnvelope = { id: randomUUID(), org, service, type, ts: Date.now(), data: parsed.data };
   const bytes = Buffer.byteLength(JSON.stringify(envelope));
