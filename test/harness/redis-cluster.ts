@@ -34,7 +34,12 @@ export interface RedisClusterHandle {
   masterOf(slot: number): Promise<ClusterNode>;
   /** The ports of the current masters. */
   masterPorts(): Promise<number[]>;
-  /** Resolves once every running node reports `cluster_state:ok` and the masters' slots cover all 16384. */
+  /** A replica of the master on `masterPort` (now). */
+  replicaOf(masterPort: number): Promise<ClusterNode>;
+  /** Freezes a node (SIGSTOP): it answers nothing, not even the cluster bus, until {@link resume}. */
+  pause(node: ClusterNode): void;
+  resume(node: ClusterNode): void;
+  /** Resolves once every running node reports `cluster_state:ok` and running masters' slots cover all 16384. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every process and removes their data. */
   cleanup(): Promise<void>;
@@ -103,15 +108,21 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   }
 
   const running = (): ClusterNode[] => nodes.filter((n) => n.server.running());
-  const shards = async (): Promise<{ master: number; slots: [number, number][] }[]> => {
-    const raw = await command((running()[0] as ClusterNode).port, ['CLUSTER', 'NODES']);
+  const paused = new Set<ClusterNode>();
+  const table = async (): Promise<string[][]> => {
+    const asked = running().find((n) => !paused.has(n)) as ClusterNode;
+    const raw = await command(asked.port, ['CLUSTER', 'NODES']);
     return raw
       .trim()
       .split('\n')
-      .map((line) => line.split(' '))
+      .map((line) => line.split(' '));
+  };
+  const portOf = (address: string | undefined): number => Number((address ?? '').split(':')[1]?.split('@')[0]);
+  const shards = async (): Promise<{ master: number; slots: [number, number][] }[]> => {
+    return (await table())
       .filter((parts) => (parts[2] ?? '').includes('master') && !(parts[2] ?? '').includes('fail'))
       .map((parts) => ({
-        master: Number((parts[1] ?? '').split(':')[1]?.split('@')[0]),
+        master: portOf(parts[1]),
         slots: parts.slice(8).filter((r) => /^\d+(-\d+)?$/.test(r)).map((r) => {
           const [from, to] = r.split('-').map(Number);
           return [from as number, (to ?? from) as number];
@@ -133,14 +144,35 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     async masterPorts() {
       return (await shards()).filter((s) => s.slots.length > 0).map((s) => s.master);
     },
+    async replicaOf(masterPort) {
+      const rows = await table();
+      const masterId = rows.find((parts) => portOf(parts[1]) === masterPort)?.[0];
+      const replicaPort = portOf(rows.find((parts) => (parts[2] ?? '').includes('slave') && parts[3] === masterId)?.[1]);
+      const node = nodes.find((n) => n.port === replicaPort);
+      if (!node) throw new Error(`no replica of the master on port ${masterPort}`);
+      return node;
+    },
+    pause(node) {
+      paused.add(node);
+      process.kill(node.server.pid, 'SIGSTOP');
+    },
+    resume(node) {
+      process.kill(node.server.pid, 'SIGCONT');
+      paused.delete(node);
+    },
     async waitHealthy(timeoutMs = 20_000) {
       await waitUntil(
         async () => {
           try {
-            for (const node of running()) {
+            for (const node of running().filter((n) => !paused.has(n))) {
               if (!(await command(node.port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok')) return false;
             }
-            const covered = (await shards()).flatMap((s) => s.slots).reduce((sum, [from, to]) => sum + to - from + 1, 0);
+            // Only masters that are running count: a killed one still owns its slots until it is failed over.
+            const live = new Set(running().map((n) => n.port));
+            const covered = (await shards())
+              .filter((s) => live.has(s.master))
+              .flatMap((s) => s.slots)
+              .reduce((sum, [from, to]) => sum + to - from + 1, 0);
             return covered === 16_384;
           } catch {
             return false;

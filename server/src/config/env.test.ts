@@ -79,6 +79,9 @@ describe('parseEnv in development', () => {
       PUBLISH_API_KEY: KEY,
       REPLAY_WINDOW_MS: '60000',
       MAX_STREAM_LENGTH: '2500000',
+      STREAM_PARTITIONS: '16',
+      PARTITION_IDLE_GRACE_MS: '5000',
+      KEY_PREFIX: 'rw-prod',
       DRAIN_DELAY_MS: '250',
       MAX_PAYLOAD_BYTES: '1024',
       BATCH_WINDOW_MS: '5',
@@ -118,6 +121,9 @@ describe('parseEnv in development', () => {
       publishApiKey: KEY,
       replayWindowMs: 60_000,
       maxStreamLength: 2_500_000,
+      streamPartitions: 16,
+      partitionIdleGraceMs: 5000,
+      keyPrefix: 'rw-prod',
       drainDelayMs: 250,
       maxPayloadBytes: 1024,
       batching: { batchWindowMs: 5, maxBatchEvents: 50, maxBatchBytes: 32_768 },
@@ -189,6 +195,10 @@ describe('parseEnv errors', () => {
       PUBLISH_API_KEY: 'tiny',
       REPLAY_WINDOW_MS: '0',
       MAX_STREAM_LENGTH: '1e6',
+      STREAM_PARTITIONS: '1025',
+      PARTITION_IDLE_GRACE_MS: '0',
+      KEY_PREFIX: 'a{b}',
+      REDIS_CLUSTER_URLS: 'redis://127.0.0.1:7000, http://127.0.0.1:7001',
       DRAIN_DELAY_MS: '-5',
       MAX_PAYLOAD_BYTES: '1.5',
       PING_INTERVAL_MS: '999',
@@ -238,6 +248,16 @@ describe('parseEnv errors', () => {
       'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (30000), got "40000"',
     ]);
     expect(parseEnv({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '60000' }).options.headersTimeoutMs).toBe(40_000);
+  });
+
+  test('REDIS_CLUSTER_URLS is a list of seed URLs, and excludes REDIS_URL', () => {
+    expect(parseEnv({ REDIS_CLUSTER_URLS: ' redis://127.0.0.1:7000 ,rediss://10.0.0.2:7001,' }).options.redisClusterUrls).toEqual([
+      'redis://127.0.0.1:7000',
+      'rediss://10.0.0.2:7001',
+    ]);
+    expect(configError(() => parseEnv({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_URLS: 'redis://b:7000' })).message).toContain(
+      'REDIS_CLUSTER_URLS: set either REDIS_URL (one Redis) or REDIS_CLUSTER_URLS (a Redis Cluster), not both',
+    );
   });
 
   test('refuses JWT_SECRET and JWKS_URL together', () => {

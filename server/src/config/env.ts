@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { NAME_PATTERN } from '@roomwire/shared';
 import { z } from 'zod';
 import { MAX_PROXY_HOPS, parseCidr, type TrustProxy } from '../node/client-address';
+import { MAX_PARTITIONS } from '../stream/partitions';
 import { nodeDefaults, type NodeOptions } from './node-options';
 
 /** Pino log levels accepted in `LOG_LEVEL`. */
@@ -71,6 +72,15 @@ function integer(min: number, max: number, expected: string) {
     .refine((n) => n >= min && n <= max, { error: expected });
 }
 
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}
+
 function isOrigin(value: string): boolean {
   try {
     const url = new URL(value);
@@ -97,6 +107,17 @@ const schema = z.object({
     .regex(/^[^\s/]+$/, { error: 'expected a host name or IP address to listen on' })
     .default('127.0.0.1'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  REDIS_CLUSTER_URLS: z
+    .string()
+    .transform((value) => value.split(',').map((url) => url.trim()).filter((url) => url.length > 0))
+    .refine((urls) => urls.length > 0 && urls.every(isRedisUrl), { error: 'expected comma-separated redis:// or rediss:// seed URLs of a Redis Cluster' })
+    .optional(),
+  STREAM_PARTITIONS: integer(1, MAX_PARTITIONS, `expected an integer from 1 to ${MAX_PARTITIONS}`).default(nodeDefaults.streamPartitions),
+  PARTITION_IDLE_GRACE_MS: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of milliseconds').default(nodeDefaults.partitionIdleGraceMs),
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "expected 1 to 64 letters, digits, '_', '.' or '-'" })
+    .default(nodeDefaults.keyPrefix),
   JWT_SECRET: z
     .string()
     .refine((s) => Buffer.byteLength(s) >= MIN_JWT_SECRET_BYTES, {
@@ -173,6 +194,9 @@ function crossVariableProblems(env: RawEnv): { variable: EnvVariable; message: s
   if (env.JWT_SECRET !== undefined && env.JWKS_URL !== undefined) {
     problems.push({ variable: 'JWT_SECRET', message: 'set either JWT_SECRET (HS256) or JWKS_URL (RS256/ES256), not both' });
   }
+  if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_URLS !== undefined) {
+    problems.push({ variable: 'REDIS_CLUSTER_URLS', message: 'set either REDIS_URL (one Redis) or REDIS_CLUSTER_URLS (a Redis Cluster), not both' });
+  }
   if ((env.ADMIN_UI_USERNAME === undefined) !== (env.ADMIN_UI_PASSWORD === undefined)) {
     problems.push({ variable: 'ADMIN_UI_PASSWORD', message: 'set both ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD to enable the admin UI, or neither' });
   }
@@ -244,6 +268,9 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     publishApiKey: e.PUBLISH_API_KEY ?? randomBytes(24).toString('base64url'),
     replayWindowMs: e.REPLAY_WINDOW_MS,
     maxStreamLength: e.MAX_STREAM_LENGTH,
+    streamPartitions: e.STREAM_PARTITIONS,
+    partitionIdleGraceMs: e.PARTITION_IDLE_GRACE_MS,
+    keyPrefix: e.KEY_PREFIX,
     drainDelayMs: e.DRAIN_DELAY_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     corsOrigins: e.CORS_ORIGINS,
@@ -273,6 +300,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     maxConnections: e.MAX_CONNECTIONS,
   };
   if (e.REDIS_URL !== undefined) options.redisUrl = e.REDIS_URL;
+  if (e.REDIS_CLUSTER_URLS !== undefined) options.redisClusterUrls = e.REDIS_CLUSTER_URLS;
   if (e.NODE_ID !== undefined) options.nodeId = e.NODE_ID;
   if (e.ADMIN_UI_USERNAME !== undefined && e.ADMIN_UI_PASSWORD !== undefined) {
     options.adminUi = { username: e.ADMIN_UI_USERNAME, password: e.ADMIN_UI_PASSWORD, loginFailuresPerIpPerMinute: e.ADMIN_UI_LOGIN_FAILURES_PER_MINUTE };

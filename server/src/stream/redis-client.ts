@@ -136,7 +136,7 @@ export function standaloneHandle(client: RedisClient, options: { owned: boolean;
       return client.isOpen;
     },
     send: (_key, args, opts) => client.sendCommand([...args], opts),
-    run: (script, keys, args, opts) => evalScript((a) => client.sendCommand(a, opts), script, keys, args),
+    run: scriptRunner((_key, args, opts) => client.sendCommand(args, opts)),
     async publish(channel, message) {
       await client.publish(channel, message);
     },
@@ -211,7 +211,7 @@ async function connectCluster(urls: readonly string[], options: ConnectOptions, 
       return cluster.isOpen;
     },
     send: (key, args, opts) => cluster.sendCommand(key, false, [...args], opts),
-    run: (script, keys, args, opts) => evalScript((a) => cluster.sendCommand(keys[0], false, a, opts), script, keys, args),
+    run: scriptRunner((key, args, opts) => cluster.sendCommand(key, false, args, opts)),
     async publish(channel, message) {
       await cluster.sPublish(channel, message);
     },
@@ -237,13 +237,65 @@ async function connectCluster(urls: readonly string[], options: ConnectOptions, 
   };
 }
 
-async function evalScript<T>(send: (args: string[]) => Promise<unknown>, script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<T> {
-  const tail = [String(keys.length), ...keys, ...args];
-  try {
-    return (await send(['EVALSHA', script.sha, ...tail])) as T;
-  } catch (err) {
-    // A restarted Redis (or a node that never ran it) has no such script yet; EVAL caches it there.
-    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return (await send(['EVAL', script.source, ...tail])) as T;
-    throw err;
-  }
+type Send = (key: string, args: string[], options?: CommandOptions) => Promise<unknown>;
+
+/**
+ * Runs Lua scripts by SHA on one handle's connections, loading them again, in order, wherever Redis
+ * lost them (a restart, a failover to a replica, `SCRIPT FLUSH`). Falling back to EVAL as each refusal
+ * comes would reorder a pipeline: the first EVAL caches the script, so a later call's EVALSHA could run
+ * before the EVAL of an earlier call refused alike (the chaos redis-restart scenario saw appends stored
+ * out of order). Instead, once a call is refused, nothing is loaded until every EVALSHA in flight has
+ * answered (each is refused alike, in order); then the scripts are loaded and the refused calls sent
+ * again in the order they were first sent, before any later call. A call whose caller gave up meanwhile
+ * (its abort signal fired) is not sent again.
+ */
+function scriptRunner(send: Send): RedisHandle['run'] {
+  let outstanding = 0;
+  const drained: (() => void)[] = [];
+  const retries: (() => void)[] = [];
+  const toLoad = new Map<string, { script: LuaScript; key: string }>();
+  let reloading: Promise<void> | undefined;
+
+  const counted = (sending: Promise<unknown>): Promise<unknown> => {
+    outstanding += 1;
+    const settle = (): void => {
+      outstanding -= 1;
+      if (outstanding === 0) for (const wake of drained.splice(0)) wake();
+    };
+    sending.then(settle, settle);
+    return sending;
+  };
+  const reload = async (): Promise<void> => {
+    try {
+      while (outstanding > 0) await new Promise<void>((resolve) => drained.push(resolve));
+      for (const { script, key } of toLoad.values()) await send(key, ['SCRIPT', 'LOAD', script.source]);
+      toLoad.clear();
+    } catch {
+      // Redis is away again: the calls sent again fail too, and their callers see the error.
+    } finally {
+      reloading = undefined;
+      for (const retry of retries.splice(0)) retry();
+    }
+  };
+
+  return async <T>(script: LuaScript, keys: readonly string[], args: readonly string[], options?: CommandOptions): Promise<T> => {
+    while (reloading) await reloading;
+    const signal = options?.abortSignal;
+    if (signal?.aborted) throw signal.reason;
+    const key = keys[0] ?? '';
+    const attempt = (): Promise<unknown> => counted(send(key, ['EVALSHA', script.sha, String(keys.length), ...keys, ...args], options));
+    try {
+      return (await attempt()) as T;
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
+      toLoad.set(script.sha, { script, key });
+      return new Promise<T>((resolve, reject) => {
+        retries.push(() => {
+          if (signal?.aborted) reject(signal.reason);
+          else attempt().then((reply) => resolve(reply as T), reject);
+        });
+        reloading ??= reload();
+      });
+    }
+  };
 }
