@@ -5,13 +5,20 @@ import { startTcpProxy, waitFor, waitUntil, type TcpProxy } from './harness';
 import { startCluster, testNodeOptions, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
 
+/**
+ * How long the draining node keeps answering after `close()`: the test's checks (a /readyz request and
+ * a refused handshake) must land inside it. They take milliseconds on a quiet machine; on a busy one the
+ * event loop stalls for up to ~800 ms at a time (docs/reliability.md), so the window is several stalls long.
+ */
+const DRAIN_DELAY_MS = 3000;
+
 let cluster: TestCluster;
 let draining: RoomwireNode;
 let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 1 });
-  draining = await createNode(testNodeOptions({ redisUrl: cluster.redis.url, drainDelayMs: 300, nodeId: 'draining' }));
+  draining = await createNode(testNodeOptions({ redisUrl: cluster.redis.url, drainDelayMs: DRAIN_DELAY_MS, nodeId: 'draining' }));
 });
 
 afterAll(async () => {
