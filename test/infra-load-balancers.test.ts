@@ -110,7 +110,8 @@ describe.each<BalancerKind>(['haproxy', 'nginx'])('through %s in front of three 
 
   beforeAll(async () => {
     cluster = await startLocalCluster({ balancer, jwtSecret: TEST_JWT_SECRET, publishApiKey: TEST_PUBLISH_KEY });
-  }, 60_000);
+    // Three child nodes start at once, each within the harness's NODE_START_TIMEOUT_MS.
+  }, 150_000);
 
   afterAll(async () => {
     for (const probe of probes) probe.socket.close();
@@ -149,7 +150,8 @@ describe('through HAProxy without stickiness (round-robin)', () => {
 
   beforeAll(async () => {
     cluster = await startLocalCluster({ balancer: 'haproxy-roundrobin', jwtSecret: TEST_JWT_SECRET, publishApiKey: TEST_PUBLISH_KEY });
-  }, 60_000);
+    // Three child nodes start at once, each within the harness's NODE_START_TIMEOUT_MS.
+  }, 150_000);
 
   afterAll(async () => {
     for (const probe of probes) probe.socket.close();

@@ -30,7 +30,8 @@ const receivers: Receiver[] = [];
 beforeAll(async () => {
   cluster = await startLocalCluster({ balancer: 'haproxy', jwtSecret: TEST_JWT_SECRET, publishApiKey: TEST_PUBLISH_KEY });
   publisher = await createPublisher({ redisUrl: cluster.redis.url });
-}, 60_000);
+  // Three child nodes start at once, each within the harness's NODE_START_TIMEOUT_MS.
+}, 150_000);
 
 afterAll(async () => {
   for (const r of receivers) r.client.close();
@@ -107,7 +108,7 @@ test('a rolling restart (SIGTERM, one node at a time) under load: every client r
   });
 
   const publishing = publishUntilStopped(org);
-  await waitUntil(() => receivers.every((r) => r.next >= 100), { what: 'the first 100 events on every client', timeoutMs: 10_000 });
+  await waitUntil(() => receivers.every((r) => r.next >= 100), { what: 'the first 100 events on every client', timeoutMs: 20_000 });
   const publishedAtRestart: number[] = [];
   for (const node of cluster.nodes) {
     publishedAtRestart.push(publishing.published());
@@ -115,7 +116,7 @@ test('a rolling restart (SIGTERM, one node at a time) under load: every client r
   }
   // Every node is new and back in rotation; publishing goes on until the new cluster has carried more.
   const publishedAfterRestarts = publishing.published();
-  await waitUntil(() => publishing.published() >= publishedAfterRestarts + AFTER_LAST_RESTART, { what: `${AFTER_LAST_RESTART} events after the last restart` });
+  await waitUntil(() => publishing.published() >= publishedAfterRestarts + AFTER_LAST_RESTART, { what: `${AFTER_LAST_RESTART} events after the last restart`, timeoutMs: 20_000 });
   const events = await publishing.stop();
 
   await waitUntil(() => receivers.every((r) => r.next >= events || r.anomaly !== undefined), {
@@ -135,4 +136,5 @@ test('a rolling restart (SIGTERM, one node at a time) under load: every client r
   expect(receivers.filter((r) => r.next !== events)).toHaveLength(0);
   expect(receivers.filter((r) => r.resyncs > 0 || r.client.metrics().recoveries.resynced > 0)).toHaveLength(0);
   expect(receivers.reduce((sum, r) => sum + r.client.metrics().eventsReceived, 0)).toBe(CLIENTS * events);
-}, 180_000);
+  // A guard against a hang: three restarts (drain, start, back in rotation), each a minute at worst.
+}, 300_000);

@@ -126,8 +126,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       DRAIN_DELAY_MS: '3000',
       ...options.env,
     };
-    const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer)));
-    nodes.push(...started);
+    // Settled, not Promise.all: when one node fails to start, the others may still be starting, and
+    // must be stopped too (they were left running, holding the jest worker open).
+    const launches = await Promise.allSettled(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer)));
+    for (const launch of launches) if (launch.status === 'fulfilled') nodes.push(launch.value);
+    const failed = launches.find((launch): launch is PromiseRejectedResult => launch.status === 'rejected');
+    if (failed) throw failed.reason;
     const addresses = ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
     const port = options.port || (await freePort());
     balancer =
@@ -162,7 +166,7 @@ async function launchNode(
 ): Promise<LocalNode> {
   const url = `http://127.0.0.1:${port}`;
   const spawn = (): Promise<ChildNodeHandle> =>
-    spawnNode({ env: { ...baseEnv, PORT: String(port), NODE_ID: name }, readyUrl: `${url}/readyz`, timeoutMs: 30_000 });
+    spawnNode({ env: { ...baseEnv, PORT: String(port), NODE_ID: name }, readyUrl: `${url}/readyz` });
   let current = await spawn();
   let alive = true;
   let isPaused = false;

@@ -1,5 +1,5 @@
 /** Test harness for roomwire integration tests: real redis-server processes, TCP proxies, child nodes. */
-export { answers200, spawnNode, SERVER_CLI, type ChildNodeHandle, type SpawnNodeOptions } from './child-node';
+export { answers200, spawnNode, NODE_START_TIMEOUT_MS, SERVER_CLI, type ChildNodeHandle, type SpawnNodeOptions } from './child-node';
 export { LineBuffer } from './line-buffer';
 export { freePort } from './ports';
 export { startRedis, type RedisServerHandle, type RedisServerOptions } from './redis-server';
