@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
-import type { RoomwireNode } from '@roomwire/server';
+import { nodeDefaults, type RoomwireNode } from '@roomwire/server';
 import type { EventEnvelope } from '@roomwire/shared';
 import { waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
@@ -20,6 +20,12 @@ const WORKERS_PER_TRANSPORT = 4;
  * workers and its event loop stalls for a second or more.
  */
 const ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * How long the node may take to drop every fuzz connection once the fuzzer is done. Most end at once,
+ * but a session the fuzzer left without a close reaching the node (a long poll it abandoned before a
+ * busy node read it) ends only when the node's ping goes unanswered: ping interval plus ping timeout.
+ */
+const CONNECTIONS_GONE_MS = nodeDefaults.pingIntervalMs + nodeDefaults.pingTimeoutMs + ANSWER_TIMEOUT_MS;
 /** Frames on one connection before the fuzzer opens a new one (the node closes many sooner). */
 const MAX_FRAMES_PER_CONNECTION = 40;
 /** Close codes a node may end a hostile WebSocket with: normal, no status (Engine.IO's close), message too big. */
@@ -392,7 +398,7 @@ async function noFuzzConnectionsLeft(legitimate: number): Promise<void> {
   const preConnect = (node.io.of('/') as unknown as { _preConnectSockets?: Map<string, unknown> })._preConnectSockets;
   await waitUntil(() => node.io.engine.clientsCount === legitimate && node.io.of('/').sockets.size === legitimate && (preConnect?.size ?? 0) === 0, {
     what: `the node back to ${legitimate} connection(s) (engine ${node.io.engine.clientsCount}, sockets ${node.io.of('/').sockets.size}, half-open ${preConnect?.size ?? 0})`,
-    timeoutMs: 10_000,
+    timeoutMs: CONNECTIONS_GONE_MS,
     intervalMs: 50,
   });
 }
