@@ -13,7 +13,9 @@ module.exports = {
     '^@roomwire/client$': '<rootDir>/client/src/index.ts',
     '^@roomwire/client/react$': '<rootDir>/client/src/react/index.ts',
   },
-  testTimeout: 30000,
+  // A guard against a hang, for each test and hook: integration tests that take seconds on a quiet
+  // machine take several times longer on a starved one (another worker, a CPU hog beside CI).
+  testTimeout: 60000,
   // Integration tests start redis-server processes and Socket.IO nodes; two workers fit a 2-core machine.
   maxWorkers: 2,
 };

@@ -4,4 +4,4 @@ export { LineBuffer } from './line-buffer';
 export { freePort } from './ports';
 export { startRedis, type RedisServerHandle, type RedisServerOptions } from './redis-server';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
-export { deferred, waitFor, waitUntil, type Deferred, type EmitterLike, type Listener, type WaitUntilOptions } from './wait';
+export { DEFAULT_WAIT_MS, deferred, waitFor, waitUntil, type Deferred, type EmitterLike, type Listener, type WaitUntilOptions } from './wait';
