@@ -1,6 +1,6 @@
 import { io as ioClient } from 'socket.io-client';
 import { createNode, type RoomwireNode } from '@roomwire/server';
-import { waitFor } from './harness';
+import { DEFAULT_WAIT_MS, waitFor } from './harness';
 import { testNodeOptions } from './support/cluster';
 
 let node: RoomwireNode;
@@ -24,15 +24,19 @@ test('the admin UI is served from the package, without links to the internet', a
   const js = await fetch(`${node.url}/admin/${script}`);
   expect(js.status).toBe(200);
   expect(js.headers.get('content-type')).toContain('javascript');
-  expect((await fetch(`${node.url}/admin/..%2F..%2Fpackage.json`)).status).toBe(404);
+  // Each body is read or cancelled: an unread one holds its connection until it is garbage-collected.
+  await js.body?.cancel();
+  const traversal = await fetch(`${node.url}/admin/..%2F..%2Fpackage.json`);
+  await traversal.body?.cancel();
+  expect(traversal.status).toBe(404);
 });
 
 test('the admin namespace requires its credentials', async () => {
   const refused = ioClient(`${node.url}/admin`, { transports: ['websocket'], reconnection: false, auth: { username: 'ops', password: 'wrong password!!' } });
-  await waitFor(refused, 'connect_error', 5000, 'refusal of wrong credentials');
+  await waitFor(refused, 'connect_error', DEFAULT_WAIT_MS, 'refusal of wrong credentials');
   refused.close();
   const admitted = ioClient(`${node.url}/admin`, { transports: ['websocket'], reconnection: false, auth: { username: 'ops', password: 'correct horse battery' } });
-  await waitFor(admitted, 'connect', 5000, 'admission with the right credentials');
+  await waitFor(admitted, 'connect', DEFAULT_WAIT_MS, 'admission with the right credentials');
   admitted.close();
 });
 

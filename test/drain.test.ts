@@ -1,7 +1,7 @@
 import { io as ioClient } from 'socket.io-client';
 import { createNode, type RoomwireNode } from '@roomwire/server';
 import type { EventEnvelope, RwErrorPayload } from '@roomwire/shared';
-import { startTcpProxy, waitFor, waitUntil, type TcpProxy } from './harness';
+import { DEFAULT_WAIT_MS, startTcpProxy, waitFor, waitUntil, type TcpProxy } from './harness';
 import { startCluster, testNodeOptions, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
 
@@ -50,7 +50,7 @@ test('a draining node fails /readyz, refuses new handshakes, tells its clients, 
   expect(readyz.status).toBe(503);
   expect(await readyz.json()).toMatchObject({ draining: true });
   const late = ioClient(draining.url, { transports: ['websocket'], reconnection: false, auth: { token: await signToken({ org, services: ['billing'] }), v: 1 } });
-  const refused = await waitFor<Error & { data?: RwErrorPayload }>(late, 'connect_error', 5000, 'a refused handshake while draining');
+  const refused = await waitFor<Error & { data?: RwErrorPayload }>(late, 'connect_error', DEFAULT_WAIT_MS, 'a refused handshake while draining');
   late.close();
   expect(refused.data?.code).toBe('RW_ERR_DRAINING');
   await publish('during');

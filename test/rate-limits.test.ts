@@ -1,6 +1,6 @@
 import { io as ioClient } from 'socket.io-client';
 import type { RwErrorPayload } from '@roomwire/shared';
-import { waitFor } from './harness';
+import { DEFAULT_WAIT_MS, waitFor } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { handshake as connect } from './support/handshake';
 import { TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
@@ -38,7 +38,7 @@ test('handshakes per address are limited across the cluster, and other addresses
 test('a subscribe flood on one socket is answered with RW_ERR_RATE_LIMITED and runs nothing', async () => {
   const socket = ioClient(node(0).url, { transports: ['websocket'], reconnection: false, auth: { token: await signToken({ org: uniqueOrg(), services: '*' }), v: 1 }, extraHeaders: { 'X-Forwarded-For': '198.51.100.1' } });
   try {
-    await waitFor(socket, 'connect', 5000, 'connect');
+    await waitFor(socket, 'connect', DEFAULT_WAIT_MS, 'connect');
     const acks = await Promise.all(Array.from({ length: 8 }, () => socket.emitWithAck('rw:subscribe', { services: ['billing'] })));
     expect(acks.filter((a) => a.ok)).toHaveLength(5);
     expect(acks.filter((a) => !a.ok).map((a) => a.error.code)).toEqual(Array(3).fill('RW_ERR_RATE_LIMITED'));
