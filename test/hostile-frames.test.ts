@@ -44,6 +44,13 @@ beforeAll(async () => {
   // One test IP opens thousands of connections: the handshake limit per IP is not what is fuzzed here.
   cluster = await startCluster({ nodes: 1, node: { rateLimits: { handshakesPerIpPer10s: 1_000_000 } } });
   node = cluster.nodes[0] as RoomwireNode;
+  // When the node closes a polling session (a parse error, a bad method), engine.io keeps a 30 s timer
+  // waiting for the client's next poll to hand it the close packet; the fuzzer never polls again, and
+  // each such timer (hundreds per run) would hold this jest worker open for 30 s after the file. The
+  // node runs in this process, so its polling transports get a 1 s wait instead (an engine.io field).
+  node.io.engine.on('connection', (socket: { transport?: { closeTimeout?: number } }) => {
+    if (socket.transport && typeof socket.transport.closeTimeout === 'number') socket.transport.closeTimeout = 1000;
+  });
   org = uniqueOrg('fuzz');
   // The fuzzer's sockets share the legitimate client's org and rooms: churn there must not cost it events.
   fuzzToken = await signToken({ org, services: '*' });
