@@ -95,6 +95,14 @@ describe('wait helpers', () => {
     await once(server, 'listening');
     server.close();
   });
+
+  test('freePort hands out distinct ports, below the kernel range of outgoing connections', async () => {
+    const range = existsSync('/proc/sys/net/ipv4/ip_local_port_range') ? readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) : [];
+    const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
+    expect(new Set(ports).size).toBe(ports.length);
+    // A port from that range can be given to a client socket between freePort() and the server's bind.
+    if (range[0] !== undefined) expect(ports.filter((port) => port >= (range[0] as number))).toEqual([]);
+  });
 });
 
 describe('startRedis', () => {
