@@ -60,6 +60,7 @@ export class RedisStreamLog implements EventLog {
   #scriptSha: string | undefined;
   /** EVALSHA appends sent and not yet answered. */
   #outstanding = 0;
+  /** Woken when no EVALSHA is in flight any more. */
   #drained: (() => void)[] = [];
   /** Appends refused with NOSCRIPT, to send again in the order they were first sent. */
   #retries: (() => void)[] = [];
