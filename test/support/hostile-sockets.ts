@@ -41,7 +41,7 @@ export async function connectedSocket(url: string, token: string): Promise<Socke
 export type AnyAck = { ok: true; services: string[]; [key: string]: unknown } | { ok: false; error: RwErrorPayload };
 
 /** Sends a request and resolves with its ack; rejects after `timeoutMs` if none comes. */
-export function request(socket: Socket, event: string, body: unknown, timeoutMs = 3000): Promise<AnyAck> {
+export function request(socket: Socket, event: string, body: unknown, timeoutMs = DEFAULT_WAIT_MS): Promise<AnyAck> {
   return socket.timeout(timeoutMs).emitWithAck(event, body) as Promise<AnyAck>;
 }
 
