@@ -58,6 +58,14 @@ export class RedisStreamLog implements EventLog {
   readonly #epochKey: string;
   readonly #idempotencyPrefix: string;
   #scriptSha: string | undefined;
+  /** EVALSHA appends sent and not yet answered. */
+  #outstanding = 0;
+  /** Woken when no EVALSHA is in flight any more. */
+  #drained: (() => void)[] = [];
+  /** Appends refused with NOSCRIPT, to send again in the order they were first sent. */
+  #retries: (() => void)[] = [];
+  /** Set while the script is loaded again after Redis lost it; new appends wait for it. */
+  #reloading: Promise<void> | undefined;
 
   constructor(client: RedisClient, options: RedisStreamLogOptions) {
     this.#client = client;
@@ -159,17 +167,55 @@ export class RedisStreamLog implements EventLog {
   }
 
   async #evalAppend(keys: string[], args: string[], signal: AbortSignal): Promise<unknown> {
+    while (this.#reloading) await this.#reloading;
+    // The caller gave up meanwhile (its deadline passed): it was told the append failed, so it is not made.
+    if (signal.aborted) throw signal.reason;
     if (this.#scriptSha === undefined) {
       this.#scriptSha = (await this.#client.sendCommand(['SCRIPT', 'LOAD', APPEND_SCRIPT], { abortSignal: signal })) as string;
     }
+    const sha = this.#scriptSha;
+    const send = (): Promise<unknown> => this.#counted(this.#client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args], { abortSignal: signal }));
     try {
-      return await this.#client.sendCommand(['EVALSHA', this.#scriptSha, String(keys.length), ...keys, ...args], { abortSignal: signal });
+      return await send();
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        // Redis restarted and lost its script cache.
-        return this.#client.sendCommand(['EVAL', APPEND_SCRIPT, String(keys.length), ...keys, ...args], { abortSignal: signal });
-      }
-      throw err;
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
+      // Redis restarted and lost its script cache. Falling back to EVAL at once would reorder the
+      // stream: EVAL caches the script, so a later append's EVALSHA could run before the EVAL of an
+      // earlier one refused alike (the chaos redis-restart scenario saw it). Instead, every append
+      // is sent again, in the order of the first sends, once the script is loaded again.
+      return new Promise((resolve, reject) => {
+        this.#retries.push(() => {
+          if (signal.aborted) reject(signal.reason);
+          else send().then(resolve, reject);
+        });
+        this.#reloading ??= this.#reload();
+      });
+    }
+  }
+
+  #counted(sending: Promise<unknown>): Promise<unknown> {
+    this.#outstanding += 1;
+    const settle = (): void => {
+      this.#outstanding -= 1;
+      if (this.#outstanding === 0) for (const wake of this.#drained.splice(0)) wake();
+    };
+    sending.then(settle, settle);
+    return sending;
+  }
+
+  /**
+   * Loads the script again once no EVALSHA is in flight (until then each one is refused alike, in
+   * order), then sends the refused appends again in their order, before any later append.
+   */
+  async #reload(): Promise<void> {
+    try {
+      while (this.#outstanding > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+      await this.#client.sendCommand(['SCRIPT', 'LOAD', APPEND_SCRIPT]);
+    } catch {
+      // Redis is away again: the appends sent again fail too, and their callers see RW_ERR_UNAVAILABLE.
+    } finally {
+      for (const retry of this.#retries.splice(0)) retry();
+      this.#reloading = undefined;
     }
   }
 
