@@ -15,13 +15,20 @@ import { runSuite } from '../bench/src/suite/run-suite';
 import { SUITE_SCENARIO_NAMES, type SuiteResults, type SuiteScenarioName } from '../bench/src/suite/types';
 import { SUITE_SYSTEM_NAMES, type SystemName } from '../bench/src/systems/system-names';
 
-/** The quick suite takes about a minute and a half on a quiet 2-core machine; a busy one needs more. */
-const SUITE_TIMEOUT_MS = 300_000;
+/**
+ * A guard against a hang: the quick suite takes about a minute and a half on a quiet 2-core machine and
+ * CPU time scales it; it took 270 s on one shared with other engineers' suites (load average 9), and
+ * did not finish in 300 s at load average 15. A beforeAll that times out leaves the suite running
+ * behind the next test files, so the bound is generous.
+ */
+const SUITE_TIMEOUT_MS = 600_000;
 
 const SYSTEMS: SystemName[] = [...SUITE_SYSTEM_NAMES];
 const OTHER_SECTION = '<!-- bench:delivery:start -->\n## Delivery benchmark\n\nkept as it is\n<!-- bench:delivery:end -->';
 
 let dir = '';
+/** `git describe --always --dirty` when the run started: a work tree edited during the run's minutes must not fail it. */
+let codeAtStart = '';
 let results: SuiteResults;
 let page = '';
 const log: string[] = [];
@@ -40,6 +47,7 @@ beforeAll(async () => {
   const docs = path.join(dir, 'docs', 'benchmarks.md');
   await mkdir(path.dirname(docs), { recursive: true });
   await writeFile(docs, `# Benchmarks\n\n${OTHER_SECTION}\n`);
+  codeAtStart = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
   results = await runSuite({ config: QUICK_SUITE_CONFIG, systems: SYSTEMS, scenarios: [...SUITE_SCENARIO_NAMES], command: 'jest bench-suite-smoke', log: (line) => log.push(line) });
   await writeSuiteResults(results, { outDir: path.join(dir, 'results'), docsPath: docs });
   page = await readFile(docs, 'utf8');
@@ -59,7 +67,7 @@ describe('benchmark suite, quick run against all three systems', () => {
   });
 
   it('names the code it measured: the commit of this checkout, in the JSON and on every section', () => {
-    const code = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+    const code = codeAtStart;
     expect(results.machine.code).toBe(code);
     expect(page.split(`, commit ${code}. `)).toHaveLength(SUITE_SCENARIO_NAMES.length + 1);
   });

@@ -9,8 +9,12 @@ import { SCENARIO_NAMES } from '../chaos/src/scenarios';
  * (refused) or ~6 s (black hole), client cuts of 1–3 s) with the same checks as the full run: no silent
  * loss, no duplicate reaching the app, order, and each scenario's own expectations.
  */
-/** Per scenario: cluster start-up (~5–15 s on a busy 2-core machine), 10–20 s of run, the catch-up bound. */
-const TIMEOUT_MS = 90_000;
+/**
+ * Per scenario, a guard against a hang: cluster start-up (~5–15 s on a busy 2-core machine, up to the
+ * launcher's 30 s per node when it is starved), 10–20 s of run, publishing until the cluster stores
+ * events again (at most the 20 s catch-up bound), the catch-up bound, and the cluster's drain.
+ */
+const TIMEOUT_MS = 180_000;
 
 test.each(SCENARIO_NAMES.map((name) => [name]))(
   'chaos (quick): %s — no silent loss, no duplicate to the app, expectations met',

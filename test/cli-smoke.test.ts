@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { isPlainFrame, type ClientToServerEvents, type DeliveryFrame, type PlainFrame, type ServerToClientEvents } from '@roomwire/shared';
 import { io, type Socket } from 'socket.io-client';
-import { SERVER_CLI, freePort, spawnNode, waitUntil, type ChildNodeHandle } from './harness';
+import { NODE_START_TIMEOUT_MS, SERVER_CLI, freePort, spawnNode, waitUntil, type ChildNodeHandle } from './harness';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -12,6 +12,9 @@ interface DevCredentials {
   publishApiKey: string;
   url: string;
 }
+
+/** Guard of a test or hook that starts the CLI: tsx compiles the server as it loads, slow on a starved machine. */
+const CLI_START_TIMEOUT_MS = NODE_START_TIMEOUT_MS + 30_000;
 
 /** Empty values count as unset for the CLI, which shields these runs from the test runner's environment. */
 const UNSET = { REDIS_URL: '', JWT_SECRET: '', JWKS_URL: '', PUBLISH_API_KEY: '', NODE_ID: '', HOST: '' };
@@ -70,7 +73,7 @@ describe('npm start (development, no Redis)', () => {
       },
       { what: "the 'development credentials' log line" },
     );
-  });
+  }, CLI_START_TIMEOUT_MS);
 
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.disconnect();
@@ -156,11 +159,11 @@ describe('the CLI refuses bad configuration', () => {
     expect(stderr).toMatch(/^ {2}JWT_SECRET: /m);
     expect(stderr).toMatch(/^ {2}PUBLISH_API_KEY: /m);
     expect(stdout).toBe('');
-  });
+  }, CLI_START_TIMEOUT_MS);
 
   test('PORT=abc exits 1 naming PORT', async () => {
     const { code, stderr } = await runCli({ NODE_ENV: 'development', PORT: 'abc' });
     expect(code).toBe(1);
     expect(stderr).toContain('PORT: expected an integer from 0 to 65535, got "abc"');
-  });
+  }, CLI_START_TIMEOUT_MS);
 });

@@ -1,9 +1,16 @@
 import { io as ioClient } from 'socket.io-client';
 import { createNode, type RoomwireNode } from '@roomwire/server';
 import type { EventEnvelope, RwErrorPayload } from '@roomwire/shared';
-import { startTcpProxy, waitFor, waitUntil, type TcpProxy } from './harness';
+import { DEFAULT_WAIT_MS, startTcpProxy, waitFor, waitUntil, type TcpProxy } from './harness';
 import { startCluster, testNodeOptions, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
+
+/**
+ * How long the draining node keeps answering after `close()`: the test's checks (a /readyz request and
+ * a refused handshake) must land inside it. They take milliseconds on a quiet machine; on a busy one the
+ * event loop stalls for up to ~800 ms at a time (docs/reliability.md), so the window is several stalls long.
+ */
+const DRAIN_DELAY_MS = 3000;
 
 let cluster: TestCluster;
 let draining: RoomwireNode;
@@ -11,7 +18,7 @@ let proxy: TcpProxy | undefined;
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 1 });
-  draining = await createNode(testNodeOptions({ redisUrl: cluster.redis.url, drainDelayMs: 300, nodeId: 'draining' }));
+  draining = await createNode(testNodeOptions({ redisUrl: cluster.redis.url, drainDelayMs: DRAIN_DELAY_MS, nodeId: 'draining' }));
 });
 
 afterAll(async () => {
@@ -43,7 +50,7 @@ test('a draining node fails /readyz, refuses new handshakes, tells its clients, 
   expect(readyz.status).toBe(503);
   expect(await readyz.json()).toMatchObject({ draining: true });
   const late = ioClient(draining.url, { transports: ['websocket'], reconnection: false, auth: { token: await signToken({ org, services: ['billing'] }), v: 1 } });
-  const refused = await waitFor<Error & { data?: RwErrorPayload }>(late, 'connect_error', 5000, 'a refused handshake while draining');
+  const refused = await waitFor<Error & { data?: RwErrorPayload }>(late, 'connect_error', DEFAULT_WAIT_MS, 'a refused handshake while draining');
   late.close();
   expect(refused.data?.code).toBe('RW_ERR_DRAINING');
   await publish('during');

@@ -1,6 +1,6 @@
 import { io as ioClient } from 'socket.io-client';
 import { serviceRoom, type EventEnvelope } from '@roomwire/shared';
-import { waitFor, waitUntil } from './harness';
+import { DEFAULT_WAIT_MS, waitFor, waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { signToken, uniqueOrg } from './support/tokens';
 
@@ -20,7 +20,7 @@ test('a burst travels as compressed frames (binary) and the client hands out eve
   const raw = ioClient(b.url, { transports: ['websocket'], auth: { token: await signToken({ org, services: ['billing'] }), v: 1 } });
   const rawFrames: unknown[] = [];
   raw.on('rw:event', (frame: unknown) => rawFrames.push(frame));
-  await waitFor(raw, 'connect', 5000, 'raw connect');
+  await waitFor(raw, 'connect', DEFAULT_WAIT_MS, 'raw connect');
   expect(await raw.emitWithAck('rw:subscribe', { services: ['billing'] })).toMatchObject({ ok: true });
   const client = cluster.client({ url: a.url, token: await signToken({ org, services: ['billing'] }), services: ['billing'] });
   const received: EventEnvelope[] = [];

@@ -1,6 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import path from 'node:path';
@@ -92,6 +94,14 @@ describe('wait helpers', () => {
     const server = createServer().listen(port, '127.0.0.1');
     await once(server, 'listening');
     server.close();
+  });
+
+  test('freePort hands out distinct ports, below the kernel range of outgoing connections', async () => {
+    const range = existsSync('/proc/sys/net/ipv4/ip_local_port_range') ? readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) : [];
+    const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
+    expect(new Set(ports).size).toBe(ports.length);
+    // A port from that range can be given to a client socket between freePort() and the server's bind.
+    if (range[0] !== undefined) expect(ports.filter((port) => port >= (range[0] as number))).toEqual([]);
   });
 });
 
@@ -267,6 +277,48 @@ describe('process registry', () => {
     expect(dir).toContain('roomwire-redis-');
     expect(existsSync(dir)).toBe(false);
   });
+
+  test('redis-server is killed and its dir removed when the owner is ended by SIGTERM, and the owner still dies of it', async () => {
+    const fixture = path.resolve(__dirname, 'harness/fixtures/signalled-redis.ts');
+    const owner = spawn(process.execPath, ['--import', 'tsx', fixture], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const ended = once(owner, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const [line] = (await once(createInterface({ input: owner.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+      const [pidText = '', dir = ''] = line.trim().split(' ');
+      const pid = Number(pidText);
+      expect(pid).toBeGreaterThan(0);
+      expect(isDead(pid)).toBe(false);
+      owner.kill('SIGTERM');
+      expect(await ended).toEqual([null, 'SIGTERM']);
+      await waitUntil(() => isDead(pid), { what: `redis-server ${pid} of the signalled owner to die` });
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+    }
+  });
+
+  test('inside jest too: a redis-server a test file leaves running is killed when jest exits', async () => {
+    // Jest gives test files a copy of \`process\` whose 'exit' Node never emits; the registry must
+    // listen on the real one. --forceExit: jest calls process.exit with the redis-server still running.
+    const root = path.resolve(__dirname, '..');
+    const dir = mkdtempSync(path.join(tmpdir(), 'roomwire-harness-jest-'));
+    const out = path.join(dir, 'redis.txt');
+    try {
+      await promisify(execFile)(
+        process.execPath,
+        [require.resolve('jest/bin/jest'), '--runInBand', '--forceExit', '--ci', '--testMatch', '**/harness/fixtures/leak-in-jest.fixture.ts', '--roots', '<rootDir>/test'],
+        { cwd: root, env: { ...process.env, FIXTURE_OUT: out }, timeout: 60_000 },
+      );
+      const [pidText = '', redisDir = ''] = readFileSync(out, 'utf8').split(' ');
+      const pid = Number(pidText);
+      expect(pid).toBeGreaterThan(0);
+      await waitUntil(() => isDead(pid), { what: `redis-server ${pid} left by the jest fixture to die` });
+      expect(redisDir).toContain('roomwire-redis-');
+      expect(existsSync(redisDir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('spawnNode', () => {

@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { createNode, type RoomwireNode } from '@roomwire/server';
 import { catalog, type ErrorCode, type StreamPosition } from '@roomwire/shared';
-import { waitUntil } from './harness';
+import { DEFAULT_WAIT_MS, waitUntil } from './harness';
 import { startCluster, testNodeOptions, type TestCluster } from './support/cluster';
 import { connectedSocket, foreignRooms, handshakeWith, request, serviceRoomsOf, type AnyAck } from './support/hostile-sockets';
 import { TEST_JWT_SECRET, signToken, uniqueOrg } from './support/tokens';
@@ -179,7 +179,7 @@ describe('requests with hostile services', () => {
     ['five arguments', [{ services: ['billing'] }, 1, null, {}, 'x']],
   ])('a request with %s is answered RW_ERR_INVALID_REQUEST (not left waiting) and changes nothing', async (_name, args) => {
     for (const event of ['rw:subscribe', 'rw:unsubscribe', 'rw:resume']) {
-      const ack = (await socket.timeout(3000).emitWithAck(event, ...args)) as AnyAck;
+      const ack = (await socket.timeout(DEFAULT_WAIT_MS).emitWithAck(event, ...args)) as AnyAck;
       expectRefused(ack, 'RW_ERR_INVALID_REQUEST');
     }
     expect(serviceRoomsOf(node, socket.id as string)).toEqual([]);
@@ -458,7 +458,7 @@ describe('JWT attacks at the handshake', () => {
     expect(await handshakeWith(node.url, { token, v: { toString: 'x', valueOf: {} } })).toEqual(refused('RW_ERR_UNSUPPORTED_PROTOCOL'));
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
     const pending = (node.io.of('/') as unknown as { _preConnectSockets?: Map<string, unknown> })._preConnectSockets;
-    await waitUntil(() => (pending?.size ?? 0) === 0, { what: 'no half-open handshakes left on the node', timeoutMs: 2000 });
+    await waitUntil(() => (pending?.size ?? 0) === 0, { what: 'no half-open handshakes left on the node' });
   });
 
   test('hostile recovery fields in the handshake are ignored: the socket connects fresh', async () => {

@@ -38,13 +38,15 @@ function envelopesOf(frame: unknown): EventEnvelope[] | undefined {
 }
 
 /**
- * Opens a client that starts on HTTP long-polling and may upgrade to WebSocket. Each client has its
- * own X-Forwarded-For address, as behind a cloud load balancer, so nginx's address hash spreads them.
+ * Opens a client that starts on HTTP long-polling and may upgrade to WebSocket (unless `upgrade` is
+ * false). Each client has its own X-Forwarded-For address, as behind a cloud load balancer, so nginx's
+ * address hash spreads them.
  */
-async function openProbeClient(url: string, org: string, index: number): Promise<ProbeClient> {
+async function openProbeClient(url: string, org: string, index: number, upgrade = true): Promise<ProbeClient> {
   const token = await signToken({ org, services: ['billing'] });
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
     transports: ['polling', 'websocket'],
+    upgrade,
     withCredentials: true,
     forceNew: true,
     reconnection: false,
@@ -114,7 +116,8 @@ describe.each<BalancerKind>(['haproxy', 'nginx'])('through %s in front of three 
 
   beforeAll(async () => {
     cluster = await startLocalCluster({ balancer, jwtSecret: TEST_JWT_SECRET, publishApiKey: TEST_PUBLISH_KEY });
-  }, 60_000);
+    // Three child nodes start at once, each within the harness's NODE_START_TIMEOUT_MS.
+  }, 150_000);
 
   afterAll(async () => {
     for (const probe of probes) probe.socket.close();
@@ -153,7 +156,8 @@ describe('through HAProxy without stickiness (round-robin)', () => {
 
   beforeAll(async () => {
     cluster = await startLocalCluster({ balancer: 'haproxy-roundrobin', jwtSecret: TEST_JWT_SECRET, publishApiKey: TEST_PUBLISH_KEY });
-  }, 60_000);
+    // Three child nodes start at once, each within the harness's NODE_START_TIMEOUT_MS.
+  }, 150_000);
 
   afterAll(async () => {
     for (const probe of probes) probe.socket.close();
@@ -162,13 +166,27 @@ describe('through HAProxy without stickiness (round-robin)', () => {
 
   test('the same clients fail: the requests of a session reach nodes that do not know it (400 "Session ID unknown")', async () => {
     const org = uniqueOrg();
-    probes.push(...(await Promise.all(Array.from({ length: 5 }, (_, i) => openProbeClient(cluster.url, org, i)))));
-    // Events keep every session busy, so a session that got lucky once still has to get lucky again.
-    const publishing = publishNumbered(cluster.redis.url, org, 50);
-    await waitUntil(() => probes.every((p) => p.failure !== undefined), { what: 'every client to fail', timeoutMs: 15_000 });
-    await publishing;
+    // Kept on long-polling, and kept busy by events until every session failed: each poll is one more
+    // draw of the round robin, so no session stays lucky. (A session lucky enough to reach WebSocket
+    // would make no further HTTP request and never fail.)
+    probes.push(...(await Promise.all(Array.from({ length: 5 }, (_, i) => openProbeClient(cluster.url, org, i, false)))));
+    const publisher = await createPublisher({ redisUrl: cluster.redis.url });
+    let allFailed = false;
+    let published = 0;
+    const publishing = (async () => {
+      // Bounded: five at a time until every client failed, 5 000 at most.
+      while (!allFailed && published < 5000) {
+        await Promise.all(Array.from({ length: 5 }, () => publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: `lb-${published}`, amountCents: published++ })));
+      }
+    })();
+    try {
+      await waitUntil(() => probes.every((p) => p.failure !== undefined), { what: 'every client to fail' }).finally(() => (allFailed = true));
+      await publishing;
+    } finally {
+      await publisher.close();
+    }
 
-    expect(probes.every((p) => p.sequence.length < 50)).toBe(true);
+    expect(probes.every((p) => p.sequence.length < published)).toBe(true);
     expect(probes.map((p) => p.failure)).toEqual(probes.map(() => expect.stringMatching(/connect_error|transport error|transport close/)));
     const rejected = (await cluster.balancer.accessLog()).filter((line) => /[?&]sid=/.test(line) && / 400 /.test(line));
     expect(rejected.length).toBeGreaterThan(0);

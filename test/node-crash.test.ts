@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '@roomwire/shared';
 import { createClient, type RoomwireClient } from '@roomwire/client';
 import { createPublisher, type Publisher } from '@roomwire/server';
-import { freePort, spawnNode, startRedis, startTcpProxy, waitUntil, type ChildNodeHandle, type RedisServerHandle, type TcpProxy } from './harness';
+import { NODE_START_TIMEOUT_MS, freePort, spawnNode, startRedis, startTcpProxy, waitUntil, type ChildNodeHandle, type RedisServerHandle, type TcpProxy } from './harness';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
 let redis: RedisServerHandle;
@@ -69,4 +69,5 @@ test('after SIGKILL of its node, a client reconnects to another node and receive
   expect(received.map((e) => e.id)).toEqual(ids);
   expect(client.metrics().recoveries).toEqual({ recovered: 1, resynced: 0 });
   expect(client.metrics().duplicatesDetected).toBe(0);
-});
+  // Two child nodes start in the test, each within the harness's NODE_START_TIMEOUT_MS.
+}, 2 * NODE_START_TIMEOUT_MS);

@@ -1,7 +1,7 @@
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type { EventEnvelope, RwErrorPayload } from '@roomwire/shared';
-import { waitFor, waitUntil } from './harness';
+import { DEFAULT_WAIT_MS, waitFor, waitUntil } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
@@ -82,7 +82,7 @@ describe('handshake and subscribe refusals', () => {
   async function refusal(auth: Record<string, unknown> | undefined): Promise<RwErrorPayload> {
     const socket = connect((cluster.nodes[0] as TestCluster['nodes'][0]).url, auth);
     try {
-      const err = await waitFor<Error & { data?: RwErrorPayload }>(socket, 'connect_error', 5000, 'a refused handshake');
+      const err = await waitFor<Error & { data?: RwErrorPayload }>(socket, 'connect_error', DEFAULT_WAIT_MS, 'a refused handshake');
       expect(socket.connected).toBe(false);
       return err.data as RwErrorPayload;
     } finally {
@@ -127,7 +127,7 @@ describe('handshake and subscribe refusals', () => {
   test('a subscribe outside the claims is refused with a code, and a valid one still works', async () => {
     const socket = connect((cluster.nodes[1] as TestCluster['nodes'][0]).url, { token: await signToken({ org: 'acme', services: ['billing'] }), v: 1 });
     try {
-      await waitFor(socket, 'connect', 5000, 'connect');
+      await waitFor(socket, 'connect', DEFAULT_WAIT_MS, 'connect');
       const refused = await socket.emitWithAck('rw:subscribe', { services: ['tickets'] });
       expect(refused).toEqual({ ok: false, error: { code: 'RW_ERR_FORBIDDEN', message: expect.stringContaining('tickets') } });
       const injected = await socket.emitWithAck('rw:subscribe', { services: ['billing:svc:x'] });

@@ -7,7 +7,7 @@ export interface ChaosConfig {
   ratePerSecond: number;
   /** Publishing before the fault starts, in ms. */
   warmupMs: number;
-  /** Publishing after the fault ended, in ms. */
+  /** Publishing after the fault ended and the cluster stored events again, in ms. */
   settleMs: number;
   /** Longest wait, after publishing stopped, for every client to have every event (or a resync), in ms. */
   catchUpTimeoutMs: number;

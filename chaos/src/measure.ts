@@ -54,6 +54,16 @@ export function storedSeqs(records: readonly PublishRecord[]): number[] {
   return seqs;
 }
 
+/** Why: the publisher may still be reconnecting when a fault ends; a stored publish that started after `at` shows it is back. */
+export function storedSince(records: readonly PublishRecord[], at: number): boolean {
+  for (let seq = records.length - 1; seq >= 0; seq--) {
+    const record = records[seq] as PublishRecord;
+    if (record.startedAt < at) return false;
+    if (record.ok) return true;
+  }
+  return false;
+}
+
 /**
  * Events whose publish was reported as failed but that some clients got while others, with no resync
  * signal to excuse it, did not: a publish that was half delivered.

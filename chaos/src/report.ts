@@ -165,8 +165,8 @@ reach Redis through a TCP proxy (so that Redis can be made unreachable), and HAP
 committed \`infra/haproxy/haproxy.cfg\`. ${c.clients} real \`@roomwire/client\` clients connect through
 HAProxy over WebSocket and subscribe to one room (\`billing\` of one org). A publisher
 (\`createPublisher\`, writing into the stream through the same proxy as the nodes) publishes
-${c.ratePerSecond} durable events per second, numbered 0, 1, 2 …, for ${c.warmupMs / 1000} s before the fault, during it, and
-${c.settleMs / 1000} s after it. Then the run waits (at most ${c.catchUpTimeoutMs / 1000} s) until every client has every stored event or a
+${c.ratePerSecond} durable events per second, numbered 0, 1, 2 …, for ${c.warmupMs / 1000} s before the fault, during it, and,
+once a publish started after the fault is stored, ${c.settleMs / 1000} s more. Then the run waits (at most ${c.catchUpTimeoutMs / 1000} s) until every client has every stored event or a
 resync signal after it, and counts what each app handler saw.
 
 The clients, the publisher and the TCP proxies all run in one Node process, the load generator; its

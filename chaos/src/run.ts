@@ -6,7 +6,7 @@ import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, uniqueOrg } from '../../test/support
 import type { ChaosConfig } from './config';
 import { startFleet, type Fleet, type Receiver } from './fleet';
 import { startSteadyLoad, type SteadyLoad } from './load';
-import { caughtUp, countClass, halfDelivered, storedSeqs, type ClassCounts, type FaultRecord } from './measure';
+import { caughtUp, countClass, halfDelivered, storedSeqs, storedSince, type ClassCounts, type FaultRecord } from './measure';
 import { SCENARIOS, type Check, type ScenarioContext, type ScenarioName } from './scenarios';
 
 /** What one scenario run measured, as written to the results JSON. */
@@ -50,7 +50,7 @@ const NODE_ENV: Record<string, string> = {
 
 /**
  * Runs one scenario on a fresh cluster (Redis, three nodes, HAProxy): clients connect, the publisher
- * starts, the fault is injected, publishing goes on for `settleMs`, then stops; the run waits for every
+ * starts, the fault is injected, publishing goes on until events are stored again and then for `settleMs`, then stops; the run waits for every
  * client to have every stored event (or a resync signal after it) and counts. Everything started is
  * stopped, whatever happens.
  */
@@ -119,6 +119,15 @@ export async function runScenario(name: ScenarioName, config: ChaosConfig, print
     } catch (err) {
       ctx.check('the fault was injected and ended', false, (err as Error).message);
     }
+    // Publishing goes on after the fault until the cluster stores events again, then for `settleMs`: a
+    // Redis client's reconnect backoff (up to 2 s) can outlast a fixed hold on a busy machine, and the
+    // checks need events published after the fault.
+    const faultsEnded = faults.reduce((latest, f) => Math.max(latest, f.endAt), 0) || Date.now();
+    await waitUntil(() => storedSince(running.records, faultsEnded), {
+      what: 'a publish started after the fault to be stored',
+      timeoutMs: config.catchUpTimeoutMs,
+      intervalMs: 50,
+    }).catch((err: Error) => log(err.message));
     await ctx.hold(config.settleMs);
     await running.stop();
     log(`publishing stopped: ${running.published()} stored, ${running.failed()} failed; waiting for clients to catch up`);

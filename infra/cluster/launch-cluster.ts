@@ -134,8 +134,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       TRUST_PROXY: '1',
       ...options.env,
     };
-    const started = await Promise.all(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer, options.onNodeOutput)));
-    nodes.push(...started);
+    // Settled, not Promise.all: when one node fails to start, the others may still be starting, and
+    // must be stopped too (they were left running, holding the jest worker open).
+    const launches = await Promise.allSettled(NODE_NAMES.map((name, i) => launchNode(name, ports[i] as number, baseEnv, () => balancer, options.onNodeOutput)));
+    for (const launch of launches) if (launch.status === 'fulfilled') nodes.push(launch.value);
+    const failed = launches.find((launch): launch is PromiseRejectedResult => launch.status === 'rejected');
+    if (failed) throw failed.reason;
     const addresses = ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
     const port = options.port || (await freePort());
     balancer =
@@ -174,7 +178,6 @@ async function launchNode(
     spawnNode({
       env: { ...baseEnv, PORT: String(port), NODE_ID: name },
       readyUrl: `${url}/readyz`,
-      timeoutMs: 30_000,
       ...(onOutput ? { onOutput: (chunk: Buffer) => onOutput(name, chunk) } : {}),
     });
   let current = await spawn();

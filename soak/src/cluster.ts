@@ -60,7 +60,7 @@ export async function startSoakCluster(options: { replayWindowMs: number; recove
         RECOVERY_CACHE_MS: String(options.recoveryCacheMs),
         NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${INSPECT_FLAG}`.trim(),
       };
-      const handle = await spawnNode({ env, readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 30_000 });
+      const handle = await spawnNode({ env, readyUrl: `http://127.0.0.1:${port}/readyz` });
       closers.push(() => handle.kill('SIGTERM'));
       await waitUntil(() => inspectorUrl(handle.output()) !== null, { what: `the inspector URL of ${name}`, timeoutMs: 5000 });
       const gc = await connectInspectorGc(inspectorUrl(handle.output()) as string);

@@ -1,3 +1,4 @@
+import { RoomwireError } from '@roomwire/shared';
 import type { Publisher } from '@roomwire/server';
 import type { SOAK_SERVICES } from './cluster';
 
@@ -33,6 +34,8 @@ export function seqOf(data: unknown): number | null {
 export interface PublishingStats {
   published: number;
   failed: number;
+  /** Failed publishes refused with a retryable Roomwire error (`RW_ERR_UNAVAILABLE` …): loud, and owed to no one. */
+  failedRetryable: number;
   /** UTF-8 bytes of the published payloads plus their org, service and type names. */
   payloadBytes: number;
   /** Ticks that started late by more than one tick (the publisher could not keep the rate). */
@@ -66,7 +69,7 @@ export function createLedgers(orgs: readonly string[]): Map<string, RoomLedger> 
  */
 export function startSteadyPublishing(publisher: Publisher, options: { ledgers: Map<string, RoomLedger>; eventsPerSecond: number; untilMs: number }): SteadyPublishing {
   const rooms = [...options.ledgers.values()];
-  const stats: PublishingStats = { published: 0, failed: 0, payloadBytes: 0, lateTicks: 0 };
+  const stats: PublishingStats = { published: 0, failed: 0, failedRetryable: 0, payloadBytes: 0, lateTicks: 0 };
   let stopped = false;
   let next = 0;
   const pending = new Set<Promise<void>>();
@@ -85,8 +88,9 @@ export function startSteadyPublishing(publisher: Publisher, options: { ledgers: 
       stats.published += 1;
       stats.payloadBytes += bytes;
       room.stored.add(seq);
-    } catch {
+    } catch (err) {
       stats.failed += 1;
+      if (err instanceof RoomwireError && err.retryable) stats.failedRetryable += 1;
     } finally {
       room.inFlight.delete(seq);
     }

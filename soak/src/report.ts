@@ -70,7 +70,7 @@ export function renderSummary(r: SoakResults): string {
     `# Soak ${r.pass ? 'PASS' : 'FAIL'} — ${r.at}`,
     '',
     `${r.settings.durationS} s of traffic (warm-up ${r.settings.warmupS} s, windows of ${r.settings.windowS} s, replay window ${r.settings.replayWindowS} s, node recovery cache ${r.settings.recoveryCacheS} s) on 2 nodes and one redis-server.`,
-    `Published ${r.publishing.published} events (${r.publishing.failed} failed, ${Math.round(r.publishing.payloadBytesPerSecond)} payload B/s, ${r.publishing.lateTicks} late ticks).`,
+    `Published ${r.publishing.published} events (${r.publishing.failed} failed, ${r.publishing.failedRetryable} of them with a retryable code, ${Math.round(r.publishing.payloadBytesPerSecond)} payload B/s, ${r.publishing.lateTicks} late ticks).`,
     `Churn: ${r.churn.created} clients created, ${r.churn.connected} connected, ${r.churn.closed} closed, peak ${r.churn.peakAlive} alive, ${r.churn.skippedAtCap} skipped at the cap, ${r.churn.errors} errors.`,
     `Long-lived: ${ll.clients} clients owed ${ll.expected} events, received ${ll.received}, missing ${ll.missing}, duplicates to the app ${ll.duplicates}, out of order ${ll.outOfOrder}; ` +
       `${ll.subscribes} subscribes / ${ll.unsubscribes} unsubscribes, ${ll.requestFailures} failed, ${ll.drainTimeouts} drain timeouts; ${ll.resyncs} resyncs, ${ll.disconnects} disconnects; ` +

@@ -46,7 +46,7 @@ export async function buildClientBundle(): Promise<{ code: Buffer; cleanup(): Pr
 
 /** Bundles a test page's script (TypeScript, React included) for the browser, from sources. */
 export async function bundlePageScript(entry: string): Promise<Buffer> {
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -57,7 +57,8 @@ export async function bundlePageScript(entry: string): Promise<Buffer> {
     define: { 'process.env.NODE_ENV': '"development"' },
     write: false,
     logLevel: 'warning',
-  });
+    // The build starts esbuild's service process, which would outlive the test otherwise.
+  }).finally(() => stop());
   const [file] = result.outputFiles;
   if (!file) throw new Error(`esbuild produced nothing for ${entry}`);
   return Buffer.from(file.contents);

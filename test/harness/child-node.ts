@@ -9,13 +9,20 @@ export const SERVER_CLI = path.resolve(__dirname, '../../server/src/cli.ts');
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
+/**
+ * How long a child node may take to become ready: a guard against a node that never starts, not a
+ * speed bar. tsx compiles the server as it loads (~1.5 s of CPU); on a starved 2-core machine (load
+ * average 15, three nodes starting at once) that took more than 30 s.
+ */
+export const NODE_START_TIMEOUT_MS = 60_000;
+
 /** Options for {@link spawnNode}. */
 export interface SpawnNodeOptions {
   /** Merged over process.env. */
   env: Record<string, string>;
   /** Polled with GET until it returns 200, e.g. `http://127.0.0.1:PORT/healthz`. */
   readyUrl: string;
-  /** Default 20000 ms. */
+  /** How long the node may take to answer `readyUrl`. @default {@link NODE_START_TIMEOUT_MS} */
   timeoutMs?: number;
   /** TypeScript entry to run instead of {@link SERVER_CLI} (harness self-tests use a fixture). */
   entry?: string;
@@ -48,7 +55,7 @@ export async function answers200(url: string): Promise<boolean> {
 /** Runs the server CLI from source under tsx; resolves once `readyUrl` answers 200. */
 export async function spawnNode(opts: SpawnNodeOptions): Promise<ChildNodeHandle> {
   const entry = opts.entry ?? SERVER_CLI;
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const timeoutMs = opts.timeoutMs ?? NODE_START_TIMEOUT_MS;
   const log = new LineBuffer(200);
   const child = spawn(process.execPath, ['--conditions=roomwire-source', '--import', 'tsx', entry], {
     cwd: REPO_ROOT,

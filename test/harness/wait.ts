@@ -20,10 +20,20 @@ export interface Deferred<T> {
   reject(reason: unknown): void;
 }
 
+/**
+ * How long a wait lasts by default before it fails. A wait ends as soon as its condition holds, so the
+ * bound only decides how long a failing test takes to say so; on a starved 2-core CI machine (another
+ * jest worker, a CPU hog) what takes 50 ms when quiet can take seconds. A product's own time bound is
+ * asserted with an explicit `timeoutMs` (or a measured duration), never with this default.
+ */
+export const DEFAULT_WAIT_MS = 15_000;
+
 /** Options for {@link waitUntil}; `what` names the awaited condition in the timeout error. */
 export interface WaitUntilOptions {
   what: string;
+  /** @default {@link DEFAULT_WAIT_MS} */
   timeoutMs?: number;
+  /** @default 10 */
   intervalMs?: number;
 }
 
@@ -42,11 +52,11 @@ function timeoutError(ms: number, what: string): Error {
   return new Error(`timed out after ${ms}ms waiting for ${what}`);
 }
 
-/** Resolves with the first argument of the next `event`, or rejects after `timeoutMs`. */
+/** Resolves with the first argument of the next `event`, or rejects after `timeoutMs` ({@link DEFAULT_WAIT_MS}). */
 export function waitFor<T = unknown>(
   emitter: EmitterLike,
   event: string,
-  timeoutMs = 5000,
+  timeoutMs = DEFAULT_WAIT_MS,
   what?: string,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -63,12 +73,12 @@ export function waitFor<T = unknown>(
   });
 }
 
-/** Polls `predicate` every `intervalMs` (10) until it is true, or rejects after `timeoutMs` (5000). */
+/** Polls `predicate` every `intervalMs` (10) until it is true, or rejects after `timeoutMs` ({@link DEFAULT_WAIT_MS}). */
 export async function waitUntil(
   predicate: () => boolean | Promise<boolean>,
   opts: WaitUntilOptions,
 ): Promise<void> {
-  const { what, timeoutMs = 5000, intervalMs = 10 } = opts;
+  const { what, timeoutMs = DEFAULT_WAIT_MS, intervalMs = 10 } = opts;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

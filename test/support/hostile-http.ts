@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
+import { DEFAULT_WAIT_MS } from '../harness';
 
 /** A response as the client saw it; `error` when the connection failed before a response. */
 export interface RawResponse {
@@ -38,8 +39,8 @@ export function sendRequest(
     );
     const timer = setTimeout(() => {
       req.destroy();
-      done({ status: 0, headers: {}, body: '', error: `no response within ${options.timeoutMs ?? 5000} ms` });
-    }, options.timeoutMs ?? 5000);
+      done({ status: 0, headers: {}, body: '', error: `no response within ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms` });
+    }, options.timeoutMs ?? DEFAULT_WAIT_MS);
     req.on('error', (err) => done({ status: 0, headers: {}, body: '', error: String(err) }));
     const chunks = options.chunks ?? [];
     let i = 0;
@@ -58,7 +59,7 @@ export function sendRequest(
 }
 
 /** Writes `text` on a raw TCP connection and resolves with everything read until the server closes it (or `timeoutMs`). */
-export function sendRaw(url: string, text: string | Buffer, timeoutMs = 3000): Promise<{ text: string; closedByServer: boolean }> {
+export function sendRaw(url: string, text: string | Buffer, timeoutMs = DEFAULT_WAIT_MS): Promise<{ text: string; closedByServer: boolean }> {
   const { port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), '127.0.0.1', () => socket.write(text));

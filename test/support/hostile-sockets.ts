@@ -1,7 +1,7 @@
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { ERROR_CODES, isValidName, parseServiceRoom, type RwErrorPayload } from '@roomwire/shared';
 import type { RoomwireNode } from '@roomwire/server';
-import { waitFor } from '../harness';
+import { DEFAULT_WAIT_MS, waitFor } from '../harness';
 
 /** Rooms every socket may be in besides its service rooms: its own id, its org room, and the node's markers. */
 /** The node's own marker rooms: `rw:pressured`, and `rw:synced:<partition>` (see `syncedRoom`). */
@@ -14,7 +14,7 @@ export type HandshakeOutcome = 'connected' | RwErrorPayload | 'no answer';
  * Opens a raw Socket.IO connection with any `auth` object (hostile ones included) and reports the
  * outcome. A handshake the node never answers within `timeoutMs` is reported as `'no answer'`.
  */
-export async function handshakeWith(url: string, auth: Record<string, unknown> | undefined, timeoutMs = 3000): Promise<HandshakeOutcome> {
+export async function handshakeWith(url: string, auth: Record<string, unknown> | undefined, timeoutMs = DEFAULT_WAIT_MS): Promise<HandshakeOutcome> {
   const socket = ioClient(url, { transports: ['websocket'], reconnection: false, ...(auth ? { auth } : {}) });
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -34,7 +34,7 @@ export async function handshakeWith(url: string, auth: Record<string, unknown> |
 /** Opens a connected Socket.IO socket with `{ token, v: 1 }`; the caller closes it. */
 export async function connectedSocket(url: string, token: string): Promise<Socket> {
   const socket = ioClient(url, { transports: ['websocket'], reconnection: false, auth: { token, v: 1 } });
-  await waitFor(socket, 'connect', 5000, 'a connected socket');
+  await waitFor(socket, 'connect', DEFAULT_WAIT_MS, 'a connected socket');
   return socket;
 }
 
@@ -42,7 +42,7 @@ export async function connectedSocket(url: string, token: string): Promise<Socke
 export type AnyAck = { ok: true; services: string[]; [key: string]: unknown } | { ok: false; error: RwErrorPayload };
 
 /** Sends a request and resolves with its ack; rejects after `timeoutMs` if none comes. */
-export function request(socket: Socket, event: string, body: unknown, timeoutMs = 3000): Promise<AnyAck> {
+export function request(socket: Socket, event: string, body: unknown, timeoutMs = DEFAULT_WAIT_MS): Promise<AnyAck> {
   return socket.timeout(timeoutMs).emitWithAck(event, body) as Promise<AnyAck>;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import calculateSlot from 'cluster-key-slot';
 import { createClient, createCluster } from 'redis';
 
 /** The node-redis client type for one Redis (what the rate limiter, the status hash and the streams adapter take). */
@@ -288,7 +289,8 @@ function scriptRunner(send: Send): RedisHandle['run'] {
       return (await attempt()) as T;
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
-      toLoad.set(script.sha, { script, key });
+      // Per slot: on a cluster each master has a script cache of its own.
+      toLoad.set(`${script.sha}:${calculateSlot(key)}`, { script, key });
       return new Promise<T>((resolve, reject) => {
         retries.push(() => {
           if (signal?.aborted) reject(signal.reason);

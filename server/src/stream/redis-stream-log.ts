@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { compareOffsets, RoomwireError, type PlainFrame, type StreamPosition } from '@roomwire/shared';
+import { RoomwireError, type PlainFrame, type StreamPosition } from '@roomwire/shared';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
 import type { PartitionKeys } from './partitions';
 import type { RedisHandle } from './redis-client';
@@ -41,18 +41,21 @@ function parseRecord(record: string): EpochRecord {
 
 /**
  * One partition's event log on its Redis stream. Besides appending and reading, it keeps the promise
- * that the stream never moves backwards silently: a writer that finds its own last entry gone (Redis
+ * that the stream never moves backwards silently: a writer whose own latest entry is gone (Redis
  * restarted onto an earlier clock, restored from an older snapshot, or a replica promoted without the
- * last writes) opens a new epoch, so every client of the partition is told to resync.
+ * last writes) opens a new epoch within its next append (see {@link APPEND_SCRIPT}), so every client of
+ * the partition is told to resync.
  */
 export class RedisStreamLog implements EventLog {
   readonly #redis: RedisHandle;
   readonly #keys: PartitionKeys;
   readonly #opts: Required<RedisStreamLogOptions>;
-  /** The newest entry this process appended, in the epoch it appended it in. */
-  #lastWritten: { epoch: string; offset: string } | undefined;
-  /** Set after a failed append (the connection may have been to a Redis that since lost data). */
-  #verifyBeforeAppend = false;
+  /** Appends issued so far (each append's place in issue order). */
+  #issued = 0;
+  /** The latest append (in issue order) that completed: its place, epoch and offset. */
+  #latest: { seq: number; epoch: string; offset: string } | undefined;
+  /** Set after a failed append: the next one also checks that the stream still has the latest entry. */
+  #verify = false;
 
   constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
     this.#redis = redis;
@@ -72,9 +75,9 @@ export class RedisStreamLog implements EventLog {
       await this.#withUnavailable(() => this.#redis.publish(this.#keys.volatileChannel, JSON.stringify({ room, frame })));
       return { offset: null };
     }
-    if (this.#verifyBeforeAppend && this.#lastWritten) {
-      await this.#withUnavailable(() => this.#advance(this.#lastWritten as { epoch: string; offset: string }));
-    }
+    const seq = ++this.#issued;
+    const latest = this.#latest;
+    const verify = this.#verify;
     const keys = [this.#keys.stream, this.#keys.epoch];
     if (options.idempotency) keys.push(this.#keys.idempotencyPrefix + options.idempotency.key);
     const args = [
@@ -83,39 +86,25 @@ export class RedisStreamLog implements EventLog {
       randomUUID(),
       options.idempotency?.eventId ?? '',
       String(this.#opts.replayWindowMs),
+      latest?.epoch ?? '',
+      latest?.offset ?? '',
+      verify ? '1' : '',
       ...frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes }),
     ];
     const [fresh, value, record] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
+    if (verify) this.#verify = false;
     if (fresh !== 1) {
       const [id = '', offset = ''] = value.split(' ');
       return { offset, duplicateOf: { id, offset } };
     }
-    this.#checkWrite(parseRecord(record).epoch, value);
+    // Replies can complete out of issue order (a call sent again after NOSCRIPT): keep the latest issued.
+    if (seq > (this.#latest?.seq ?? 0)) this.#latest = { seq, epoch: parseRecord(record).epoch, offset: value };
     return { offset: value };
-  }
-
-  /**
-   * Why: an append whose offset is not past this writer's previous one, in the same epoch, means the
-   * stream lost that previous entry (its clock or its data went back). The check then opens a new epoch.
-   */
-  #checkWrite(epoch: string, offset: string): void {
-    const previous = this.#lastWritten;
-    this.#lastWritten = { epoch, offset };
-    if (previous && previous.epoch === epoch && compareOffsets(offset, previous.offset) <= 0) {
-      void this.#advance(previous).catch(() => {
-        this.#verifyBeforeAppend = true;
-      });
-    }
-  }
-
-  async #advance(seen: { epoch: string; offset: string }): Promise<void> {
-    await this.state(seen.epoch, seen.offset, 'advance');
-    this.#verifyBeforeAppend = false;
   }
 
   /** Writes a heartbeat entry (moves idle readers forward); resolves with its offset. */
   async heartbeat(nodeId: string): Promise<string> {
-    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', FIELD.heartbeat, nodeId];
+    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', FIELD.heartbeat, nodeId];
     const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, [this.#keys.stream, this.#keys.epoch], args, { abortSignal: signal }));
     return offset;
   }
@@ -194,7 +183,7 @@ export class RedisStreamLog implements EventLog {
     try {
       return await Promise.race([running, deadline]);
     } catch (err) {
-      this.#verifyBeforeAppend = true;
+      this.#verify = true;
       if (err instanceof RoomwireError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: ${reason}`);

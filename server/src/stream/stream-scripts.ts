@@ -16,16 +16,51 @@ end
 `;
 
 /**
+ * Where an offset a caller has seen stands in the stream (KEYS[1]): `ok`, `trimmed` (older than the
+ * first entry), `behind` (the head is behind it) or `missing` (no entry has that id although the stream
+ * should have it); with the stream's last generated id and first entry id ('' when none).
+ */
+const INSPECT = `
+local function inspect(offset)
+  local last, first = '0-0', ''
+  local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
+  if ok then
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then last = info[i + 1] end
+      if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
+    end
+  end
+  if offset == '' then return 'ok', last, first end
+  if cmp(last, offset) < 0 then return 'behind', last, first end
+  if first == '' or cmp(offset, first) < 0 then return 'trimmed', last, first end
+  if #redis.call('XRANGE', KEYS[1], offset, offset) == 0 then return 'missing', last, first end
+  return 'ok', last, first
+end
+`;
+
+/**
  * Appends one entry to a partition's stream, atomically with its idempotency record, and trims the
  * stream by time (MINID, on Redis's own clock) and by a hard length cap; trimming is approximate (`~`),
- * so the stream keeps at least the window. Creates the partition's epoch record if it is missing (a new
- * partition, or a Redis that lost its data: what the stream holds from now on is a new lifetime), with
- * a marker entry to start from (an epoch starts at a real offset, never at `0-0`, which has no age).
- * KEYS: stream, epoch[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id,
- * idempotency TTL ms, then the entry's fields. Returns `{1, offset, epoch record}`, or for a repeated
- * idempotency key `{0, "<event id> <offset>", epoch record}`.
+ * so the stream keeps at least the window.
+ *
+ * It also keeps the writer's side of the promise that the stream never moves backwards silently. The
+ * writer passes the epoch and offset of its latest append: if the new entry's offset is not past it,
+ * the stream lost that entry (its clock or its data went back), and a new epoch starts just before the
+ * new entry. After a failure the writer also asks (`verify`) whether the stream still has that entry at
+ * all, which covers a stream that lost it and then moved past it again. A missing epoch record (a new
+ * partition, or a Redis that lost its data) is created, starting at a marker entry (an epoch starts at a
+ * real offset, never at `0-0`, which has no age).
+ * KEYS: stream, epoch[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id, idempotency
+ * TTL ms, the writer's epoch ('' for none), its latest offset ('' for none), verify ('1' or ''), then the
+ * entry's fields. Returns `{1, offset, epoch record}`, or for a repeated idempotency key
+ * `{0, "<event id> <offset>", epoch record}`.
  */
-export const APPEND_SCRIPT = luaScript(`
+export const APPEND_SCRIPT = luaScript(`${COMPARE}${INSPECT}
+local function before(id)
+  local ms, seq = parts(id)
+  if seq > 0 then return string.format('%d-%d', ms, seq - 1) end
+  return string.format('%d-18446744073709551615', ms - 1)
+end
 local record = redis.call('GET', KEYS[2])
 if #KEYS > 2 then
   local prior = redis.call('GET', KEYS[3])
@@ -39,8 +74,21 @@ if not record then
   record = ARGV[3] .. ' ' .. redis.call('XADD', KEYS[1], '*', 'h', 'epoch')
   redis.call('SET', KEYS[2], record)
 end
-local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 6))
+local mine = ARGV[6] ~= '' and ARGV[7] ~= '' and string.match(record, '^(%S+)') == ARGV[6]
+if mine and ARGV[8] == '1' then
+  local status, last = inspect(ARGV[7])
+  if status == 'behind' or status == 'missing' then
+    record = ARGV[3] .. ' ' .. last
+    redis.call('SET', KEYS[2], record)
+    mine = false
+  end
+end
+local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 9))
 redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
+if mine and cmp(offset, ARGV[7]) <= 0 then
+  record = ARGV[3] .. ' ' .. before(offset)
+  redis.call('SET', KEYS[2], record)
+end
 if #KEYS > 2 then
   redis.call('SET', KEYS[3], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
 end
@@ -63,16 +111,10 @@ return {1, offset, record}
  *   record now names a new epoch starting at the head.
  * - `ahead` / `missing` (`check`): the head is behind the offset / no entry has that id.
  */
-export const STATE_SCRIPT = luaScript(`${COMPARE}
+export const STATE_SCRIPT = luaScript(`${COMPARE}${INSPECT}
 local record = redis.call('GET', KEYS[2])
-local last, first = '0-0', ''
-local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
-if ok then
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then last = info[i + 1] end
-    if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
-  end
-end
+local epochOf = record and string.match(record, '^(%S+)')
+local status, last, first = inspect((record and ARGV[1] ~= '' and epochOf == ARGV[1]) and ARGV[2] or '')
 if not record then
   -- What the stream holds was written after the loss, before anyone noticed: it is covered by the
   -- resync every node sends when it adopts this epoch, which starts at a real entry (a marker if none).
@@ -81,19 +123,9 @@ if not record then
   redis.call('SET', KEYS[2], record)
   return {record, 'created', last, first}
 end
-local epoch = string.match(record, '^(%S+)')
-if ARGV[1] == '' or epoch ~= ARGV[1] then return {record, 'changed', last, first} end
-local offset = ARGV[2]
-if offset == '' then return {record, 'ok', last, first} end
-local behind = cmp(last, offset) < 0
-local missing = false
-if not behind then
-  if first == '' then return {record, 'trimmed', last, first} end
-  if cmp(offset, first) < 0 then return {record, 'trimmed', last, first} end
-  missing = #redis.call('XRANGE', KEYS[1], offset, offset) == 0
-end
-if not behind and not missing then return {record, 'ok', last, first} end
-if ARGV[4] ~= 'advance' then return {record, behind and 'ahead' or 'missing', last, first} end
+if ARGV[1] == '' or epochOf ~= ARGV[1] then return {record, 'changed', last, first} end
+if status == 'ok' or status == 'trimmed' then return {record, status, last, first} end
+if ARGV[4] ~= 'advance' then return {record, status == 'behind' and 'ahead' or 'missing', last, first} end
 record = ARGV[3] .. ' ' .. last
 redis.call('SET', KEYS[2], record)
 return {record, 'moved-back', last, first}
