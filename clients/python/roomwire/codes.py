@@ -23,6 +23,7 @@ RETRYABLE: Mapping[str, bool] = {
     "RW_ERR_RATE_LIMITED": True,
     "RW_ERR_SLOW_CONSUMER": True,
     "RW_ERR_DRAINING": True,
+    "RW_ERR_CONNECTION_LIMIT": True,
     "RW_ERR_NOT_FOUND": False,
     "RW_ERR_METHOD_NOT_ALLOWED": False,
     "RW_ERR_INTERNAL": True,
