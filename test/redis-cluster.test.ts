@@ -20,7 +20,7 @@ const PARTITIONS = 16;
 const GRACE_MS = 1000;
 
 let redis: RedisClusterHandle;
-let nodes: RoomwireNode[] = [];
+const nodes: RoomwireNode[] = [];
 let publisher: Publisher;
 const clients: RoomwireClient[] = [];
 
