@@ -1,9 +1,10 @@
 import { createNode } from '@roomwire/server';
 import { RoomwireError } from '@roomwire/shared';
+import { adapterClient } from '../server/src/stream/adapter-client';
 import { connectRedis } from '../server/src/stream/redis-client';
 import { RedisStreamLog } from '../server/src/stream/redis-stream-log';
 import { partitionKeys } from '../server/src/stream/partitions';
-import { startRedis, startTcpProxy, type RedisServerHandle, type TcpProxy } from './harness';
+import { startRedis, startTcpProxy, waitUntil, type RedisServerHandle, type TcpProxy } from './harness';
 import { testNodeOptions } from './support/cluster';
 import { TEST_PUBLISH_KEY } from './support/tokens';
 
@@ -80,3 +81,24 @@ test('a node cut off from Redis by a black hole stays up, fails /readyz, and ans
     await node.close();
   }
 }, 30_000);
+
+test("the Socket.IO adapter's subscriber, closed while its SUBSCRIBE waits in a black hole, reports the failure instead of leaving it unhandled", async () => {
+  const handle = await connectRedis({ url: `redis://127.0.0.1:${proxy.port}` }, { failFast: false, name: 'blackhole-adapter', onError: () => undefined });
+  const failures: string[] = [];
+  // What @socket.io/redis-streams-adapter does with the client it is given: a duplicate, connected,
+  // whose subscribe promise it never handles, then disconnect() on close. An unhandled rejection here
+  // fails this test (and would end a node).
+  const subscriber = adapterClient(handle.client, (err, what) => failures.push(`${what}: ${err.message}`)).duplicate();
+  subscriber.on('error', () => undefined);
+  try {
+    await subscriber.connect();
+    proxy.blackhole();
+    void subscriber.subscribe('roomwire-blackhole-test', () => undefined);
+    void subscriber.disconnect();
+    await waitUntil(() => failures.length > 0, { what: 'the pending SUBSCRIBE reported' });
+    expect(failures[0]).toMatch(/^adapter subscriber subscribe: /);
+  } finally {
+    proxy.heal();
+    await handle.close();
+  }
+}, 20_000);

@@ -15,6 +15,7 @@ import { PartitionReader } from '../stream/partition-reader';
 import type { PartitionView } from '../stream/partition-view';
 import { allPartitionKeys, partitionOf } from '../stream/partitions';
 import { connectRedis, type RedisHandle, type RedisTarget } from '../stream/redis-client';
+import { adapterClient } from '../stream/adapter-client';
 import { RedisStreamLog, type EpochRecord, type PartitionState } from '../stream/redis-stream-log';
 import type { EncodedFrame } from '../stream/stream-entry';
 import type { RoomwireServer } from './types';
@@ -244,14 +245,18 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
     entry.stopTimer.unref();
   };
 
-  const adapter = createAdapter(adapterRedis.client, {
+  const adapterOptions = {
     streamName: opts.keyPrefix + CONTROL_STREAM_SUFFIX,
     maxLen: 10_000,
     heartbeatInterval: 5000,
     heartbeatTimeout: 15_000,
     // Shorter blocking reads let a closing node release its reader connection quickly.
     blockTimeInMs: 1000,
-  });
+  };
+  const adapter = createAdapter(
+    adapterClient(adapterRedis.client, (err, what) => logger.warn({ err: err.message }, `${what} failed`)),
+    adapterOptions,
+  );
   const hooked = function roomwireAdapter(nsp: unknown): Adapter {
     const instance = (adapter as (nsp: unknown) => Adapter)(nsp);
     installSessionHooks(instance, {
