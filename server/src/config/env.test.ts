@@ -135,7 +135,7 @@ describe('parseEnv in development', () => {
       compressFramesMinBytes: 2048,
       pingIntervalMs: 10_000,
       pingTimeoutMs: 5000,
-      rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000 },
+      rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000, clientPublishesPerSocketPerSecond: 10, clientPublishBurstPerSocket: 20 },
       trustProxy: 2,
       headersTimeoutMs: 4000,
       requestTimeoutMs: 20_000,

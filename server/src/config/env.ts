@@ -151,6 +151,8 @@ const schema = z.object({
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
   RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
+  RATE_LIMIT_CLIENT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(10),
+  RATE_LIMIT_CLIENT_PUBLISH_BURST: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5),
   TRUST_PROXY: z
     .string()
@@ -290,6 +292,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
             handshakesPerIpPer10s: e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S,
             clientEventsPerSocketPerSecond: e.RATE_LIMIT_CLIENT_EVENTS_PER_SECOND,
             publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
+            clientPublishesPerSocketPerSecond: e.RATE_LIMIT_CLIENT_PUBLISHES_PER_SECOND,
+            clientPublishBurstPerSocket: e.RATE_LIMIT_CLIENT_PUBLISH_BURST,
           },
     trustProxy: e.TRUST_PROXY,
     // The status page and /v1/status show the cluster's shape: on in development, off in production unless asked for.

@@ -19,6 +19,7 @@ import { createClientAddress } from './client-address';
 import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { attachConnectionHandlers } from './connection';
+import { createClientPublish } from './client-requests';
 import { openEventTransport } from './event-transport';
 import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
 import { syncedRoom, type PartitionView } from '../stream/partition-view';
@@ -224,7 +225,17 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ? undefined
       : createRateLimits(opts.rateLimits, { ...limiterStore, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
+  const pipeline = createPublishPipeline({ catalog: opts.catalog, sink: transport.sink, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
+  const { publish } = pipeline;
+  const clientPublish = createClientPublish({
+    verify,
+    catalog: opts.catalog,
+    publish,
+    publishLimit: opts.rateLimits === false ? undefined : { ratePerSecond: opts.rateLimits.clientPublishesPerSocketPerSecond, burst: opts.rateLimits.clientPublishBurstPerSocket },
+    onLimited: () => metrics.rateLimited('client_publish'),
+  });
   const connections = attachConnectionHandlers(io, {
+    clientPublish,
     limits,
     clientAddress,
     isDraining: () => draining,
@@ -242,8 +253,6 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     onOutcome: (result) => metrics.replayed(result),
   });
 
-  const pipeline = createPublishPipeline({ catalog: opts.catalog, sink: transport.sink, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
-  const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({
     publish,
     apiKey: opts.publishApiKey,
