@@ -126,6 +126,7 @@ describe('parseEnv in development', () => {
       keyPrefix: 'rw-prod',
       drainDelayMs: 250,
       maxPayloadBytes: 1024,
+      maxBatchBodyBytes: 1_048_576,
       batching: { batchWindowMs: 5, maxBatchEvents: 50, maxBatchBytes: 32_768 },
       maxBufferedBytes: 2_097_152,
       slowConsumerGraceMs: 500,

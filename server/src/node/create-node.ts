@@ -10,6 +10,7 @@ import { createLogger } from '../logger';
 import { createRateLimits, createSharedLimiter, takePoint } from '../limits/rate-limits';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { createHttpPublishHandler } from '../publish/http-publish';
+import { createHttpBatchPublishHandler } from '../publish/http-publish-batch';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
 import { RecoveryGate } from '../recovery/recovery-gate';
 import { newReplayStats, type ReplayStats } from '../recovery/replay';
@@ -260,6 +261,13 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     logger,
     ...(limits ? { takePublish: (key: string) => limits.takePublish(key) } : {}),
   });
+  const httpPublishBatch = createHttpBatchPublishHandler({
+    publish,
+    apiKey: opts.publishApiKey,
+    maxBodyBytes: opts.maxBatchBodyBytes,
+    logger,
+    ...(limits ? { takePublish: (key: string, points: number) => limits.takePublish(key, points) } : {}),
+  });
   const startedAt = Date.now();
   const countSubscriptions = (): number => {
     let count = 0;
@@ -312,6 +320,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ready,
       metrics: metrics.registry,
       publish: httpPublish,
+      publishBatch: httpPublishBatch,
       more: [...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
       clientAddress,
     }),
