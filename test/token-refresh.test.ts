@@ -128,3 +128,20 @@ test('a token that does expire still closes the connection (RW_ERR_TOKEN_EXPIRED
   expect(refreshed.socket.connected).toBe(true);
   expect(refreshed.notices).toEqual([]);
 });
+
+test('the refresh timer ends with the client: close() before the refresh time means the token function is not called again', async () => {
+  const org = uniqueOrg('refresh');
+  let calls = 0;
+  const token = async (): Promise<string> => {
+    calls += 1;
+    return signToken({ org, services: ['billing'] }, { expiresInS: 2 });
+  };
+  const client = cluster.client({ token, services: ['billing'] });
+  await waitUntil(() => client.state === 'connected', { what: 'the client connected' });
+  client.close();
+  const closedAt = Date.now();
+  const callsAtClose = calls;
+  // A refresh is due at most 1.6 s after the token was fetched: wait until well past that, then check.
+  await waitUntil(() => Date.now() - closedAt > 2500, { what: 'past the refresh time', timeoutMs: 5000 });
+  expect(calls).toBe(callsAtClose);
+});
