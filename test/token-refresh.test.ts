@@ -145,3 +145,22 @@ test('the refresh timer ends with the client: close() before the refresh time me
   await waitUntil(() => Date.now() - closedAt > 2500, { what: 'past the refresh time', timeoutMs: 5000 });
   expect(calls).toBe(callsAtClose);
 });
+
+test('a refresh whose token function fails is reported and tried again before the expiry: the connection stays', async () => {
+  const org = uniqueOrg('refresh');
+  let calls = 0;
+  // The second call (the first refresh, at 4 s of a 5-s token) fails; the retry, halfway to exp, succeeds.
+  const token = async (): Promise<string> => {
+    calls += 1;
+    if (calls === 2) throw new Error('token endpoint down');
+    return signToken({ org, services: ['billing'] }, { expiresInS: calls === 1 ? 5 : 3600 });
+  };
+  const client = cluster.client({ url: (cluster.nodes[0] as TestCluster['nodes'][0]).url, token, services: ['billing'] });
+  const errors: RwErrorPayload[] = [];
+  client.onError((error) => errors.push(error));
+  await waitUntil(() => client.state === 'connected', { what: 'the client connected' });
+  await waitUntil(() => client.metrics().tokenRefreshes === 1, { what: 'the retried refresh', timeoutMs: 10_000 });
+  expect(calls).toBe(3);
+  expect(errors).toEqual([expect.objectContaining({ message: expect.stringContaining('token endpoint down') })]);
+  expect(client.metrics().totalDisconnects).toBe(0);
+});

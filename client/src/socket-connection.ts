@@ -28,6 +28,9 @@ import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDela
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
 import { refreshDelayMs } from './token-refresh';
 
+/** Shortest wait before a failed token refresh is tried again, in ms. */
+const REFRESH_RETRY_MIN_MS = 500;
+
 /** Why a resync is needed, and for which services: reload their state from your backend. */
 export interface ResyncInfo {
   services: string[];
@@ -155,6 +158,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   /** The token of the last handshake attempt, and when it was obtained: what a new connection runs on. */
   let handshakeToken: { token: string; atMs: number } | undefined;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The token the current connection runs on (its handshake's, then each accepted refresh's). */
+  let current: { token: string; atMs: number } | undefined;
   /** Callers of `publish` waiting for a connection, each with its own deadline. */
   const connectWaiters = new Set<{ resolve(): void; reject(error: RoomwireError): void }>();
 
@@ -341,6 +346,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
    */
   const scheduleRefresh = (token: string, obtainedAtMs: number): void => {
     clearRefresh();
+    current = { token, atMs: obtainedAtMs };
     if (typeof opts.token !== 'function' || opts.tokenRefreshRatio === false || closed || stoppedWith) return;
     const delay = refreshDelayMs(token, opts.tokenRefreshRatio, obtainedAtMs);
     if (delay === undefined) return;
@@ -350,7 +356,26 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     }, Math.max(0, obtainedAtMs + delay - Date.now()));
   };
 
-  /** Fetches a fresh token and hands it to the node; a failure is reported, and the expiry close then reconnects. */
+  /**
+   * After a failed refresh that may succeed later (the token function failed, the node could not
+   * answer or asked to retry): tries again halfway to the current token's expiry, at least
+   * {@link REFRESH_RETRY_MIN_MS} later; too close to it, the expiry close and reconnect take over.
+   */
+  const retryRefresh = (): void => {
+    clearRefresh();
+    if (current === undefined || closed || stoppedWith || !socket.connected) return;
+    const lifetimeMs = refreshDelayMs(current.token, 1, current.atMs);
+    if (lifetimeMs === undefined) return;
+    const expiresAtMs = current.atMs + lifetimeMs;
+    const waitMs = Math.max(REFRESH_RETRY_MIN_MS, (expiresAtMs - Date.now()) / 2);
+    if (Date.now() + waitMs >= expiresAtMs) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void refreshNow();
+    }, waitMs);
+  };
+
+  /** Fetches a fresh token and hands it to the node; a failure is reported (and retried while it may help). */
   const refreshNow = async (): Promise<void> => {
     const at = connection;
     const source = opts.token as () => string | Promise<string>;
@@ -359,6 +384,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
       token = await source();
     } catch (err) {
       hooks.error({ code: 'RW_ERR_UNAUTHORIZED', message: `the token function failed, so the token could not be refreshed: ${err instanceof Error ? err.message : String(err)}` });
+      if (!isLostWithConnection(socket, at, connection)) retryRefresh();
       return;
     }
     const obtainedAtMs = Date.now();
@@ -367,11 +393,13 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     try {
       ack = await socket.timeout(opts.requestTimeoutMs).emitWithAck(EVENTS.refresh, { token });
     } catch {
+      if (!isLostWithConnection(socket, at, connection)) retryRefresh();
       return;
     }
     if (closed || isLostWithConnection(socket, at, connection)) return;
     if (!ack.ok) {
       hooks.error(ack.error);
+      if (isErrorCode(ack.error.code) && isRetryable(ack.error.code)) retryRefresh();
       return;
     }
     status.tokenRefreshes += 1;

@@ -1,17 +1,22 @@
 /**
- * When to send a fresh token (`rw:refresh`) for the token a connection runs on: after `ratio` of its
- * lifetime, in ms from when it was obtained. The lifetime is `exp − iat` when the token has an `iat`
- * (both from the issuer's clock, so a skewed client clock does not matter), else `exp` − now.
- * `undefined` when the token has no readable `exp`: it is then never refreshed ahead of time.
+ * When to send a fresh token (`rw:refresh`) for the token a connection runs on, in ms from when it was
+ * obtained: after `ratio` of its remaining life. The lifetime is `exp − iat` (the issuer's clock) and
+ * the remaining life `exp` − now (this device's clock). A device clock behind the issuer's cannot
+ * postpone the refresh past `ratio` of the lifetime; one ahead of it cannot bring it before half of
+ * that (no refresh storm); and a token fetched a while after its `iat` (seconds are whole) is refreshed
+ * in time. Without `iat`, the remaining life alone. `undefined` when the token has no readable `exp`:
+ * it is then never refreshed ahead of time.
  *
  * @example
- * refreshDelayMs(token, 0.8, Date.now()); // 48 min for a 1-hour token
+ * refreshDelayMs(token, 0.8, Date.now()); // 48 min for a fresh 1-hour token
  */
 export function refreshDelayMs(token: string, ratio: number, obtainedAtMs: number): number | undefined {
   const claims = readClaims(token);
   if (claims === undefined || typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return undefined;
-  const lifetimeMs = typeof claims.iat === 'number' && claims.iat < claims.exp ? (claims.exp - claims.iat) * 1000 : claims.exp * 1000 - obtainedAtMs;
-  return Math.max(0, Math.floor(lifetimeMs * ratio));
+  const remainingMs = claims.exp * 1000 - obtainedAtMs;
+  if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat) || claims.iat >= claims.exp) return Math.max(0, Math.floor(remainingMs * ratio));
+  const lifetimeMs = (claims.exp - claims.iat) * 1000;
+  return Math.floor(Math.min(lifetimeMs * ratio, Math.max((lifetimeMs * ratio) / 2, remainingMs * ratio)));
 }
 
 /** The claims of a JWT, read without verifying it (the client only schedules by them); `undefined` when unreadable. */
