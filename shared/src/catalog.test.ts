@@ -66,4 +66,6 @@ test('clientPublish marks the types clients may send, at run time and in the typ
   // @ts-expect-error a service with no client-publishable type
   const noService: ClientPublishService<typeof custom> = 'billing';
   expect([sendable, notSendable, service, noService]).toHaveLength(4);
+  expect(isClientPublishable(custom.chat['message.posted'])).toBe(true);
+  expect(isClientPublishable(custom.chat['message.deleted'])).toBe(false);
 });
