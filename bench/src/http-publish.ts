@@ -19,17 +19,25 @@ const API_KEY = 'bench-publish-key-0123456789';
 // Random per run: production mode refuses placeholder secrets.
 const SECRET = randomBytes(32).toString('base64url');
 
-interface ModeResult {
-  mode: string;
+/** One mode: `eventsPerRequest` events per request (1: `POST /v1/publish`, else `POST /v1/publish/batch`). */
+interface Mode {
+  name: string;
   eventsPerRequest: number;
-  requests: number;
-  events: number;
-  seconds: number;
-  eventsPerSecond: number;
-  requestP50Ms: number;
-  requestP99Ms: number;
-  failed: number;
 }
+
+/** What one mode did in one round. */
+interface ModeRun {
+  requests: number;
+  failed: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+const MODES: Mode[] = [
+  { name: 'single', eventsPerRequest: 1 },
+  { name: 'batch of 10', eventsPerRequest: 10 },
+  { name: 'batch of 100', eventsPerRequest: 100 },
+];
 
 /** POSTs `body` and resolves with the status once the answer is read. */
 function post(agent: Agent, port: number, urlPath: string, body: string): Promise<number> {
@@ -52,7 +60,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Keeps `inFlight` requests going for `seconds`; each carries `eventsPerRequest` events (in distinct orgs' rooms). */
-async function runMode(port: number, mode: string, eventsPerRequest: number, inFlight: number, seconds: number): Promise<ModeResult> {
+async function runMode(port: number, eventsPerRequest: number, inFlight: number, seconds: number): Promise<ModeRun> {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   let seq = 0;
   const event = () => {
@@ -77,23 +85,20 @@ async function runMode(port: number, mode: string, eventsPerRequest: number, inF
   await Promise.all(Array.from({ length: inFlight }, worker));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    mode,
-    eventsPerRequest,
-    requests,
-    events: requests * eventsPerRequest,
-    seconds: elapsed,
-    eventsPerSecond: (requests * eventsPerRequest) / elapsed,
-    requestP50Ms: percentile(latencies, 50),
-    requestP99Ms: percentile(latencies, 99),
-    failed,
-  };
+  return { requests, failed, seconds: elapsed, latenciesMs: latencies };
 }
+
+const eventsPerSecond = (run: ModeRun, mode: Mode): number => (run.requests * mode.eventsPerRequest) / run.seconds;
+const format = (value: number, digits: number): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const range = (values: number[], digits: number): string =>
+  values.length === 1 ? format(values[0] as number, digits) : `${format(Math.min(...values), digits)}–${format(Math.max(...values), digits)}`;
 
 /** Runs the benchmark and writes its report; resolves to the process exit code. */
 export async function runHttpPublish(options: { quick: boolean; docs: boolean }): Promise<number> {
-  const seconds = options.quick ? 4 : 20;
+  // Rounds, each running every mode (in a rotating order): load from other work that comes and goes
+  // during the run then falls on every mode alike, and each round gives a ratio measured side by side.
+  const rounds = options.quick ? 1 : 3;
+  const seconds = options.quick ? 3 : 7;
   const inFlight = 16;
   const loadAtStart = os.loadavg()[0] ?? 0;
   const redis = await startRedis();
@@ -114,24 +119,34 @@ export async function runHttpPublish(options: { quick: boolean; docs: boolean })
     },
     readyUrl: `http://127.0.0.1:${port}/healthz`,
   });
-  const results: ModeResult[] = [];
+  const runs: ModeRun[][] = MODES.map(() => []);
   try {
     // Warm-up (JIT, connections, scripts), not reported.
-    await runMode(port, 'warm-up', 100, inFlight, 1);
-    results.push(await runMode(port, 'single', 1, inFlight, seconds));
-    results.push(await runMode(port, 'batch of 10', 10, inFlight, seconds));
-    results.push(await runMode(port, 'batch of 100', 100, inFlight, seconds));
+    await runMode(port, 100, inFlight, 1);
+    await runMode(port, 1, inFlight, 1);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < MODES.length; k++) {
+        const index = (round + k) % MODES.length;
+        runs[index]?.push(await runMode(port, (MODES[index] as Mode).eventsPerRequest, inFlight, seconds));
+      }
+    }
   } finally {
     await node.kill('SIGTERM');
     await redis.cleanup();
   }
-  const single = results[0] as ModeResult;
   const machine = describeMachine();
   const command = `npm run bench -- http-publish${options.quick ? ' --quick' : ''}`;
-  const rows = results.map(
-    (r) =>
-      `| ${r.mode} | ${r.eventsPerRequest} | ${Math.round(r.eventsPerSecond).toLocaleString('en-US')} | ${(r.eventsPerSecond / single.eventsPerSecond).toFixed(1)}× | ${r.requests.toLocaleString('en-US')} | ${r.requestP50Ms.toFixed(1)} ms | ${r.requestP99Ms.toFixed(1)} ms | ${r.failed} |`,
-  );
+  const singleRuns = runs[0] as ModeRun[];
+  const rows = MODES.map((mode, index) => {
+    const modeRuns = runs[index] as ModeRun[];
+    const requests = modeRuns.reduce((sum, r) => sum + r.requests, 0);
+    const total = (requests * mode.eventsPerRequest) / modeRuns.reduce((sum, r) => sum + r.seconds, 0);
+    const perRound = modeRuns.map((r) => eventsPerSecond(r, mode));
+    const ratios = modeRuns.map((r, round) => eventsPerSecond(r, mode) / eventsPerSecond(singleRuns[round] as ModeRun, MODES[0] as Mode));
+    const latencies = modeRuns.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+    const failed = modeRuns.reduce((sum, r) => sum + r.failed, 0);
+    return `| ${mode.name} | ${mode.eventsPerRequest} | ${Math.round(total).toLocaleString('en-US')} | ${range(perRound, 0)} | ${range(ratios, 1)}× | ${requests.toLocaleString('en-US')} | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${failed} |`;
+  });
   const body = [
     '## HTTP publish: single vs batch (`npm run bench -- http-publish`)',
     '',
@@ -143,12 +158,13 @@ export async function runHttpPublish(options: { quick: boolean; docs: boolean })
       + ' (other work on the machine slows every mode alike; the ratios are the finding, the absolute rates are not).',
     '',
     `One node (the server CLI, production mode, per-key publish limit lifted) on a fresh redis-server; the load generator`,
-    `in another process on the same machine keeps ${inFlight} requests in flight over keep-alive connections for ${seconds} s per mode,`,
+    `in another process on the same machine keeps ${inFlight} requests in flight over keep-alive connections, ${rounds} round${rounds === 1 ? '' : 's'} of ${seconds} s per mode`,
+    '(each round runs every mode, in a rotating order; "vs single" compares modes within a round),',
     'each event a valid `billing/invoice.paid` in one of 50 orgs (no idempotency key, so events of a room are batched into frames).',
     'Events/s counts events the node answered `200` for, that is, events stored in the stream.',
     '',
-    '| mode | events per request | events/s | vs single | requests | request p50 | request p99 | failed requests |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| mode | events per request | events/s (all rounds) | events/s per round | vs single, per round | requests | request p50 | request p99 | failed requests |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
   ].join('\n');
@@ -157,5 +173,5 @@ export async function runHttpPublish(options: { quick: boolean; docs: boolean })
     await writeDocSection(DOCS_PATH, 'http-publish', body);
     console.log(`[bench] wrote ${path.relative(REPO_ROOT, DOCS_PATH)} (section bench:http-publish)`);
   }
-  return results.some((r) => r.requests === 0) ? 1 : 0;
+  return runs.some((modeRuns) => modeRuns.some((r) => r.requests === 0)) ? 1 : 0;
 }
