@@ -127,3 +127,37 @@ test("a follower's subscribe made offline resolves once the leader's connection 
   expect(await settled(follower, 'closing', 'the subscribe of the closed tab')).toBe('RW_ERR_CLOSED');
   proxy.restore();
 });
+
+test("a follower tab's publish travels through the leader's connection: accepted with the token's sub, refusals come back as codes", async () => {
+  const org = uniqueOrg('tab-publish');
+  const token = await signToken({ org, services: ['billing'], sub: 'tab-user', publish: ['presence'] });
+  const { leader, followers } = await tabs(2, { url: node().url, token });
+  const follower = followers[0] as Page;
+  await waitUntil(async () => (await Promise.all([leader, follower].map(metricsOf))).every((m) => m?.connectionState === 'connected'), {
+    what: 'both tabs to report connected',
+  });
+  const watcher = cluster.client({ token: () => signToken({ org, services: ['presence'] }), services: ['presence'] });
+  const typing: { sub?: string; userId: string }[] = [];
+  watcher.on('presence', 'user.typing', (data, envelope) => typing.push({ ...(envelope.sub === undefined ? {} : { sub: envelope.sub }), userId: data.userId }));
+  await waitUntil(() => watcher.state === 'connected', { what: 'the watcher connected' });
+
+  const publish = (page: Page, id: string, service: string, type: string, data: unknown): Promise<void> =>
+    page.evaluate(([i, s, t, d]) => (window as unknown as { __publish(id: string, s: string, t: string, d: unknown): void }).__publish(i, s, t, d), [id, service, type, data] as const);
+  // Volatile: sent again until one reaches the watcher (a volatile packet may be dropped on a busy transport).
+  let n = 0;
+  await waitUntil(
+    async () => {
+      n += 1;
+      await publish(follower, `typing-${n}`, 'presence', 'user.typing', { userId: 'from-follower' });
+      expect(await settled(follower, `typing-${n}`, "the follower's publish")).toBe('sent null');
+      return typing.length > 0;
+    },
+    { what: "the follower's typing event at the watcher", intervalMs: 300 },
+  );
+  expect(typing[0]).toEqual({ sub: 'tab-user', userId: 'from-follower' });
+  await publish(follower, 'forbidden', 'billing', 'invoice.paid', { invoiceId: 'in_1', amountCents: 1 });
+  expect(await settled(follower, 'forbidden', "the follower's forbidden publish")).toBe('RW_ERR_FORBIDDEN');
+  await publish(follower, 'invalid', 'presence', 'user.typing', { userId: '' });
+  expect(await settled(follower, 'invalid', "the follower's invalid publish")).toBe('RW_ERR_INVALID_PAYLOAD');
+  watcher.close();
+});

@@ -178,7 +178,7 @@ describe('requests with hostile services', () => {
     ['two arguments', [{ services: ['billing'] }, 'x']],
     ['five arguments', [{ services: ['billing'] }, 1, null, {}, 'x']],
   ])('a request with %s is answered RW_ERR_INVALID_REQUEST (not left waiting) and changes nothing', async (_name, args) => {
-    for (const event of ['rw:subscribe', 'rw:unsubscribe', 'rw:resume']) {
+    for (const event of ['rw:subscribe', 'rw:unsubscribe', 'rw:resume', 'rw:refresh', 'rw:publish']) {
       const ack = (await socket.timeout(DEFAULT_WAIT_MS).emitWithAck(event, ...args)) as AnyAck;
       expectRefused(ack, 'RW_ERR_INVALID_REQUEST');
     }

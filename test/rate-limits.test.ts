@@ -111,3 +111,16 @@ test('HTTP publishes per key are limited with 429 and Retry-After', async () => 
   expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
   expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
 });
+
+test('a batch publish counts one publish per event: a batch of more events than the per-key limit is refused whole with 429', async () => {
+  const org = uniqueOrg();
+  const events = Array.from({ length: 20 }, (_, i) => ({ org, service: 'billing', type: 'invoice.paid', data: { invoiceId: `b${i}`, amountCents: i } }));
+  const res = await fetch(`${node(0).url}/v1/publish/batch`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_PUBLISH_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
+  expect(res.status).toBe(429);
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  expect(((await res.json()) as { error: RwErrorPayload }).error.code).toBe('RW_ERR_RATE_LIMITED');
+});

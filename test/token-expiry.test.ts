@@ -14,7 +14,8 @@ test('a connection whose token expires is told RW_ERR_TOKEN_EXPIRED and closed; 
   let issued = 0;
   // The first token lives 2 s; the ones fetched on reconnect live an hour.
   const token = async (): Promise<string> => signToken({ org, services: ['billing'] }, { expiresInS: issued++ === 0 ? 2 : 3600 });
-  const client = cluster.client({ token, services: ['billing'] });
+  // Refreshing ahead of expiry off: this test is about what happens when a token does expire.
+  const client = cluster.client({ token, services: ['billing'], tokenRefreshRatio: false });
   const errors: RwErrorPayload[] = [];
   const received: string[] = [];
   client.onError((error) => errors.push(error));

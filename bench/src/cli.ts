@@ -6,6 +6,7 @@
  *                             [--out bench/results] [--docs | --no-docs] [--node-env KEY=VALUE ...]
  *   npm run bench -- delivery --from bench/results/delivery-latest.json   (re-judge and re-render a saved run)
  *   npm run bench -- slow-consumer [--quick]   (a client that stops reading; writes docs/benchmarks-slow-consumer.md)
+ *   npm run bench -- http-publish [--quick]   (events/s over HTTP, single vs batch; writes its section of docs/benchmarks.md)
  *   npm run bench -- suite [--quick] [--systems roomwire,baseline,baseline-pubsub] [--out dir] [--docs | --no-docs]
  *   npm run bench -- memory|replay-window|reconnect-storm|scaling|latency [same options]   (one scenario of the suite)
  */
@@ -16,6 +17,7 @@ import { FULL_CONFIG, QUICK_CONFIG } from './config';
 import { runDelivery } from './delivery';
 import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
+import { runHttpPublish } from './http-publish';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -31,6 +33,7 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
+       npm run bench -- http-publish [--quick]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -64,6 +67,9 @@ async function main(): Promise<number> {
   const [benchmark, ...rest] = positionals;
   if (benchmark === 'volatile-cost' && rest.length === 0) {
     return runVolatileCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
+  if (benchmark === 'http-publish' && rest.length === 0) {
+    return runHttpPublish({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }
   if (benchmark === 'slow-consumer' && rest.length === 0) {
     return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });

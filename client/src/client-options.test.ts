@@ -19,6 +19,7 @@ test('resolving only url and token gives the documented defaults', () => {
     shareKey: undefined,
     // Jest runs with NODE_ENV=test: a development build, so the global is exposed (in browsers).
     exposeGlobal: true,
+    tokenRefreshRatio: 0.8,
   });
   // The cap is far below the replay window, so a reconnecting client comes back before it closes.
   expect(clientDefaults.maxReconnectDelayMs * 5).toBeLessThan(clientDefaults.dedupTtlMs);
@@ -28,6 +29,7 @@ test.each([
   [{ url: '', token: 't' }, /url/],
   [{ url: 'http://x', token: 3 }, /token/],
   [{ url: 'http://x', token: 't', randomizationFactor: 2 }, /randomizationFactor/],
+  [{ url: 'http://x', token: 't', tokenRefreshRatio: 1 }, /tokenRefreshRatio/],
   [{ url: 'http://x', token: 't', minReconnectDelayMs: 5000, maxReconnectDelayMs: 1000 }, /minReconnectDelayMs/],
   [{ url: 'http://x', token: 't', dedupMaxEntries: 0 }, /dedupMaxEntries/],
   [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],

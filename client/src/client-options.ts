@@ -7,8 +7,14 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface ClientOptions<C extends CatalogDefinition = Catalog> {
   /** Base URL of a node or of the load balancer, e.g. `https://rt.example.com`. */
   url: string;
-  /** The client token; a function is called again on every reconnect. */
+  /** The client token; a function is called again on every reconnect, and ahead of each token's expiry (see `tokenRefreshRatio`). */
   token: TokenSource;
+  /**
+   * With a token function: after this share of a token's lifetime (`exp − iat`), the client calls the
+   * function and hands the new token to the node (`rw:refresh`) without reconnecting; `false` turns it
+   * off (the node then closes the connection at `exp` and the client reconnects). @default 0.8
+   */
+  tokenRefreshRatio?: number | false;
   /** Services to subscribe to from the start. @default [] */
   services?: NoInfer<ServiceName<C>>[];
   /** Socket.IO path on the server. @default '/socket.io' */
@@ -77,6 +83,7 @@ export const clientDefaults = {
   shareConnection: true,
   shareKey: undefined as string | undefined,
   exposeGlobal: !isProductionBuild(),
+  tokenRefreshRatio: 0.8 as number | false,
 };
 
 /** Options after defaults are merged. */
@@ -96,6 +103,9 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   }
   if (!(resolved.minReconnectDelayMs > 0) || resolved.maxReconnectDelayMs < resolved.minReconnectDelayMs) {
     throw new TypeError('createClient: need 0 < minReconnectDelayMs <= maxReconnectDelayMs');
+  }
+  if (resolved.tokenRefreshRatio !== false && !(resolved.tokenRefreshRatio > 0 && resolved.tokenRefreshRatio < 1)) {
+    throw new TypeError('createClient: tokenRefreshRatio must be false or a number between 0 and 1 (exclusive)');
   }
   for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'dedupTtlMs', 'dedupMaxEntries', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);

@@ -1,5 +1,6 @@
+import type { ClientPublishRequest } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
-import { openConnection, type ConnectionHooks } from './socket-connection';
+import { openConnection, type ConnectionHooks, type PublishedEvent } from './socket-connection';
 
 /** Who holds the connection: this client alone (Node, or sharing off), this tab for all tabs, or another tab. */
 export type TabRole = 'standalone' | 'leader' | 'follower';
@@ -17,6 +18,8 @@ export interface ConnectionHub {
    * the connection's `reconcile()` does (`RW_ERR_CLOSED` once this hub is closed).
    */
   want(services: ReadonlySet<string>): Promise<ReadonlySet<string>>;
+  /** Sends one event on the connection (through the leader tab when shared); see `SocketConnection.publish`. */
+  publish(request: ClientPublishRequest): Promise<PublishedEvent>;
   /** Closes this client's part; a leader hands the connection over to another tab. */
   close(): void;
 }
@@ -50,6 +53,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
       wanted = new Set(services);
       return connection.reconcile();
     },
+    publish: (request) => connection.publish(request),
     close: () => connection.close(),
   };
 }

@@ -2,6 +2,8 @@ import {
   RoomwireError,
   type Catalog,
   type CatalogDefinition,
+  type ClientEventType,
+  type ClientPublishService,
   type EventData,
   type EventEnvelope,
   type EventType,
@@ -19,7 +21,7 @@ import { LatencyWindow, type LatencySummary } from './latency-window';
 import { createPendingRequests, type RequestKind } from './pending-requests';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
 import { canShareConnection, sharedHub } from './shared-connection';
-import { isNewerPosition, type ConnectionStatus, type ResyncInfo } from './socket-connection';
+import { isNewerPosition, type ConnectionStatus, type PublishedEvent, type ResyncInfo } from './socket-connection';
 
 /** Health of one client, as `metrics()` and `window.__realtimeMetrics()` return it. Times are ms since the epoch. */
 export interface ClientMetrics {
@@ -42,6 +44,8 @@ export interface ClientMetrics {
   latency: LatencySummary;
   /** The last position in the stream this client holds. */
   position: StreamPosition | null;
+  /** Fresh tokens handed to the node on an open connection (`rw:refresh`), each a reconnect saved. */
+  tokenRefreshes: number;
 }
 
 /** A typed Roomwire client. */
@@ -71,6 +75,20 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
   subscribe(service: ServiceName<C>): Promise<void>;
   /** Unsubscribes from a service; settles like `subscribe` (resolved once the server has confirmed it). */
   unsubscribe(service: ServiceName<C>): Promise<void>;
+  /**
+   * Sends one event of a type the catalog marks `clientPublish` (e.g. `presence/user.typing`), to the
+   * subscribers of `service` in this client's org; the token's `publish` claim must grant the service.
+   * Waits for a connection (up to `requestTimeoutMs`), then resolves once the node accepted the event:
+   * a durable one is in the stream, a volatile one handed to the nodes. Every receiver's envelope
+   * carries this client's `sub`. Rejects with a `RoomwireError`: `RW_ERR_FORBIDDEN` (type not
+   * client-publishable, or not granted), `RW_ERR_INVALID_PAYLOAD`, `RW_ERR_RATE_LIMITED` (retryable),
+   * `RW_ERR_TIMEOUT` (no connection or no answer in time: the event may or may not have been sent),
+   * `RW_ERR_CLOSED`.
+   *
+   * @example
+   * await client.publish('presence', 'user.typing', { userId: 'u_7' });
+   */
+  publish<S extends ClientPublishService<C>, T extends ClientEventType<C, S>>(service: S, type: T, data: EventData<C, S, T>): Promise<PublishedEvent>;
   /** The services this client wants (subscribed, or being subscribed). */
   readonly services: ServiceName<C>[];
   /** The current connection state. */
@@ -126,6 +144,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     totalDisconnects: 0,
     reconnectAttempts: 0,
     recovered: 0,
+    tokenRefreshes: 0,
   };
   const counters = { eventsReceived: 0, duplicatesDetected: 0, lastEventAt: null as number | null, resynced: 0 };
   const machine = createStateMachine('connecting', (change) => {
@@ -197,6 +216,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     recoveries: { recovered: connection.recovered, resynced: counters.resynced },
     latency: latency.summary(),
     position,
+    tokenRefreshes: connection.tokenRefreshes,
   });
   const withdrawGlobal = opts.exposeGlobal ? exposeMetrics(metrics) : () => undefined;
 
@@ -246,6 +266,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     onState: (handler) => register(states, handler),
     subscribe: (service) => request(service, 'subscribe'),
     unsubscribe: (service) => request(service, 'unsubscribe'),
+    publish: (service, type, data) => (closed ? Promise.reject(closedError()) : hub.publish({ service, type, data })),
     get services() {
       return [...desired] as ServiceName<C>[];
     },

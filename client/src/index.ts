@@ -26,4 +26,5 @@ export {
   type ManagerBackoff,
 } from './reconnect-policy';
 export { canShareConnection, type TabMessage } from './shared-connection';
-export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type ResyncInfo } from './socket-connection';
+export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type PublishedEvent, type ResyncInfo } from './socket-connection';
+export { refreshDelayMs } from './token-refresh';

@@ -1,8 +1,8 @@
-import type { EventEnvelope, RoomwireError, RwErrorPayload, StreamPosition } from '@roomwire/shared';
+import { RoomwireError, type ClientPublishRequest, type EventEnvelope, type RwErrorPayload, type StreamPosition } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
 import type { ConnectionHub, TabSink } from './connection-hub';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
-import { isNewerPosition, openConnection, type ConnectionStatus, type ResyncInfo, type SocketConnection } from './socket-connection';
+import { isNewerPosition, openConnection, type ConnectionStatus, type PublishedEvent, type ResyncInfo, type SocketConnection } from './socket-connection';
 
 /** Messages between the tabs of one shared connection, over their BroadcastChannel. */
 export type TabMessage =
@@ -21,7 +21,11 @@ export type TabMessage =
   | { t: 'resync'; info: ResyncInfo }
   | { t: 'error'; error: RwErrorPayload }
   | { t: 'refused'; services: string[]; error: RwErrorPayload }
-  | { t: 'status'; status: ConnectionStatus };
+  | { t: 'status'; status: ConnectionStatus }
+  /** A follower tab's `publish()`, sent by the leader; answered by `published` with the same `id`. */
+  | { t: 'publish'; tab: string; id: number; request: ClientPublishRequest }
+  | { t: 'published'; tab: string; id: number; event: PublishedEvent }
+  | { t: 'published'; tab: string; id: number; error: RwErrorPayload };
 
 /** Why: sharing needs the Web Locks API (election) and BroadcastChannel (relay), which only secure browser contexts have. */
 export function canShareConnection(): boolean {
@@ -73,6 +77,9 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
   let seq = 0;
   /** This tab's `want()` calls, answered by the leader's ack of their `interest` (or of a later one, which includes them). */
   const waiters: { seq: number; resolve: (held: ReadonlySet<string>) => void; reject: (error: RoomwireError) => void }[] = [];
+  /** This tab's `publish()` calls relayed to the leader, each with a deadline of `requestTimeoutMs`. */
+  const publishing = new Map<number, { resolve: (event: PublishedEvent) => void; reject: (error: RoomwireError) => void }>();
+  let publishSeq = 0;
 
   const post = (message: TabMessage): void => {
     if (!closed) channel.postMessage(message);
@@ -200,6 +207,22 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         dropRefused(message.services);
         if (!connection) sink.refused(message.services, message.error);
         return;
+      case 'publish':
+        if (connection) {
+          const { tab, id } = message;
+          connection.publish(message.request).then(
+            (event) => post({ t: 'published', tab, id, event }),
+            (err: unknown) => post({ t: 'published', tab, id, error: asRoomwireError(err).toJSON() }),
+          );
+        }
+        return;
+      case 'published':
+        if (message.tab === tabId) {
+          const call = publishing.get(message.id);
+          if ('event' in message) call?.resolve(message.event);
+          else call?.reject(fromPayload(message.error));
+        }
+        return;
     }
     if (connection) return;
     switch (message.t) {
@@ -271,6 +294,22 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       const n = started ? announce() : seq + 1;
       return new Promise((resolve, reject) => waiters.push({ seq: n, resolve, reject }));
     },
+    publish(request) {
+      if (closed) return Promise.reject(closedError());
+      if (connection) return connection.publish(request);
+      const id = ++publishSeq;
+      return new Promise<PublishedEvent>((resolve, reject) => {
+        const timer = setTimeout(() => settle(new RoomwireError('RW_ERR_TIMEOUT', `the leader tab did not answer within ${opts.requestTimeoutMs} ms: the event may or may not have been published`)), opts.requestTimeoutMs);
+        const settle = (outcome: PublishedEvent | RoomwireError): void => {
+          if (!publishing.delete(id)) return;
+          clearTimeout(timer);
+          if (outcome instanceof RoomwireError) reject(outcome);
+          else resolve(outcome);
+        };
+        publishing.set(id, { resolve: settle, reject: settle });
+        post({ t: 'publish', tab: tabId, id, request });
+      });
+    },
     close() {
       if (closed) return;
       post({ t: 'bye', tab: tabId });
@@ -283,6 +322,7 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       releaseLocks();
       channel.close();
       settleUpTo(Infinity, { error: closedError() });
+      for (const call of [...publishing.values()]) call.reject(closedError());
     },
   };
 }

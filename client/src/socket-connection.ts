@@ -6,9 +6,12 @@ import {
   isDeliveryFrame,
   isErrorCode,
   isRetryable,
+  type ClientPublishAck,
+  type ClientPublishRequest,
   type ClientToServerEvents,
   type ErrorCode,
   type EventEnvelope,
+  type RefreshAck,
   type ResumeAck,
   type RwErrorPayload,
   type ServerToClientEvents,
@@ -23,6 +26,10 @@ import { nextState, type ConnectionSignal, type ConnectionState } from './connec
 import { createReconcileWaiters } from './reconcile-waiters';
 import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
+import { refreshDelayMs } from './token-refresh';
+
+/** Shortest wait before a failed token refresh is tried again, in ms. */
+const REFRESH_RETRY_MIN_MS = 500;
 
 /** Why a resync is needed, and for which services: reload their state from your backend. */
 export interface ResyncInfo {
@@ -39,6 +46,14 @@ export interface ConnectionStatus {
   reconnectAttempts: number;
   /** Reconnects after which every missed event was replayed. */
   recovered: number;
+  /** Fresh tokens the node accepted on an open connection (`rw:refresh`), instead of a reconnect. */
+  tokenRefreshes: number;
+}
+
+/** What `publish` resolves to: the event's id, and the offset of the frame that carried it (`null` for volatile events). */
+export interface PublishedEvent {
+  id: string;
+  offset: string | null;
 }
 
 /** What a connection reports to its owner. */
@@ -70,6 +85,12 @@ export interface SocketConnection {
    * closed or stopped for good (`RW_ERR_CLOSED`, or the code of the refused handshake).
    */
   reconcile(): Promise<ReadonlySet<string>>;
+  /**
+   * Sends one event (`rw:publish`) once connected; resolves when the node accepted it. Rejects with the
+   * node's code, `RW_ERR_TIMEOUT` (not connected, or no answer, within `requestTimeoutMs`: the event may
+   * or may not have been published), or `RW_ERR_CLOSED`.
+   */
+  publish(request: ClientPublishRequest): Promise<PublishedEvent>;
   readonly position: StreamPosition | null;
   status(): ConnectionStatus;
   /** The disconnect funnel: disconnects for good and clears every timer and listener. */
@@ -133,7 +154,14 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   const waiters = createReconcileWaiters(opts.requestTimeoutMs);
   const status: ConnectionStatus = start.status
     ? { ...start.status, state: start.status.lastConnectedAt === null ? 'connecting' : 'reconnecting' }
-    : { state: 'connecting', lastConnectedAt: null, lastDisconnectedAt: null, totalDisconnects: 0, reconnectAttempts: 0, recovered: 0 };
+    : { state: 'connecting', lastConnectedAt: null, lastDisconnectedAt: null, totalDisconnects: 0, reconnectAttempts: 0, recovered: 0, tokenRefreshes: 0 };
+  /** The token of the last handshake attempt, and when it was obtained: what a new connection runs on. */
+  let handshakeToken: { token: string; atMs: number } | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The token the current connection runs on (its handshake's, then each accepted refresh's). */
+  let current: { token: string; atMs: number } | undefined;
+  /** Callers of `publish` waiting for a connection, each with its own deadline. */
+  const connectWaiters = new Set<{ resolve(): void; reject(error: RoomwireError): void }>();
 
   const report = (): void => hooks.status({ ...status });
   const signal = (s: ConnectionSignal): void => {
@@ -155,7 +183,10 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     // Called on every (re)connect, so a token function yields a fresh token each time.
     auth: (cb) => {
       Promise.resolve(typeof opts.token === 'function' ? opts.token() : opts.token).then(
-        (token) => cb({ token, v: PROTOCOL_VERSION }),
+        (token) => {
+          handshakeToken = { token, atMs: Date.now() };
+          cb({ token, v: PROTOCOL_VERSION });
+        },
         () => cb({ token: '', v: PROTOCOL_VERSION }),
       );
     },
@@ -303,10 +334,123 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     }
   };
 
+  const clearRefresh = (): void => {
+    clearTimeout(refreshTimer);
+    refreshTimer = undefined;
+  };
+
+  /**
+   * Schedules the next `rw:refresh` for the token the connection runs on (a token function only: a
+   * static token cannot be renewed). Why: without it every connection is closed at its token's `exp`
+   * and reconnects, a storm of reconnects every token lifetime.
+   */
+  const scheduleRefresh = (token: string, obtainedAtMs: number): void => {
+    clearRefresh();
+    current = { token, atMs: obtainedAtMs };
+    if (typeof opts.token !== 'function' || opts.tokenRefreshRatio === false || closed || stoppedWith) return;
+    const delay = refreshDelayMs(token, opts.tokenRefreshRatio, obtainedAtMs);
+    if (delay === undefined) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void refreshNow();
+    }, Math.max(0, obtainedAtMs + delay - Date.now()));
+  };
+
+  /**
+   * After a failed refresh that may succeed later (the token function failed, the node could not
+   * answer or asked to retry): tries again halfway to the current token's expiry, at least
+   * {@link REFRESH_RETRY_MIN_MS} later; too close to it, the expiry close and reconnect take over.
+   */
+  const retryRefresh = (): void => {
+    clearRefresh();
+    if (current === undefined || closed || stoppedWith || !socket.connected) return;
+    const lifetimeMs = refreshDelayMs(current.token, 1, current.atMs);
+    if (lifetimeMs === undefined) return;
+    const expiresAtMs = current.atMs + lifetimeMs;
+    const waitMs = Math.max(REFRESH_RETRY_MIN_MS, (expiresAtMs - Date.now()) / 2);
+    if (Date.now() + waitMs >= expiresAtMs) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void refreshNow();
+    }, waitMs);
+  };
+
+  /** Fetches a fresh token and hands it to the node; a failure is reported (and retried while it may help). */
+  const refreshNow = async (): Promise<void> => {
+    const at = connection;
+    const source = opts.token as () => string | Promise<string>;
+    let token: string;
+    try {
+      token = await source();
+    } catch (err) {
+      hooks.error({ code: 'RW_ERR_UNAUTHORIZED', message: `the token function failed, so the token could not be refreshed: ${err instanceof Error ? err.message : String(err)}` });
+      if (!isLostWithConnection(socket, at, connection)) retryRefresh();
+      return;
+    }
+    const obtainedAtMs = Date.now();
+    if (closed || isLostWithConnection(socket, at, connection)) return;
+    let ack: RefreshAck;
+    try {
+      ack = await socket.timeout(opts.requestTimeoutMs).emitWithAck(EVENTS.refresh, { token });
+    } catch {
+      if (!isLostWithConnection(socket, at, connection)) retryRefresh();
+      return;
+    }
+    if (closed || isLostWithConnection(socket, at, connection)) return;
+    if (!ack.ok) {
+      hooks.error(ack.error);
+      if (isErrorCode(ack.error.code) && isRetryable(ack.error.code)) retryRefresh();
+      return;
+    }
+    status.tokenRefreshes += 1;
+    report();
+    if (ack.left.length > 0) {
+      for (const service of ack.left) confirmed.delete(service);
+      hooks.refused(ack.left, { code: 'RW_ERR_FORBIDDEN', message: `the refreshed token no longer allows ${ack.left.join(', ')}` });
+    }
+    scheduleRefresh(token, obtainedAtMs);
+  };
+
+  /** Resolves once the socket is connected, or rejects after `requestTimeoutMs` (or when the connection stops). */
+  const whenConnected = (): Promise<void> => {
+    if (stoppedWith) return Promise.reject(stoppedWith);
+    if (socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          connectWaiters.delete(waiter);
+          resolve();
+        },
+        reject: (error: RoomwireError) => {
+          clearTimeout(timer);
+          connectWaiters.delete(waiter);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => waiter.reject(new RoomwireError('RW_ERR_TIMEOUT', `not connected within ${opts.requestTimeoutMs} ms; the event was not sent`)), opts.requestTimeoutMs);
+      connectWaiters.add(waiter);
+    });
+  };
+
+  const publish = async (request: ClientPublishRequest): Promise<PublishedEvent> => {
+    await whenConnected();
+    let ack: ClientPublishAck;
+    try {
+      ack = await socket.timeout(opts.requestTimeoutMs).emitWithAck(EVENTS.publish, request);
+    } catch {
+      if (stoppedWith) throw stoppedWith;
+      throw new RoomwireError('RW_ERR_TIMEOUT', `no answer within ${opts.requestTimeoutMs} ms (or the connection dropped): the event may or may not have been published`);
+    }
+    if (!ack.ok) throw fromPayload(ack.error);
+    return { id: ack.id, offset: ack.offset };
+  };
+
   const clearTimers = (): void => {
     clearTimeout(refusalRetry);
     refusalRetry = undefined;
     clearPassRetry();
+    clearRefresh();
   };
 
   /** The connection will never connect again: every caller, now and later, gets `error`. */
@@ -315,6 +459,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     clearTimers();
     signal('stopped');
     waiters.rejectAll(stoppedWith);
+    for (const waiter of [...connectWaiters]) waiter.reject(stoppedWith);
   };
 
   const retryNow = (): void => {
@@ -345,6 +490,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     synced = false;
     connection += 1;
     waiters.setConnected(true);
+    if (handshakeToken !== undefined) scheduleRefresh(handshakeToken.token, handshakeToken.atMs);
+    for (const waiter of [...connectWaiters]) waiter.resolve();
     // sync() never rejects: its requests report their own failures.
     void sync(connection);
   });
@@ -353,6 +500,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     synced = false;
     waiters.setConnected(false);
     clearPassRetry();
+    clearRefresh();
     status.totalDisconnects += 1;
     status.lastDisconnectedAt = Date.now();
     report();
@@ -427,6 +575,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
       if (synced && socket.connected) void pass();
       return held;
     },
+    publish,
     get position() {
       return position;
     },

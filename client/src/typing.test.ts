@@ -25,3 +25,20 @@ test('handlers are typed from the catalog, and wrong services, types or fields d
   expect(client.state).toBe('disconnected');
   expect(seen).toEqual([]);
 });
+
+test('publish accepts only client-publishable types of a service, with their data type', async () => {
+  const client = createClient({ url: 'http://127.0.0.1:9', token: 't', transports: ['websocket'] });
+  const sending = (): Promise<unknown>[] => [
+    client.publish('presence', 'user.typing', { userId: 'u_7' }),
+    // @ts-expect-error billing has no type clients may send
+    client.publish('billing', 'invoice.paid', { invoiceId: 'in_1', amountCents: 1 }),
+    // @ts-expect-error wrong field for user.typing
+    client.publish('presence', 'user.typing', { user: 'u_7' }),
+    // @ts-expect-error no such type
+    client.publish('presence', 'user.left', { userId: 'u_7' }),
+  ];
+  client.close();
+  // Closed: every call rejects at once, with RW_ERR_CLOSED.
+  const outcomes = await Promise.allSettled(sending());
+  expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'sent'))).toEqual(['RW_ERR_CLOSED', 'RW_ERR_CLOSED', 'RW_ERR_CLOSED', 'RW_ERR_CLOSED']);
+});

@@ -14,6 +14,6 @@ export const catalog = defineEvents({
     'ticket.updated': event(z.object({ ticketId: z.string().min(1), status: z.enum(['open', 'pending', 'closed']) })),
   },
   presence: {
-    'user.typing': event(z.object({ userId: z.string().min(1) }), { volatile: true }),
+    'user.typing': event(z.object({ userId: z.string().min(1) }), { volatile: true, clientPublish: true }),
   },
 });

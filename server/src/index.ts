@@ -2,6 +2,7 @@ export { createNode, type NodeStats, type RoomwireNode } from './node/create-nod
 export { nodeDefaults, resolveNodeOptions, type AuthOptions, type NodeOptions, type ResolvedNodeOptions } from './config/node-options';
 export {
   createPublisher,
+  type BatchEvent,
   type EmitOptions,
   type Publisher,
   type PublisherOptions,

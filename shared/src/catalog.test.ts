@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { catalog, defineEvents, event, findEvent, isVolatile, type EventData } from './catalog';
+import { catalog, defineEvents, event, findEvent, isClientPublishable, isVolatile, type ClientEventType, type ClientPublishService, type EventData } from './catalog';
 import { ERROR_CODES, RoomwireError, isErrorCode, isRetryable } from './codes';
 
 test('the example catalog has the documented events and delivery classes', () => {
@@ -45,4 +45,27 @@ test('error codes: every code has a status and a retry flag, and errors carry th
   expect(err).toBeInstanceOf(Error);
   expect(err.retryable).toBe(true);
   expect(JSON.parse(JSON.stringify(err))).toEqual({ code: 'RW_ERR_DRAINING', message: 'bye' });
+});
+
+test('clientPublish marks the types clients may send, at run time and in the types', () => {
+  const typing = findEvent(catalog, 'presence', 'user.typing');
+  const paid = findEvent(catalog, 'billing', 'invoice.paid');
+  expect(typing && isClientPublishable(typing)).toBe(true);
+  expect(paid && isClientPublishable(paid)).toBe(false);
+  // A definition written without the option (an older catalog module) is not client-publishable.
+  expect(isClientPublishable({ schema: z.object({}), volatile: false })).toBe(false);
+
+  const custom = defineEvents({
+    chat: { 'message.posted': event(z.object({ text: z.string() }), { clientPublish: true }), 'message.deleted': event(z.object({ id: z.string() })) },
+    billing: { 'invoice.paid': event(z.object({ invoiceId: z.string() })) },
+  });
+  const sendable: ClientEventType<typeof custom, 'chat'> = 'message.posted';
+  // @ts-expect-error a type of the service that clients may not send
+  const notSendable: ClientEventType<typeof custom, 'chat'> = 'message.deleted';
+  const service: ClientPublishService<typeof custom> = 'chat';
+  // @ts-expect-error a service with no client-publishable type
+  const noService: ClientPublishService<typeof custom> = 'billing';
+  expect([sendable, notSendable, service, noService]).toHaveLength(4);
+  expect(isClientPublishable(custom.chat['message.posted'])).toBe(true);
+  expect(isClientPublishable(custom.chat['message.deleted'])).toBe(false);
 });

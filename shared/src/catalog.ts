@@ -10,6 +10,25 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
    * @default false
    */
   readonly volatile: boolean;
+  /**
+   * Clients may send this type themselves (`client.publish`), when their token's `publish` claim
+   * grants the service. Events are published by backends only otherwise.
+   * @default false
+   */
+  readonly clientPublish?: boolean;
+}
+
+/** An event type that clients may send (declared with `event(schema, { clientPublish: true })`). */
+export interface ClientEventDefinition<S extends z.ZodType = z.ZodType> extends EventDefinition<S> {
+  readonly clientPublish: true;
+}
+
+/** Options of {@link event}. */
+export interface EventOptions {
+  /** Dropped under pressure and never replayed (typing, cursors, presence pings). @default false */
+  volatile?: boolean;
+  /** Clients whose token grants the service may send this type (`client.publish`). @default false */
+  clientPublish?: boolean;
 }
 
 /** A catalog: service name → event type → definition. */
@@ -26,15 +45,27 @@ export type EventData<
   T extends EventType<C, S>,
 > = C[S][T] extends EventDefinition<infer Schema> ? z.infer<Schema> : never;
 
+/** The event types of one service that clients may send (declared with `clientPublish: true`). */
+export type ClientEventType<C extends CatalogDefinition, S extends ServiceName<C>> = {
+  [T in EventType<C, S>]: C[S][T] extends { readonly clientPublish: true } ? T : never;
+}[EventType<C, S>];
+
+/** The services of a catalog with at least one type that clients may send. */
+export type ClientPublishService<C extends CatalogDefinition> = {
+  [S in ServiceName<C>]: [ClientEventType<C, S>] extends [never] ? never : S;
+}[ServiceName<C>];
+
 /**
  * Declares one event type.
  *
  * @example
  * const paid = event(z.object({ invoiceId: z.string() }));
- * const typing = event(z.object({ userId: z.string() }), { volatile: true });
+ * const typing = event(z.object({ userId: z.string() }), { volatile: true, clientPublish: true });
  */
-export function event<S extends z.ZodType>(schema: S, options: { volatile?: boolean } = {}): EventDefinition<S> {
-  return { schema, volatile: options.volatile ?? false };
+export function event<S extends z.ZodType>(schema: S, options: EventOptions & { clientPublish: true }): ClientEventDefinition<S>;
+export function event<S extends z.ZodType>(schema: S, options?: EventOptions): EventDefinition<S>;
+export function event<S extends z.ZodType>(schema: S, options: EventOptions = {}): EventDefinition<S> {
+  return { schema, volatile: options.volatile ?? false, clientPublish: options.clientPublish ?? false };
 }
 
 /**
@@ -62,6 +93,11 @@ export function isVolatile(definition: EventDefinition): boolean {
   return definition.volatile;
 }
 
+/** Why: clients may send only the types the catalog marks; everything else comes from trusted backends. */
+export function isClientPublishable(definition: EventDefinition): boolean {
+  return definition.clientPublish === true;
+}
+
 /**
  * The example catalog that ships with Roomwire. Replace it with your own; the tests use this one.
  */
@@ -73,7 +109,7 @@ export const catalog = defineEvents({
     'ticket.updated': event(z.object({ ticketId: z.string().min(1), status: z.enum(['open', 'pending', 'closed']) })),
   },
   presence: {
-    'user.typing': event(z.object({ userId: z.string().min(1) }), { volatile: true }),
+    'user.typing': event(z.object({ userId: z.string().min(1) }), { volatile: true, clientPublish: true }),
   },
 });
 

@@ -11,6 +11,12 @@ export interface EventEnvelope<D = unknown, S extends string = string, T extends
   type: T;
   ts: number;
   data: D;
+  /**
+   * The `sub` of the client that sent the event (`client.publish`), set by the node from the sender's
+   * verified token, never from what the client sent. Absent on events published by backends, and on
+   * events of clients whose token has no `sub`.
+   */
+  sub?: string;
 }
 
 /** The envelope of one event type of a catalog. */

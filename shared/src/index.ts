@@ -3,9 +3,14 @@ export {
   defineEvents,
   event,
   findEvent,
+  isClientPublishable,
   isVolatile,
   type Catalog,
   type CatalogDefinition,
+  type ClientEventDefinition,
+  type ClientEventType,
+  type ClientPublishService,
+  type EventOptions,
   type EventData,
   type EventDefinition,
   type EventType,
@@ -31,6 +36,15 @@ export {
   type TypedEnvelope,
 } from './envelope';
 export { Fifo } from './fifo';
+export {
+  MAX_BATCH_EVENTS,
+  type BatchItemResult,
+  type BatchPublishResponse,
+  type ClientPublishAck,
+  type ClientPublishRequest,
+  type RefreshAck,
+  type RefreshRequest,
+} from './client-requests';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   EVENTS,

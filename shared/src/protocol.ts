@@ -1,5 +1,6 @@
 import type { RwErrorPayload } from './codes';
 import type { DeliveryFrame } from './envelope';
+import type { ClientPublishAck, ClientPublishRequest, RefreshAck, RefreshRequest } from './client-requests';
 
 /** Version of the wire protocol described in PROTOCOL.md; sent by clients in the handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -12,6 +13,10 @@ export const EVENTS = {
   unsubscribe: 'rw:unsubscribe',
   /** client → server, with ack: rejoin service rooms and replay what was missed since a position. */
   resume: 'rw:resume',
+  /** client → server, with ack: swap the connection's token for a fresh one, without reconnecting. */
+  refresh: 'rw:refresh',
+  /** client → server, with ack: publish one event of a type the catalog lets clients send. */
+  publish: 'rw:publish',
   /** server → client: a delivery frame; durable frames carry their stream offset as a last argument. */
   event: 'rw:event',
   /**
@@ -100,6 +105,8 @@ export interface ClientToServerEvents {
   'rw:subscribe': (request: SubscribeRequest, ack: (result: SubscribeAck) => void) => void;
   'rw:unsubscribe': (request: SubscribeRequest, ack: (result: UnsubscribeAck) => void) => void;
   'rw:resume': (request: ResumeRequest, ack: (result: ResumeAck) => void) => void;
+  'rw:refresh': (request: RefreshRequest, ack: (result: RefreshAck) => void) => void;
+  'rw:publish': (request: ClientPublishRequest, ack: (result: ClientPublishAck) => void) => void;
 }
 
 const OFFSET_PATTERN = /^(\d{1,20})-(\d{1,20})$/;

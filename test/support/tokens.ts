@@ -7,11 +7,11 @@ export const TEST_PUBLISH_KEY = 'test-publish-key-0123456789';
 
 /** Signs a client token for tests. */
 export async function signToken(
-  claims: { org: string; services: string[] | '*'; sub?: string },
+  claims: { org: string; services: string[] | '*'; sub?: string; publish?: string[] | '*' },
   options: { secret?: string; expiresInS?: number } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ org: claims.org, services: claims.services, ...(claims.sub !== undefined ? { sub: claims.sub } : {}) })
+  return new SignJWT({ org: claims.org, services: claims.services, ...(claims.sub !== undefined ? { sub: claims.sub } : {}), ...(claims.publish !== undefined ? { publish: claims.publish } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt(now)
     .setExpirationTime(now + (options.expiresInS ?? 3600))

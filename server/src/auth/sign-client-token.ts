@@ -8,8 +8,13 @@ export interface SignClientTokenOptions {
   org: string;
   /** Services the client may subscribe to, or `'*'` for every service of the org (`services` claim). */
   services: readonly string[] | '*';
-  /** Who the token is for, e.g. your user id (`sub` claim); shown in the node's logs. @default undefined */
+  /** Who the token is for, e.g. your user id (`sub` claim); shown in the node's logs, and carried by the events the client sends. @default undefined */
   sub?: string;
+  /**
+   * Services the client may send events to with `client.publish` (`publish` claim; only the types the
+   * catalog marks `clientPublish`), or `'*'`. @default undefined (none)
+   */
+  publish?: readonly string[] | '*';
   /**
    * Lifetime: seconds, or a time span such as `'15m'` or `'1h'`. A connection whose token expires is
    * closed and reconnects with a fresh token (recovering what it missed), so this is also how often
@@ -70,8 +75,8 @@ function lifetimeSeconds(expiresIn: number | string): number {
  * });
  */
 export async function signClientToken(options: SignClientTokenOptions): Promise<string> {
-  const { org, services, sub, secret, privateKey, issuer, audience } = options;
-  const claims = claimsSchema.safeParse({ org, services, sub });
+  const { org, services, sub, publish, secret, privateKey, issuer, audience } = options;
+  const claims = claimsSchema.safeParse({ org, services, sub, publish });
   if (!claims.success) {
     const issue = claims.error.issues[0];
     throw new TypeError(`signClientToken: ${issue?.path.join('.') || 'claims'}: ${issue?.message ?? 'invalid'} (names: letters, digits, "_" and "-", at most 64)`);
@@ -99,7 +104,7 @@ export async function signClientToken(options: SignClientTokenOptions): Promise<
   }
 
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ org: claims.data.org, services: claims.data.services })
+  const jwt = new SignJWT({ org: claims.data.org, services: claims.data.services, ...(claims.data.publish === undefined ? {} : { publish: claims.data.publish }) })
     .setProtectedHeader(header)
     .setIssuedAt(now)
     .setExpirationTime(now + lifetime);

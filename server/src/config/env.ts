@@ -135,6 +135,7 @@ const schema = z.object({
   MAX_STREAM_LENGTH: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of stream entries').default(1_000_000),
   DRAIN_DELAY_MS: integer(0, MAX_TIMER_MS, `expected a non-negative integer of milliseconds, at most ${MAX_TIMER_MS}`).default(0),
   MAX_PAYLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(65_536),
+  MAX_BATCH_BODY_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(1_048_576),
   BATCH_WINDOW_MS: integer(0, 60_000, 'expected an integer of milliseconds from 0 (batching off) to 60000').default(20),
   MAX_BATCH_EVENTS: integer(1, 10_000, 'expected an integer from 1 to 10000').default(100),
   MAX_BATCH_BYTES: integer(1, 16_777_216, 'expected a positive integer of bytes, at most 16 MiB').default(65_536),
@@ -151,6 +152,8 @@ const schema = z.object({
   RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer; 0 turns rate limits off').default(1000),
   RATE_LIMIT_CLIENT_EVENTS_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   RATE_LIMIT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5000),
+  RATE_LIMIT_CLIENT_PUBLISHES_PER_SECOND: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(10),
+  RATE_LIMIT_CLIENT_PUBLISH_BURST: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(20),
   ADMIN_UI_LOGIN_FAILURES_PER_MINUTE: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer').default(5),
   TRUST_PROXY: z
     .string()
@@ -273,6 +276,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     keyPrefix: e.KEY_PREFIX,
     drainDelayMs: e.DRAIN_DELAY_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+    maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
     batching: e.BATCH_WINDOW_MS === 0 ? false : { batchWindowMs: e.BATCH_WINDOW_MS, maxBatchEvents: e.MAX_BATCH_EVENTS, maxBatchBytes: e.MAX_BATCH_BYTES },
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
@@ -290,6 +294,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
             handshakesPerIpPer10s: e.RATE_LIMIT_HANDSHAKES_PER_IP_PER_10S,
             clientEventsPerSocketPerSecond: e.RATE_LIMIT_CLIENT_EVENTS_PER_SECOND,
             publishesPerKeyPerSecond: e.RATE_LIMIT_PUBLISHES_PER_SECOND,
+            clientPublishesPerSocketPerSecond: e.RATE_LIMIT_CLIENT_PUBLISHES_PER_SECOND,
+            clientPublishBurstPerSocket: e.RATE_LIMIT_CLIENT_PUBLISH_BURST,
           },
     trustProxy: e.TRUST_PROXY,
     // The status page and /v1/status show the cluster's shape: on in development, off in production unless asked for.

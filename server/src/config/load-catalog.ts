@@ -37,9 +37,10 @@ export function catalogProblems(value: unknown): string[] {
     for (const [type, definition] of Object.entries(events as Record<string, unknown>)) {
       const where = `${service}/${type}`;
       if (!isValidEventType(type)) problems.push(`${where}: event types are 1 to 128 characters without spaces`);
-      const { schema, volatile } = (definition ?? {}) as { schema?: { safeParse?: unknown }; volatile?: unknown };
+      const { schema, volatile, clientPublish } = (definition ?? {}) as { schema?: { safeParse?: unknown }; volatile?: unknown; clientPublish?: unknown };
       if (typeof schema?.safeParse !== 'function') problems.push(`${where}: expected event(schema) with a zod schema, got ${describe(definition)}`);
       else if (typeof volatile !== 'boolean') problems.push(`${where}: "volatile" must be a boolean (declare it with event(schema, { volatile }))`);
+      else if (clientPublish !== undefined && typeof clientPublish !== 'boolean') problems.push(`${where}: "clientPublish" must be a boolean (declare it with event(schema, { clientPublish }))`);
     }
   }
   return problems;

@@ -13,6 +13,7 @@ test('resolving only the required options gives the documented defaults', () => 
     maxReplayFrames: 10_000,
     replayPageSize: 500,
     maxPayloadBytes: 65_536,
+    maxBatchBodyBytes: 1_048_576,
     maxSubscriptionsPerSocket: 100,
     positionIntervalMs: 15_000,
     pingIntervalMs: 4000,

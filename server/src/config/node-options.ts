@@ -51,6 +51,8 @@ export interface NodeOptions {
   replayPageSize?: number;
   /** Largest accepted publish body (HTTP) or payload (library), in bytes. @default 65536 */
   maxPayloadBytes?: number;
+  /** Largest accepted body of `POST /v1/publish/batch` (up to 100 events), in bytes. @default 1048576 */
+  maxBatchBodyBytes?: number;
   /** Most services one socket may be subscribed to. @default 100 */
   maxSubscriptionsPerSocket?: number;
   /** How often each socket is sent a position watermark, in ms; capped at a tenth of the window. @default 15000 */
@@ -126,6 +128,7 @@ export const nodeDefaults = {
   maxReplayFrames: 10_000,
   replayPageSize: 500,
   maxPayloadBytes: 65_536,
+  maxBatchBodyBytes: 1_048_576,
   maxSubscriptionsPerSocket: 100,
   positionIntervalMs: 15_000,
   pingIntervalMs: 4000,
@@ -194,6 +197,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'maxReplayFrames',
     'replayPageSize',
     'maxPayloadBytes',
+    'maxBatchBodyBytes',
     'maxSubscriptionsPerSocket',
     'positionIntervalMs',
     'pingIntervalMs',

@@ -11,6 +11,10 @@ export interface RateLimitOptions {
   clientEventsPerSocketPerSecond?: number;
   /** HTTP publishes per API key per second, shared across the cluster. @default 5000 */
   publishesPerKeyPerSecond?: number;
+  /** Events a client may send (`rw:publish`) per connection per second, on average (token bucket rate). @default 10 */
+  clientPublishesPerSocketPerSecond?: number;
+  /** Events a client may send at once after a quiet spell, per connection (token bucket size). @default 20 */
+  clientPublishBurstPerSocket?: number;
 }
 
 /** Defaults of {@link RateLimitOptions}. */
@@ -18,16 +22,19 @@ export const rateLimitDefaults: Required<RateLimitOptions> = {
   handshakesPerIpPer10s: 1000,
   clientEventsPerSocketPerSecond: 20,
   publishesPerKeyPerSecond: 5000,
+  clientPublishesPerSocketPerSecond: 10,
+  clientPublishBurstPerSocket: 20,
 };
 
 /** Which limit refused a request (a metrics label). */
-export type LimitName = 'handshake' | 'client_event' | 'publish' | 'admin_login';
+export type LimitName = 'handshake' | 'client_event' | 'publish' | 'admin_login' | 'client_publish';
 
 /** The node's rate limiters. Each `take…` resolves, or rejects with `RW_ERR_RATE_LIMITED`. */
 export interface RateLimits {
   takeHandshake(ip: string): Promise<void>;
   takeClientEvent(socketId: string): Promise<void>;
-  takePublish(apiKey: string): Promise<void>;
+  /** Takes `points` (one per event; a batch takes one per event it holds). @default 1 */
+  takePublish(apiKey: string, points?: number): Promise<void>;
   /** Forgets a socket's counter. */
   forgetSocket(socketId: string): void;
 }
@@ -63,9 +70,9 @@ export function createSharedLimiter(store: LimiterStore, name: string, points: n
  * `RW_ERR_RATE_LIMITED` ("too many {what}; retry in N s", `retryAfterSeconds` in its details). A store
  * error with no insurance lets the request through.
  */
-export async function takePoint(limiter: RateLimiterAbstract, key: string, what: string, onLimited: () => void): Promise<void> {
+export async function takePoint(limiter: RateLimiterAbstract, key: string, what: string, onLimited: () => void, points = 1): Promise<void> {
   try {
-    await consumeWithin(limiter, key, STORE_TIMEOUT_MS);
+    await consumeWithin(limiter, key, STORE_TIMEOUT_MS, points);
   } catch (err) {
     if (!(err instanceof RateLimiterRes)) return;
     onLimited();
@@ -82,13 +89,13 @@ export function createRateLimits(options: Required<RateLimitOptions>, deps: Limi
   const handshakes = createSharedLimiter(deps, 'handshake', options.handshakesPerIpPer10s, 10);
   const publishes = createSharedLimiter(deps, 'publish', options.publishesPerKeyPerSecond, 1);
   const clientEvents = new RateLimiterMemory({ points: options.clientEventsPerSocketPerSecond, duration: 1 });
-  const take = (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string): Promise<void> =>
-    takePoint(limiter, key, what, () => deps.onLimited(limit));
+  const take = (limiter: RateLimiterAbstract, key: string, limit: LimitName, what: string, points = 1): Promise<void> =>
+    takePoint(limiter, key, what, () => deps.onLimited(limit), points);
   return {
     takeHandshake: (ip) => take(handshakes, ip, 'handshake', 'connections from this address'),
     takeClientEvent: (socketId) => take(clientEvents, socketId, 'client_event', 'requests on this connection'),
     // The key itself never reaches Redis: only its digest names the counter.
-    takePublish: (apiKey) => take(publishes, createHash('sha256').update(apiKey).digest('base64url').slice(0, 22), 'publish', 'publishes with this key'),
+    takePublish: (apiKey, points = 1) => take(publishes, createHash('sha256').update(apiKey).digest('base64url').slice(0, 22), 'publish', 'publishes with this key', points),
     forgetSocket: (socketId) => void clientEvents.delete(socketId),
   };
 }
@@ -102,13 +109,13 @@ const STORE_TIMEOUT_MS = 1000;
  * only when the store reports an error, and a Redis that does not answer at all (packets dropped)
  * reports none: every handshake and HTTP publish would wait as long as the outage.
  */
-async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutMs: number): Promise<void> {
+async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutMs: number, points: number): Promise<void> {
   const insurance = (limiter as { insuranceLimiter?: RateLimiterAbstract }).insuranceLimiter;
   if (!insurance) {
-    await limiter.consume(key);
+    await limiter.consume(key, points);
     return;
   }
-  const pending = limiter.consume(key);
+  const pending = limiter.consume(key, points);
   // Decided by the insurance after the deadline: a late answer has no one waiting for it.
   pending.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
@@ -116,7 +123,7 @@ async function consumeWithin(limiter: RateLimiterAbstract, key: string, timeoutM
     timer = setTimeout(resolve, timeoutMs, 'late');
   });
   try {
-    if ((await Promise.race([pending, late])) === 'late') await insurance.consume(key);
+    if ((await Promise.race([pending, late])) === 'late') await insurance.consume(key, points);
   } finally {
     clearTimeout(timer);
   }

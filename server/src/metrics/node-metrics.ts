@@ -118,7 +118,7 @@ export function createNodeMetrics(nodeId: string, sources: MetricsSources): Node
     registers,
   });
   const volatileDrops = new Counter({ name: 'roomwire_volatile_dropped_total', help: 'Volatile events not sent to sockets under pressure.', registers });
-  const rateLimited = new Counter({ name: 'roomwire_rate_limited_total', help: 'Requests refused by a rate limit, by limit (handshake, client_event, publish, admin_login).', labelNames: ['limit'], registers });
+  const rateLimited = new Counter({ name: 'roomwire_rate_limited_total', help: 'Requests refused by a rate limit, by limit (handshake, client_event, publish, admin_login, client_publish).', labelNames: ['limit'], registers });
   const adminLoginFailures = new Counter({
     name: 'roomwire_admin_login_failures_total',
     help: 'Admin UI logins refused, by reason (credentials: wrong user name or password; rate_limited: too many failures from the address).',

@@ -6,6 +6,8 @@ import {
   orgRoom,
   parseServiceRoom,
   type CatalogDefinition,
+  type ClientPublishAck,
+  type RefreshAck,
   type ResumeAck,
   type StreamPosition,
   type SubscribeAck,
@@ -23,6 +25,7 @@ import type { RateLimits } from '../limits/rate-limits';
 import type { ClientAddress } from './client-address';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
+import { refreshClaims, type createClientPublish } from './client-requests';
 import type { RoomwireServer, RoomwireSocket } from './types';
 
 /** The partitions a connection's org can be in, and this node's readers of them. */
@@ -47,13 +50,15 @@ export interface ConnectionContext extends ReplayContext {
   limits: RateLimits | undefined;
   /** The client's address of a handshake (the TCP peer, or what trusted proxies say it is). */
   clientAddress: ClientAddress;
+  /** Serves `rw:publish` (events clients send). */
+  clientPublish: ReturnType<typeof createClientPublish>;
 }
 
 /** How often sockets are checked for an expired token. */
 const EXPIRY_SWEEP_MS = 1000;
 
 /** The requests a node serves; any other `rw:` event name is an unknown request. */
-const REQUESTS: ReadonlySet<unknown> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume]);
+const REQUESTS: ReadonlySet<unknown> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume, EVENTS.refresh, EVENTS.publish]);
 
 /** Why: Socket.IO never answers an event nobody listens to, so a client would wait for that ack forever. */
 function isUnknownRequest(event: unknown): boolean {
@@ -170,7 +175,7 @@ function connectionHandlers(ctx: ConnectionContext) {
    * waiting, so those are answered RW_ERR_INVALID_REQUEST (in the queue, so answers keep the order of
    * the requests). A request without an ack is run, unanswered.
    */
-  const request = (socket: RoomwireSocket, args: unknown[], run: (body: unknown, ack: unknown) => Promise<void>): void => {
+  const request = (socket: RoomwireSocket, args: unknown[], run: (body: unknown, ack: unknown) => Promise<void>, counted = true): void => {
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? last : undefined;
     const go = (): void => {
@@ -181,7 +186,8 @@ function connectionHandlers(ctx: ConnectionContext) {
       }
       void serially(socket, () => run(args[0], ack));
     };
-    if (!limits) {
+    // Client publishes have a limit of their own (a token bucket per connection, see client-requests.ts).
+    if (!limits || !counted) {
       go();
       return;
     }
@@ -240,6 +246,28 @@ function connectionHandlers(ctx: ConnectionContext) {
     reply(ack, result);
   };
 
+  const refresh = async (socket: RoomwireSocket, body: unknown, ack: unknown): Promise<void> => {
+    let result: RefreshAck;
+    try {
+      result = await refreshClaims(socket, body, ctx.verify);
+      if (ctx.logger.isLevelEnabled('debug')) logOf(socket).debug({ exp: result.ok ? result.exp : undefined }, 'token refreshed');
+    } catch (err) {
+      result = failureAck(err);
+    }
+    reply(ack, result);
+  };
+
+  const publishEvent = async (socket: RoomwireSocket, body: unknown, ack: unknown): Promise<void> => {
+    let result: ClientPublishAck;
+    try {
+      result = await ctx.clientPublish.publish(socket, body);
+    } catch (err) {
+      if (!(err instanceof RoomwireError) || err.code === 'RW_ERR_UNAVAILABLE') logOf(socket).warn({ err }, 'client publish failed');
+      result = failureAck(err);
+    }
+    reply(ack, result);
+  };
+
   return {
     serially,
     hold,
@@ -254,6 +282,12 @@ function connectionHandlers(ctx: ConnectionContext) {
     onResume(this: RoomwireSocket, ...args: unknown[]): void {
       request(this, args, (body, ack) => resume(this, body, ack));
     },
+    onRefresh(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, (body, ack) => refresh(this, body, ack));
+    },
+    onPublish(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, (body, ack) => publishEvent(this, body, ack), false);
+    },
     /** An unknown `rw:` request with an ack is answered RW_ERR_INVALID_REQUEST, in turn; without an ack it is ignored. */
     onAny(this: RoomwireSocket, event: unknown, ...args: unknown[]): void {
       if (!isUnknownRequest(event) || typeof args[args.length - 1] !== 'function') return;
@@ -266,6 +300,7 @@ function connectionHandlers(ctx: ConnectionContext) {
       unhold(this);
       ctx.gate.drop(this.id);
       ctx.limits?.forgetSocket(this.id);
+      ctx.clientPublish.forget(this);
       if (ctx.logger.isLevelEnabled('debug')) logOf(this).debug({ reason }, 'disconnected');
     },
   };
@@ -287,6 +322,8 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: 
   socket.on(EVENTS.subscribe, handlers.onSubscribe);
   socket.on(EVENTS.unsubscribe, handlers.onUnsubscribe);
   socket.on(EVENTS.resume, handlers.onResume);
+  socket.on(EVENTS.refresh, handlers.onRefresh);
+  socket.on(EVENTS.publish, handlers.onPublish);
   socket.onAny(handlers.onAny);
   socket.on('disconnect', handlers.onDisconnect);
 }

@@ -10,6 +10,7 @@ import { createLogger } from '../logger';
 import { createRateLimits, createSharedLimiter, takePoint } from '../limits/rate-limits';
 import { createNodeMetrics } from '../metrics/node-metrics';
 import { createHttpPublishHandler } from '../publish/http-publish';
+import { createHttpBatchPublishHandler } from '../publish/http-publish-batch';
 import { createPublishPipeline, type PublishFn } from '../publish/publish-pipeline';
 import { RecoveryGate } from '../recovery/recovery-gate';
 import { newReplayStats, type ReplayStats } from '../recovery/replay';
@@ -19,6 +20,7 @@ import { createClientAddress } from './client-address';
 import { startClusterStatus } from './cluster-status';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { attachConnectionHandlers } from './connection';
+import { createClientPublish } from './client-requests';
 import { openEventTransport } from './event-transport';
 import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
 import { syncedRoom, type PartitionView } from '../stream/partition-view';
@@ -224,7 +226,17 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ? undefined
       : createRateLimits(opts.rateLimits, { ...limiterStore, onLimited: (limit) => metrics.rateLimited(limit) });
   let draining = false;
+  const pipeline = createPublishPipeline({ catalog: opts.catalog, sink: transport.sink, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
+  const { publish } = pipeline;
+  const clientPublish = createClientPublish({
+    verify,
+    catalog: opts.catalog,
+    publish,
+    publishLimit: opts.rateLimits === false ? undefined : { ratePerSecond: opts.rateLimits.clientPublishesPerSocketPerSecond, burst: opts.rateLimits.clientPublishBurstPerSocket },
+    onLimited: () => metrics.rateLimited('client_publish'),
+  });
   const connections = attachConnectionHandlers(io, {
+    clientPublish,
     limits,
     clientAddress,
     isDraining: () => draining,
@@ -242,14 +254,19 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     onOutcome: (result) => metrics.replayed(result),
   });
 
-  const pipeline = createPublishPipeline({ catalog: opts.catalog, sink: transport.sink, maxPayloadBytes: opts.maxPayloadBytes, batching: opts.batching, observer: metrics });
-  const { publish } = pipeline;
   const httpPublish = createHttpPublishHandler({
     publish,
     apiKey: opts.publishApiKey,
     maxBodyBytes: opts.maxPayloadBytes,
     logger,
     ...(limits ? { takePublish: (key: string) => limits.takePublish(key) } : {}),
+  });
+  const httpPublishBatch = createHttpBatchPublishHandler({
+    publish,
+    apiKey: opts.publishApiKey,
+    maxBodyBytes: opts.maxBatchBodyBytes,
+    logger,
+    ...(limits ? { takePublish: (key: string, points: number) => limits.takePublish(key, points) } : {}),
   });
   const startedAt = Date.now();
   const countSubscriptions = (): number => {
@@ -303,6 +320,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       ready,
       metrics: metrics.registry,
       publish: httpPublish,
+      publishBatch: httpPublishBatch,
       more: [...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
       clientAddress,
     }),

@@ -17,6 +17,8 @@ export interface HttpRoutesOptions {
   ready(): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }>;
   metrics: Registry;
   publish(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `POST /v1/publish/batch`. */
+  publishBatch(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Further routes (status page, admin UI), tried in order before a 404. */
   more: OptionalHandler[];
   /** Sees each request's addresses, so that an untrusted `X-Forwarded-For` is reported early. */
@@ -64,14 +66,14 @@ function route(options: HttpRoutesOptions, req: IncomingMessage, res: ServerResp
         sendJson(res, 500, { error: { code: 'RW_ERR_INTERNAL', message: 'metrics failed' } });
       },
     );
-  } else if (path === '/v1/publish') {
+  } else if (path === '/v1/publish' || path === '/v1/publish/batch') {
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       sendJson(res, 405, { error: { code: 'RW_ERR_METHOD_NOT_ALLOWED', message: 'use POST' } });
     } else if (options.isDraining()) {
       sendJson(res, 503, { error: { code: 'RW_ERR_DRAINING', message: 'this node is shutting down; publish through another node' } });
     } else {
-      return options.publish(req, res);
+      return path === '/v1/publish' ? options.publish(req, res) : options.publishBatch(req, res);
     }
   } else if (!options.more.some((handle) => handle(req, res))) {
     sendJson(res, 404, { error: { code: 'RW_ERR_NOT_FOUND', message: `no route ${safeToken(req.method)} ${safeToken(path)}` } });

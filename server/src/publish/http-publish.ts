@@ -63,17 +63,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-function digest(value: string): Buffer {
+/** SHA-256 of a key: compared in constant time, never the key itself. */
+export function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-function matchesKey(header: string | undefined, expected: Buffer): boolean {
+/** Whether an `Authorization` header carries the key whose digest is `expected`. */
+export function matchesKey(header: string | undefined, expected: Buffer): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   // Compare digests: equal length, constant time.
   return match !== null && timingSafeEqual(digest(match[1] as string), expected);
 }
 
-async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** Reads a body of at most `maxBytes` and parses it with {@link parseStrictJson}. */
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is ${declared} bytes, more than the limit of ${maxBytes}`);

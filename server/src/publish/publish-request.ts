@@ -18,6 +18,11 @@ export interface PublishRequest {
   type: string;
   data: unknown;
   idempotencyKey?: string;
+  /**
+   * The sending client's `sub`, from its verified token (client publishes only): copied into the
+   * envelope. Never read from a request body.
+   */
+  sub?: string;
 }
 
 /** A validated request: the envelope to send, its room and delivery class. */
@@ -58,6 +63,7 @@ export function validatePublish(catalog: CatalogDefinition, request: PublishRequ
     throw new RoomwireError('RW_ERR_INVALID_PAYLOAD', `invalid ${service}/${type} payload: a string has a lone surrogate (not valid Unicode, it would reach subscribers altered)`);
   }
   const envelope: EventEnvelope = { id: randomUUID(), org, service, type, ts: Date.now(), data: parsed.data };
+  if (request.sub !== undefined) envelope.sub = request.sub;
   const bytes = Buffer.byteLength(JSON.stringify(envelope));
   if (bytes > maxPayloadBytes) {
     throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `event is ${bytes} bytes, more than the limit of ${maxPayloadBytes}`);

@@ -14,6 +14,14 @@ function typeChecks(publisher: Publisher): void {
   void publisher.to('acme', 'billing').emit('ticket.updated', { ticketId: 't', status: 'open' });
   // @ts-expect-error a service outside the catalog
   void publisher.to('acme', 'payroll');
+  void publisher.emitMany([
+    { org: 'acme', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 1 } },
+    { org: 'acme', service: 'tickets', type: 'ticket.updated', data: { ticketId: 't', status: 'open' }, idempotencyKey: 'k' },
+  ]);
+  // @ts-expect-error emitMany: the data of another type of the service
+  void publisher.emitMany([{ org: 'acme', service: 'billing', type: 'invoice.paid', data: { ticketId: 't', status: 'open' } }]);
+  // @ts-expect-error emitMany: a type of another service
+  void publisher.emitMany([{ org: 'acme', service: 'billing', type: 'ticket.updated', data: { ticketId: 't', status: 'open' } }]);
 }
 
 test('publisher emits are typed from the catalog (checked by the type checker)', () => {

@@ -1,4 +1,5 @@
-import { catalog as exampleCatalog, type Catalog, type CatalogDefinition, type EventData, type EventType, type ServiceName } from '@roomwire/shared';
+import { catalog as exampleCatalog, type BatchItemResult, type Catalog, type CatalogDefinition, type EventData, type EventType, type ServiceName } from '@roomwire/shared';
+import { publishBatch } from './publish-batch';
 import { orgOfRoom } from '@roomwire/shared';
 import { connectRedis, standaloneHandle, type RedisClient, type RedisHandle } from '../stream/redis-client';
 import { RedisStreamLog } from '../stream/redis-stream-log';
@@ -49,10 +50,30 @@ export interface ServiceEmitter<C extends CatalogDefinition, S extends ServiceNa
   emit<T extends EventType<C, S>>(type: T, data: EventData<C, S, T>, options?: EmitOptions): Promise<PublishResult>;
 }
 
+/** One event of {@link Publisher.emitMany}: any event type of the catalog, with its payload type. */
+export type BatchEvent<C extends CatalogDefinition = Catalog> = {
+  [S in ServiceName<C>]: {
+    [T in EventType<C, S>]: { org: string; service: S; type: T; data: EventData<C, S, T>; idempotencyKey?: string };
+  }[EventType<C, S>];
+}[ServiceName<C>];
+
 /** A publisher for trusted service code inside the network. */
 export interface Publisher<C extends CatalogDefinition = Catalog> {
   /** Targets the room of one service of one org. */
   to<S extends ServiceName<C>>(org: string, service: S): ServiceEmitter<C, S>;
+  /**
+   * Publishes up to 100 events of any orgs and services, each validated on its own, as
+   * `POST /v1/publish/batch` does: resolves with one result per event, in order, `{ id, offset,
+   * duplicate }` or `{ error: { code, message } }` (a refused event does not stop the others).
+   * @throws RoomwireError `RW_ERR_INVALID_REQUEST` when `events` holds no event or more than 100 (nothing sent).
+   *
+   * @example
+   * const results = await publisher.emitMany([
+   *   { org: 'acme', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 4200 } },
+   *   { org: 'acme', service: 'tickets', type: 'ticket.updated', data: { ticketId: 'T-1', status: 'open' }, idempotencyKey: 'T-1-open' },
+   * ]);
+   */
+  emitMany(events: readonly BatchEvent<C>[]): Promise<BatchItemResult[]>;
   /** Sends what is batched, then closes the Redis connection the publisher opened. */
   close(): Promise<void>;
 }
@@ -101,6 +122,7 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
         },
       };
     },
+    emitMany: (events) => publishBatch(publish, events),
     async close() {
       await flush();
       await redis.close();
