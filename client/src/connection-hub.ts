@@ -1,5 +1,5 @@
 import type { ResolvedClientOptions } from './client-options';
-import { openConnection, type ConnectionHooks } from './socket-connection';
+import { openConnection, type ConnectionHooks, type QueryMap, type QueryName } from './socket-connection';
 
 /** Who holds the connection: this client alone (Node, or sharing off), this tab for all tabs, or another tab. */
 export type TabRole = 'standalone' | 'leader' | 'follower';
@@ -17,6 +17,8 @@ export interface ConnectionHub {
    * the connection's `reconcile()` does (`RW_ERR_CLOSED` once this hub is closed).
    */
   want(services: ReadonlySet<string>): Promise<ReadonlySet<string>>;
+  /** Sends a read-only request (presence, history) on the connection, whichever tab holds it; resolves with its ack. */
+  query<E extends QueryName>(event: E, request: QueryMap[E]['request']): Promise<QueryMap[E]['ack']>;
   /** Closes this client's part; a leader hands the connection over to another tab. */
   close(): void;
 }
@@ -43,6 +45,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
         sink.refused(services, error);
       },
       status: (status) => sink.status(status),
+      presence: (change) => sink.presence(change),
     },
   });
   return {
@@ -50,6 +53,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
       wanted = new Set(services);
       return connection.reconcile();
     },
+    query: (event, request) => connection.query(event, request),
     close: () => connection.close(),
   };
 }
