@@ -134,7 +134,8 @@ export class MemoryStreamLog implements EventLog {
       if (entry.rooms.includes(room)) {
         const frame = plainFrameOf(entry.frame);
         entries.push({ offset: entry.offset, frame });
-        events += frame.events.length;
+        // The cursor's own entry counts only the events before the cursor.
+        events += before !== undefined && before.index > 0 && entry.offset === before.offset ? Math.min(before.index, frame.events.length) : frame.events.length;
       }
       if (events >= query.limit || scanned >= MEMORY_HISTORY_SCAN_BUDGET) {
         stopped = { lastScanned: entry.offset };

@@ -168,7 +168,7 @@ export class RedisStreamLog implements EventLog {
 
   async history(room: string, query: HistoryQuery): Promise<HistoryResult> {
     const before = query.before;
-    const args = [before?.offset ?? '', before !== undefined && before.index > 0 ? '1' : '', String(query.limit), String(query.windowMs), String(query.limit + HISTORY_SCAN_SLACK)];
+    const args = [before?.offset ?? '', before !== undefined && before.index > 0 ? '1' : '', String(query.limit), String(query.windowMs), String(query.limit + HISTORY_SCAN_SLACK), String(before?.index ?? 0)];
     const [raw, more, last] = await this.#withUnavailable(() =>
       this.#redis.run<[[string, unknown[]][], string, string]>(HISTORY_SCRIPT, [this.#keys.historyPrefix + room, this.#keys.stream], args),
     );

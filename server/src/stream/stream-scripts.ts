@@ -152,7 +152,7 @@ return {record, 'moved-back', last, first}
  * so the cost grows with the page, not with the partition's stream. KEYS: history index, stream. ARGV:
  * the cursor's offset ('' = from the newest), whether that entry itself is included ('1': the cursor
  * points inside it), the events wanted, the window in ms (older entries are not history), the most index
- * entries to look at (a scan budget: entries the stream trimmed are skipped). Returns
+ * entries to look at (a scan budget: entries the stream trimmed are skipped), the cursor's event index. Returns
  * `{ entries, more, last }`: `entries` as XRANGE returns them (newest first), `more` = '1' when the scan
  * stopped on the budget or the count rather than at the index's end ('' otherwise), `last` the offset
  * of the last index entry looked at ('' for none).
@@ -179,7 +179,10 @@ while true do
     local entry = redis.call('XRANGE', KEYS[2], last, last)
     if #entry > 0 then
       out[#out + 1] = entry[1]
-      events = events + (tonumber(entry[1][2][4]) or 1)
+      local n = tonumber(entry[1][2][4]) or 1
+      -- The cursor's own entry counts only the events before the cursor.
+      if ARGV[2] == '1' and last == ARGV[1] then n = math.min(n, tonumber(ARGV[6])) end
+      events = events + n
     end
     max = '(' .. padded
     if events >= want then more = '1' break end
