@@ -20,8 +20,8 @@ afterAll(async () => {
   await cluster?.cleanup();
 });
 
-async function clientOf(org: string, services: string[] | '*', url: string, open: (o: Parameters<typeof createClient>[0]) => RoomwireClient = (o) => cluster.client(o)): Promise<RoomwireClient> {
-  const client = open({ url, token: () => signToken({ org, services }), services: [] });
+async function clientOf(org: string, services: string[] | '*', url: string): Promise<RoomwireClient> {
+  const client = cluster.client({ url, token: () => signToken({ org, services }), services: [] });
   await waitUntil(() => client.state === 'connected', { what: 'client connected' });
   return client;
 }

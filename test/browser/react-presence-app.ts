@@ -3,7 +3,7 @@
 import { createElement, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createClient } from '../../client/src';
-import { RealtimeProvider, useHistory, usePresence } from '@roomwire/client/react';
+import { RealtimeProvider, useHistory, usePresence, type RealtimeProviderProps } from '@roomwire/client/react';
 
 interface PageGlobals {
   __loadMore(): void;
@@ -29,4 +29,6 @@ function Recent(): ReactNode {
   );
 }
 
-createRoot(document.getElementById('root') as HTMLElement).render(createElement(RealtimeProvider, { client }, createElement(Online), createElement(Recent)));
+// The provider for the example catalog (what createClient is typed from here).
+const Provider = RealtimeProvider as (props: RealtimeProviderProps) => ReactNode;
+createRoot(document.getElementById('root') as HTMLElement).render(createElement(Provider, { client }, createElement(Online), createElement(Recent)));
