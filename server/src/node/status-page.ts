@@ -223,6 +223,7 @@ function renderPage(nodeId: string, devToken: string | undefined, nonce: string)
       <div class="card"><dt class="label">Rooms</dt><dd class="value" id="rooms">–</dd></div>
       <div class="card"><dt class="label">Uptime</dt><dd class="value" id="uptime">–</dd></div>
       <div class="card"><dt class="label">Services</dt><dd class="mono services" id="services">–</dd></div>
+      <div class="card"><dt class="label">Present (users · connections)</dt><dd class="mono services" id="presence">–</dd></div>
     </dl>
   </section>
   <section class="card" aria-labelledby="events-title">
@@ -499,6 +500,8 @@ async function poll() {
   $('rooms').textContent = String(s.rooms);
   $('uptime').textContent = uptime(s.uptimeS);
   $('services').textContent = s.services.join(', ') || '—';
+  const present = s.presence && typeof s.presence === 'object' ? Object.entries(s.presence) : [];
+  $('presence').textContent = present.map(([service, p]) => service + ' ' + p.users + ' · ' + p.connections).join(', ') || '—';
   resolveServices(s.services);
   renderCluster(s);
 }
