@@ -1,6 +1,7 @@
 import type { PresenceChange, PresenceSnapshot } from '@roomwire/shared';
 import type { RoomwireClient } from '@roomwire/client';
-import { freePort, NODE_START_TIMEOUT_MS, spawnNode, waitUntil, type ChildNodeHandle } from './harness';
+import type { RoomwireNode } from '@roomwire/server';
+import { freePort, NODE_START_TIMEOUT_MS, spawnNode, startTcpProxy, waitUntil, type ChildNodeHandle, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
 import { signToken, TEST_JWT_SECRET, TEST_PUBLISH_KEY, uniqueOrg } from './support/tokens';
 
@@ -10,6 +11,7 @@ const MAX_MEMBERS = 3;
 
 let cluster: TestCluster;
 const children: ChildNodeHandle[] = [];
+const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 2, node: { presenceHeartbeatMs: HEARTBEAT_MS, presenceMaxMembers: MAX_MEMBERS } });
@@ -18,6 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(children.map((child) => child.kill()));
   await cluster?.cleanup();
+  await Promise.all(proxies.map((proxy) => proxy.close()));
 });
 
 function url(i: number): string {
@@ -82,6 +85,29 @@ test('unsubscribing from the service is a leave', async () => {
   await carol.unsubscribe('billing');
   await waitUntil(() => changes.some((c) => c.userId === 'carol' && c.type === 'leave'), { what: "carol's leave on unsubscribe" });
   expect(connectionsOf(await watching.presence('billing'), 'carol')).toBe(0);
+});
+
+test('a connection that drops and comes back (its session restored) is present again', async () => {
+  const org = uniqueOrg();
+  const { client: watching, changes } = await watcher(org, 0);
+  const proxy = await startTcpProxy(Number(new URL(url(0)).port));
+  proxies.push(proxy);
+  const hal = await member(org, 'hal', proxy.url);
+  await waitUntil(async () => connectionsOf(await watching.presence('billing'), 'hal') === 1, { what: 'hal present' });
+  // An event gives the connection an offset, so that Socket.IO restores its session on reconnect.
+  let received = 0;
+  hal.onEvent(() => (received += 1));
+  await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'in-1', amountCents: 1 });
+  await waitUntil(() => received === 1, { what: 'an event to hal' });
+  proxy.cut();
+  await waitUntil(() => changes.some((c) => c.userId === 'hal' && c.type === 'leave'), { what: "hal's leave when his connection dropped" });
+  proxy.restore();
+  await waitUntil(() => hal.metrics().recoveries.recovered >= 1 && hal.state === 'connected', { what: 'hal back and recovered' });
+  await waitUntil(async () => connectionsOf(await watching.presence('billing'), 'hal') === 1, { what: 'hal present again' });
+  expect(changes.filter((c) => c.userId === 'hal').map((c) => c.type)).toEqual(['join', 'leave', 'join']);
+  // The path under test: Socket.IO restored the session (rooms rejoined before the handshake was checked).
+  const halSockets = [...(cluster.nodes[0] as RoomwireNode).io.of('/').sockets.values()].filter((socket) => socket.data.claims?.sub === 'hal');
+  expect(halSockets.map((socket) => socket.recovered)).toEqual([true]);
 });
 
 test('above the member cap a service answers counts only', async () => {

@@ -47,8 +47,8 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
   const nsp = io.of('/');
   /** This node's connections per room and user. Bounded by the node's sockets and their rooms. */
   const local = new Map<string, Map<string, number>>();
-  /** Member sockets: their user and how many service rooms they count in. */
-  const sockets = new Map<string, { userId: string; rooms: number }>();
+  /** Member sockets: their user and the service rooms they count in. */
+  const sockets = new Map<string, { userId: string; rooms: Set<string> }>();
   /** (room, user) pairs whose count did not reach the store; written again on the next heartbeat. */
   const dirty = new Map<string, { room: string; userId: string }>();
   const inFlight = new Set<Promise<unknown>>();
@@ -92,24 +92,33 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
     if (!stopped) write(room, userId);
   };
 
+  /**
+   * A socket counts in a room once it is connected: a session restored by Socket.IO rejoins its rooms
+   * in the socket's constructor, before its handshake is checked (no claims yet, not in `nsp.sockets`);
+   * those rooms are counted when it connects.
+   */
   const onJoin = (room: string, id: string): void => {
     if (parseServiceRoom(room) === undefined) return;
     const userId = presenceUserOf(io, id);
     if (userId === undefined) return;
-    const member = sockets.get(id);
-    if (member) member.rooms += 1;
-    else sockets.set(id, { userId, rooms: 1 });
+    let member = sockets.get(id);
+    if (member === undefined) sockets.set(id, (member = { userId, rooms: new Set() }));
+    if (member.rooms.has(room)) return;
+    member.rooms.add(room);
     adjust(room, userId, 1);
   };
   const onLeave = (room: string, id: string): void => {
     const member = sockets.get(id);
-    if (member === undefined || parseServiceRoom(room) === undefined) return;
-    member.rooms -= 1;
-    if (member.rooms <= 0) sockets.delete(id);
+    if (member === undefined || !member.rooms.delete(room)) return;
+    if (member.rooms.size === 0) sockets.delete(id);
     adjust(room, member.userId, -1);
+  };
+  const onConnection = (socket: { id: string; rooms: Set<string> }): void => {
+    for (const room of socket.rooms) onJoin(room, socket.id);
   };
   nsp.adapter.on('join-room', onJoin);
   nsp.adapter.on('leave-room', onLeave);
+  nsp.on('connection', onConnection);
 
   const localPartitions = (): number[] => {
     const set = new Set<number>();
@@ -176,6 +185,7 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
       stopped = true;
       nsp.adapter.off('join-room', onJoin);
       nsp.adapter.off('leave-room', onLeave);
+      nsp.off('connection', onConnection);
       const partitions = [...touched];
       local.clear();
       sockets.clear();
