@@ -46,9 +46,11 @@ afterAll(async () => {
   await redis?.cleanup();
 });
 
-const engines: [string, (nodeId: string, livenessMs?: number) => PresenceEngine][] = [
+type MakeEngine = (nodeId: string, livenessMs?: number) => PresenceEngine;
+const redisEngine: MakeEngine = (nodeId, livenessMs = 60_000) => redisPresenceEngine({ redis: handle, keyPrefix: KEY_PREFIX, partitionCount: 1, nodeId, livenessMs });
+const engines: [string, MakeEngine][] = [
   ['memory', () => memoryPresenceEngine((room, userId, kind) => delivered.push({ room, userId, kind }))],
-  ['redis', (nodeId, livenessMs = 60_000) => redisPresenceEngine({ redis: handle, keyPrefix: KEY_PREFIX, partitionCount: 1, nodeId, livenessMs })],
+  ['redis', redisEngine],
 ];
 
 describe.each(engines)('presence engine: %s', (_name, make) => {
@@ -78,8 +80,8 @@ describe.each(engines)('presence engine: %s', (_name, make) => {
 
 describe('presence engine: redis, several nodes', () => {
   test("the cluster-wide count decides: a user on two nodes leaves only when the last one's share goes", async () => {
-    const a = engines[1][1]('node-a');
-    const b = engines[1][1]('node-b');
+    const a = redisEngine('node-a');
+    const b = redisEngine('node-b');
     const room = `org:${uniqueOrg()}:svc:billing`;
     expect((await a.set(room, 'bo', 1)).change).toBe('join');
     expect((await b.set(room, 'bo', 1)).change).toBeNull();
@@ -89,8 +91,8 @@ describe('presence engine: redis, several nodes', () => {
   });
 
   test("a node whose heartbeat expires is swept by others (its last users leave), and learns it at its next heartbeat", async () => {
-    const dying = engines[1][1]('node-dying', 200);
-    const sweeper = engines[1][1]('node-sweeper');
+    const dying = redisEngine('node-dying', 200);
+    const sweeper = redisEngine('node-sweeper');
     const room = `org:${uniqueOrg()}:svc:billing`;
     const mine = (): Delivered[] => delivered.filter((d) => d.room === room);
     expect((await dying.set(room, 'cy', 1)).wasAlive).toBe(false);
