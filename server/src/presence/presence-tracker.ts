@@ -26,6 +26,12 @@ export interface PresenceTracker {
   stop(): Promise<void>;
 }
 
+/**
+ * Most (room, user) writes kept for a retry while the store is away. Beyond it the node forgets them and,
+ * once the store answers again, removes its whole share and writes it again from its own counts.
+ */
+const MAX_PENDING_WRITES = 50_000;
+
 /** Extra partitions swept per round besides those the node reads or has members in. */
 const EXTRA_SWEEPS_PER_ROUND = 4;
 
@@ -53,6 +59,8 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
   const dirty = new Map<string, { room: string; userId: string }>();
   const inFlight = new Set<Promise<unknown>>();
   const lostPartitions = new Set<number>();
+  /** Set when pending writes overflowed: the node's share must be replaced as a whole. */
+  let overflowed = false;
   /** Partitions where this node has had members (at most the partition count). */
   const touched = new Set<number>();
   let stopped = false;
@@ -72,7 +80,12 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
           if (!wasAlive) lostPartitions.add(options.partitionOf(orgOfRoom(room)));
         },
         (err: unknown) => {
-          dirty.set(key, { room, userId });
+          if (overflowed || dirty.size >= MAX_PENDING_WRITES) {
+            overflowed = true;
+            dirty.clear();
+          } else {
+            dirty.set(key, { room, userId });
+          }
           logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'presence change not stored; retried on the next heartbeat');
         },
       ),
@@ -136,6 +149,13 @@ export function startPresenceTracker(options: PresenceTrackerOptions): PresenceT
   };
 
   const beat = async (): Promise<void> => {
+    if (overflowed) {
+      // Rejects (and so waits for the next heartbeat) while the store is still away.
+      await engine.leave([...touched]);
+      overflowed = false;
+      rewrite(touched);
+      return;
+    }
     const mine = localPartitions();
     const lost = mine.length > 0 ? await engine.heartbeat(mine) : [];
     const again = new Set([...lost, ...lostPartitions]);
