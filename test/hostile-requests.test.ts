@@ -196,16 +196,16 @@ describe('requests with hostile services', () => {
     const track = (name: string, ack: Promise<AnyAck>): Promise<AnyAck> => ack.then((a) => (order.push(name), a));
     const [forbidden, unknown, noBody, unsubscribe] = await Promise.all([
       track('subscribe', request(socket, 'rw:subscribe', { services: ['tickets'] })),
-      track('history', request(socket, 'rw:history', { services: ['billing'] })),
+      track('archive', request(socket, 'rw:archive', { services: ['billing'] })),
       track('no body', socket.timeout(3000).emitWithAck('rw:Subscribe') as Promise<AnyAck>),
       track('unsubscribe', request(socket, 'rw:unsubscribe', { services: ['billing'] })),
     ]);
     expectRefused(forbidden, 'RW_ERR_FORBIDDEN');
     expectRefused(unknown, 'RW_ERR_INVALID_REQUEST');
-    expect(unknown).toMatchObject({ error: { message: expect.stringContaining('"rw:history"') } });
+    expect(unknown).toMatchObject({ error: { message: expect.stringContaining('"rw:archive"') } });
     expectRefused(noBody, 'RW_ERR_INVALID_REQUEST');
     expect(unsubscribe).toEqual({ ok: true, services: ['billing'] });
-    expect(order).toEqual(['subscribe', 'history', 'no body', 'unsubscribe']);
+    expect(order).toEqual(['subscribe', 'archive', 'no body', 'unsubscribe']);
   });
 
   test('an unknown event outside rw: is ignored: its ack never comes, later requests are answered', async () => {

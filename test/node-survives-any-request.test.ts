@@ -54,6 +54,8 @@ const ROUTES = [
   '/metrics',
   '/v1/status',
   '/v1/publish',
+  '/v1/presence?org=acme&service=billing',
+  '/v1/history?org=acme&service=billing&limit=5',
   '/assets/roomwire-client.mjs',
   '/assets/roomwire-client.mjs.map',
   '/admin',

@@ -185,3 +185,11 @@ test('the status page shows the live cluster: nodes, connections, events, rates 
   expect(publishing.count()).toBeGreaterThan(0);
   expect(pageErrors).toEqual([]);
 }, 90_000);
+
+test("the page shows this node's presence per service: users with a sub, and their connections", async () => {
+  const named = createClient({ url: node(0).url, token: await signToken({ org: 'dev', services: ['billing'], sub: 'pat' }), services: ['billing'] });
+  clients.push(named);
+  await page.waitForFunction(() => document.getElementById('presence')?.textContent?.includes('billing 1 · 1') === true, undefined, { timeout: LIVE_MS });
+  const status = (await (await fetch(`${node(0).url}/v1/status`)).json()) as { presence: Record<string, { users: number; connections: number }> };
+  expect(status.presence).toEqual({ billing: { users: 1, connections: 1 }, tickets: { users: 0, connections: 0 }, presence: { users: 0, connections: 0 } });
+});

@@ -18,6 +18,7 @@ import { runDelivery } from './delivery';
 import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
 import { runHttpPublish } from './http-publish';
+import { runHistoryCost } from './history-cost';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -34,6 +35,7 @@ const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
        npm run bench -- http-publish [--quick]
+       npm run bench -- history-cost [--quick]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -65,6 +67,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const [benchmark, ...rest] = positionals;
+  if (benchmark === 'history-cost' && rest.length === 0) {
+    return runHistoryCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
   if (benchmark === 'volatile-cost' && rest.length === 0) {
     return runVolatileCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }

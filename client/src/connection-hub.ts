@@ -1,6 +1,6 @@
 import type { ClientPublishRequest } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
-import { openConnection, type ConnectionHooks, type PublishedEvent } from './socket-connection';
+import { openConnection, type ConnectionHooks, type PublishedEvent, type QueryMap, type QueryName } from './socket-connection';
 
 /** Who holds the connection: this client alone (Node, or sharing off), this tab for all tabs, or another tab. */
 export type TabRole = 'standalone' | 'leader' | 'follower';
@@ -20,6 +20,8 @@ export interface ConnectionHub {
   want(services: ReadonlySet<string>): Promise<ReadonlySet<string>>;
   /** Sends one event on the connection (through the leader tab when shared); see `SocketConnection.publish`. */
   publish(request: ClientPublishRequest): Promise<PublishedEvent>;
+  /** Sends a read-only request (presence, history) on the connection, whichever tab holds it; resolves with its ack. */
+  query<E extends QueryName>(event: E, request: QueryMap[E]['request']): Promise<QueryMap[E]['ack']>;
   /** Closes this client's part; a leader hands the connection over to another tab. */
   close(): void;
 }
@@ -46,6 +48,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
         sink.refused(services, error);
       },
       status: (status) => sink.status(status),
+      presence: (change) => sink.presence(change),
     },
   });
   return {
@@ -54,6 +57,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
       return connection.reconcile();
     },
     publish: (request) => connection.publish(request),
+    query: (event, request) => connection.query(event, request),
     close: () => connection.close(),
   };
 }

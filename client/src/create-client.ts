@@ -7,6 +7,9 @@ import {
   type EventData,
   type EventEnvelope,
   type EventType,
+  type HistoryPage,
+  type PresenceChange,
+  type PresenceSnapshot,
   type RwErrorPayload,
   type ServiceName,
   type StreamPosition,
@@ -64,6 +67,24 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
   onError(handler: (error: RwErrorPayload) => void): () => void;
   /** Calls `handler` on the `state` event: every connection state change, as `{ from, to }`. */
   onState(handler: (change: StateChange) => void): () => void;
+  /**
+   * Calls `handler` when a user joins (first connection, cluster-wide) or leaves (last connection) a
+   * service this client is subscribed to. Presence changes are volatile: after a reconnect, read
+   * {@link RoomwireClient.presence} again.
+   */
+  onPresence(service: ServiceName<C>, handler: (change: PresenceChange) => void): () => void;
+  /**
+   * Who is present in a service of the client's org, cluster-wide: `members` (`{ userId, connections }`),
+   * or `null` above the server's member cap, with the counts. Needs a token with `sub` (else
+   * `RW_ERR_FORBIDDEN`); sent once connected, again on the next connection if the first is lost.
+   */
+  presence(service: ServiceName<C>): Promise<PresenceSnapshot>;
+  /**
+   * A page of the service's durable events within the replay window, newest first (`limit` 1–100,
+   * default 20); pass the page's `next` as `before` for the next, older page (`next` is `null` at the
+   * end). Allowed exactly when a subscribe to the service is.
+   */
+  history(service: ServiceName<C>, options?: { limit?: number; before?: string }): Promise<HistoryPage>;
   /**
    * Subscribes to a service. Resolves once the server has confirmed it (after connecting, if offline);
    * rejects with a `RoomwireError` otherwise: the server refused it (its code; the service is dropped
@@ -129,6 +150,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
   const resyncs = new Set<Listener<ResyncInfo>>();
   const errors = new Set<Listener<RwErrorPayload>>();
   const states = new Set<Listener<StateChange>>();
+  const presenceListeners = new Map<string, Set<Listener<PresenceChange>>>();
 
   /** Services the app wants. */
   const desired = new Set<string>(opts.services);
@@ -195,6 +217,11 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     },
     role(next) {
       role = next;
+    },
+    presence(change) {
+      // The connection may carry other tabs' services.
+      if (!desired.has(change.service)) return;
+      for (const listener of presenceListeners.get(change.service) ?? []) listener(change);
     },
   };
 
@@ -264,6 +291,27 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     onResync: (handler) => register(resyncs, handler),
     onError: (handler) => register(errors, handler),
     onState: (handler) => register(states, handler),
+    onPresence(service, handler) {
+      const set = presenceListeners.get(service) ?? new Set();
+      presenceListeners.set(service, set);
+      set.add(handler);
+      return () => {
+        set.delete(handler);
+        if (set.size === 0) presenceListeners.delete(service);
+      };
+    },
+    async presence(service) {
+      if (closed) throw closedError();
+      const ack = await hub.query('rw:presence', { service });
+      if (!ack.ok) throw fromPayload(ack.error);
+      return { service: ack.service, users: ack.users, connections: ack.connections, members: ack.members };
+    },
+    async history(service, options = {}) {
+      if (closed) throw closedError();
+      const ack = await hub.query('rw:history', { service, ...options });
+      if (!ack.ok) throw fromPayload(ack.error);
+      return { service: ack.service, events: ack.events, next: ack.next };
+    },
     subscribe: (service) => request(service, 'subscribe'),
     unsubscribe: (service) => request(service, 'unsubscribe'),
     publish: (service, type, data) => (closed ? Promise.reject(closedError()) : hub.publish({ service, type, data })),

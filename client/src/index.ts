@@ -1,6 +1,6 @@
 export { createClient, type ClientMetrics, type RoomwireClient } from './create-client';
 // The error class requests reject with, from the same copy of @roomwire/shared the client uses (the browser bundle has its own).
-export { RoomwireError, type ErrorCode, type RwErrorPayload } from '@roomwire/shared';
+export { RoomwireError, type ErrorCode, type HistoryPage, type PresenceChange, type PresenceMember, type PresenceSnapshot, type RwErrorPayload } from '@roomwire/shared';
 export {
   clientDefaults,
   isProductionBuild,

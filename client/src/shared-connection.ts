@@ -1,8 +1,8 @@
-import { RoomwireError, type ClientPublishRequest, type EventEnvelope, type RwErrorPayload, type StreamPosition } from '@roomwire/shared';
+import { RoomwireError, type ClientPublishRequest, type EventEnvelope, type PresenceChange, type RwErrorPayload, type StreamPosition } from '@roomwire/shared';
 import type { ResolvedClientOptions } from './client-options';
 import type { ConnectionHub, TabSink } from './connection-hub';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
-import { isNewerPosition, openConnection, type ConnectionStatus, type PublishedEvent, type ResyncInfo, type SocketConnection } from './socket-connection';
+import { isNewerPosition, openConnection, type ConnectionStatus, type PublishedEvent, type QueryMap, type QueryName, type ResyncInfo, type SocketConnection } from './socket-connection';
 
 /** Messages between the tabs of one shared connection, over their BroadcastChannel. */
 export type TabMessage =
@@ -25,7 +25,12 @@ export type TabMessage =
   /** A follower tab's `publish()`, sent by the leader; answered by `published` with the same `id`. */
   | { t: 'publish'; tab: string; id: number; request: ClientPublishRequest }
   | { t: 'published'; tab: string; id: number; event: PublishedEvent }
-  | { t: 'published'; tab: string; id: number; error: RwErrorPayload };
+  | { t: 'published'; tab: string; id: number; error: RwErrorPayload }
+  | { t: 'presence'; change: PresenceChange }
+  /** A follower's read-only request, sent by the leader on its connection; answered by `answer` to that tab. */
+  | { t: 'query'; tab: string; id: number; event: QueryName; request: unknown }
+  | { t: 'answer'; tab: string; id: number; ack: unknown }
+  | { t: 'answer'; tab: string; id: number; error: RwErrorPayload };
 
 /** Why: sharing needs the Web Locks API (election) and BroadcastChannel (relay), which only secure browser contexts have. */
 export function canShareConnection(): boolean {
@@ -75,6 +80,9 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
   let position: StreamPosition | null = null;
   let lastStatus: ConnectionStatus | null = null;
   let seq = 0;
+  /** This tab's queries sent to the leader and not answered yet (sent again to a new leader). */
+  const queries = new Map<number, { event: QueryName; request: unknown; resolve: (ack: unknown) => void; reject: (error: RoomwireError) => void }>();
+  let queryId = 0;
   /** This tab's `want()` calls, answered by the leader's ack of their `interest` (or of a later one, which includes them). */
   const waiters: { seq: number; resolve: (held: ReadonlySet<string>) => void; reject: (error: RoomwireError) => void }[] = [];
   /** This tab's `publish()` calls relayed to the leader, each with a deadline of `requestTimeoutMs`. */
@@ -167,8 +175,17 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
           sink.status(next);
           post({ t: 'status', status: next });
         },
+        presence: (change) => {
+          sink.presence(change);
+          post({ t: 'presence', change });
+        },
       },
     });
+    // Queries this tab had sent to the old leader go out on its own connection now.
+    for (const [id, waiting] of [...queries]) {
+      queries.delete(id);
+      connection.query(waiting.event, waiting.request as never).then(waiting.resolve, (err: unknown) => waiting.reject(asRoomwireError(err)));
+    }
     post({ t: 'leader', tab: tabId });
     for (const tab of registry.keys()) watchTab(tab);
     connection.reconcile().then(
@@ -198,8 +215,28 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         return;
       case 'leader':
         // Make sure the new leader knows what this tab wants; pending subscribes resolve on its ack.
-        if (message.tab !== tabId && !connection) announce();
+        if (message.tab !== tabId && !connection) {
+          announce();
+          for (const [id, waiting] of queries) post({ t: 'query', tab: tabId, id, event: waiting.event, request: waiting.request });
+        }
         return;
+      case 'query':
+        if (connection) {
+          const { tab, id } = message;
+          connection.query(message.event, message.request as never).then(
+            (ack) => post({ t: 'answer', tab, id, ack }),
+            (err: unknown) => post({ t: 'answer', tab, id, error: asRoomwireError(err).toJSON() }),
+          );
+        }
+        return;
+      case 'answer': {
+        const waiting = message.tab === tabId ? queries.get(message.id) : undefined;
+        if (waiting === undefined) return;
+        queries.delete(message.id);
+        if ('ack' in message) waiting.resolve(message.ack);
+        else waiting.reject(fromPayload(message.error));
+        return;
+      }
       case 'ack':
         if (message.tab === tabId) settleUpTo(message.seq, 'held' in message ? { held: new Set(message.held) } : { error: fromPayload(message.error) });
         return;
@@ -243,6 +280,9 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       case 'status':
         lastStatus = message.status;
         sink.status(message.status);
+        return;
+      case 'presence':
+        sink.presence(message.change);
         return;
     }
   };
@@ -310,6 +350,15 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
         post({ t: 'publish', tab: tabId, id, request });
       });
     },
+    query<E extends QueryName>(event: E, request: QueryMap[E]['request']): Promise<QueryMap[E]['ack']> {
+      if (closed) return Promise.reject(closedError());
+      if (connection) return connection.query(event, request);
+      const id = ++queryId;
+      return new Promise<QueryMap[E]['ack']>((resolve, reject) => {
+        queries.set(id, { event, request, resolve: resolve as (ack: unknown) => void, reject });
+        post({ t: 'query', tab: tabId, id, event, request });
+      });
+    },
     close() {
       if (closed) return;
       post({ t: 'bye', tab: tabId });
@@ -323,6 +372,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       channel.close();
       settleUpTo(Infinity, { error: closedError() });
       for (const call of [...publishing.values()]) call.reject(closedError());
+      for (const waiting of queries.values()) waiting.reject(closedError());
+      queries.clear();
     },
   };
 }

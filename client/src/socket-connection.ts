@@ -12,6 +12,11 @@ import {
   type ErrorCode,
   type EventEnvelope,
   type RefreshAck,
+  type HistoryAck,
+  type HistoryRequest,
+  type PresenceAck,
+  type PresenceChange,
+  type PresenceRequest,
   type ResumeAck,
   type RwErrorPayload,
   type ServerToClientEvents,
@@ -25,11 +30,20 @@ import { createFrameDecoder } from './frame-decoder';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { createReconcileWaiters } from './reconcile-waiters';
 import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
-import { asRoomwireError, closedError, fromPayload } from './request-errors';
+import { asRoomwireError, closedError, fromPayload, timeoutError } from './request-errors';
 import { refreshDelayMs } from './token-refresh';
 
 /** Shortest wait before a failed token refresh is tried again, in ms. */
 const REFRESH_RETRY_MIN_MS = 500;
+
+/** The read-only requests a client may send at any time: each is answered on the connection it went out on. */
+export interface QueryMap {
+  'rw:presence': { request: PresenceRequest; ack: PresenceAck };
+  'rw:history': { request: HistoryRequest; ack: HistoryAck };
+}
+
+/** The name of a query request. */
+export type QueryName = keyof QueryMap;
 
 /** Why a resync is needed, and for which services: reload their state from your backend. */
 export interface ResyncInfo {
@@ -72,6 +86,8 @@ export interface ConnectionHooks {
   refused(services: string[], error: RwErrorPayload): void;
   /** Any change of the status, the state included; a copy. */
   status(status: ConnectionStatus): void;
+  /** A user joined or left a service this connection is subscribed to (volatile: may be missed). */
+  presence(change: PresenceChange): void;
 }
 
 /** One Socket.IO connection kept in line with the services its owner wants. */
@@ -91,6 +107,12 @@ export interface SocketConnection {
    * or may not have been published), or `RW_ERR_CLOSED`.
    */
   publish(request: ClientPublishRequest): Promise<PublishedEvent>;
+  /**
+   * Sends a read-only request once the connection is synced and resolves with its ack. A request lost
+   * with its connection is sent again on the next one; rejects with `RW_ERR_TIMEOUT` when a connection
+   * did not answer within `requestTimeoutMs`, or when the connection is closed or stopped for good.
+   */
+  query<E extends QueryName>(event: E, request: QueryMap[E]['request']): Promise<QueryMap[E]['ack']>;
   readonly position: StreamPosition | null;
   status(): ConnectionStatus;
   /** The disconnect funnel: disconnects for good and clears every timer and listener. */
@@ -152,6 +174,11 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   let passFailures = 0;
   let passRetry: ReturnType<typeof setTimeout> | undefined;
   const waiters = createReconcileWaiters(opts.requestTimeoutMs);
+  /** Queries waiting for a synced connection; each runs once it is (or sees why it never will be). */
+  const queued: (() => void)[] = [];
+  const flushQueries = (): void => {
+    for (const run of queued.splice(0)) run();
+  };
   const status: ConnectionStatus = start.status
     ? { ...start.status, state: start.status.lastConnectedAt === null ? 'connecting' : 'reconnecting' }
     : { state: 'connecting', lastConnectedAt: null, lastDisconnectedAt: null, totalDisconnects: 0, reconnectAttempts: 0, recovered: 0, tokenRefreshes: 0 };
@@ -310,7 +337,10 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     synced = true;
     // Whatever changed while offline (or is new, or was not resumed): subscribe and unsubscribe the difference.
     await pass();
-    if (!isLostWithConnection(socket, at, connection)) signal('synced');
+    if (!isLostWithConnection(socket, at, connection)) {
+      signal('synced');
+      flushQueries();
+    }
   };
 
   /**
@@ -460,6 +490,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     signal('stopped');
     waiters.rejectAll(stoppedWith);
     for (const waiter of [...connectWaiters]) waiter.reject(stoppedWith);
+    flushQueries();
   };
 
   const retryNow = (): void => {
@@ -567,6 +598,37 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     if (isErrorCode(notice?.code)) hooks.error(notice);
   });
 
+  socket.on(EVENTS.presenceChange, (notice) => {
+    if (typeof notice?.service === 'string' && typeof notice.userId === 'string' && (notice.type === 'join' || notice.type === 'leave')) {
+      hooks.presence({ service: notice.service, type: notice.type, userId: notice.userId });
+    }
+  });
+
+  const query = <E extends QueryName>(event: E, request: QueryMap[E]['request']): Promise<QueryMap[E]['ack']> =>
+    new Promise((resolve, reject) => {
+      const attempt = (): void => {
+        if (stoppedWith || closed) {
+          reject(stoppedWith ?? closedError());
+          return;
+        }
+        if (!synced || !socket.connected) {
+          queued.push(attempt);
+          return;
+        }
+        const at = connection;
+        // Typed loosely: Socket.IO's typings do not narrow an ack callback over a generic event name.
+        const timed = socket.timeout(opts.requestTimeoutMs) as unknown as {
+          emit(name: string, body: unknown, ack: (err: Error | null, reply: QueryMap[E]['ack']) => void): void;
+        };
+        timed.emit(event, request, (err, reply) => {
+          if (!err) resolve(reply);
+          else if (isLostWithConnection(socket, at, connection)) attempt();
+          else reject(timeoutError(opts.requestTimeoutMs));
+        });
+      };
+      attempt();
+    });
+
   return {
     reconcile() {
       if (stoppedWith) return Promise.reject(stoppedWith);
@@ -576,6 +638,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
       return held;
     },
     publish,
+    query,
     get position() {
       return position;
     },

@@ -47,10 +47,21 @@ export {
 } from './client-requests';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
+  DEFAULT_HISTORY_LIMIT,
   EVENTS,
+  MAX_HISTORY_LIMIT,
   PROTOCOL_VERSION,
   compareOffsets,
   isValidOffset,
+  parseHistoryCursor,
+  type HistoryAck,
+  type HistoryPage,
+  type HistoryRequest,
+  type PresenceAck,
+  type PresenceChange,
+  type PresenceMember,
+  type PresenceRequest,
+  type PresenceSnapshot,
   type ClientToServerEvents,
   type FailureAck,
   type HandshakeAuth,

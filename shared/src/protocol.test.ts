@@ -1,4 +1,4 @@
-import { compareOffsets, isValidOffset } from './protocol';
+import { compareOffsets, isValidOffset, parseHistoryCursor } from './protocol';
 import { isValidName, orgRoom, parseServiceRoom, serviceRoom } from './names';
 import { isDeliveryFrame } from './envelope';
 
@@ -33,4 +33,12 @@ test('delivery frames are checked before they are trusted', () => {
   expect(isDeliveryFrame({ events: 'x' })).toBe(false);
   expect(isDeliveryFrame('1-0')).toBe(false);
   expect(isDeliveryFrame(null)).toBe(false);
+});
+
+test('parseHistoryCursor reads ms-seq and ms-seq:i, and nothing else', () => {
+  expect(parseHistoryCursor('1700000000000-3')).toEqual({ offset: '1700000000000-3', index: 0 });
+  expect(parseHistoryCursor('1700000000000-3:17')).toEqual({ offset: '1700000000000-3', index: 17 });
+  for (const bad of ['', '1', '1-0:', '1-0:x', '1-0:12345', ':1', '1-0:1:2', '+', '(1-0', 1, null, undefined, { offset: '1-0' }, '1-0 ']) {
+    expect(parseHistoryCursor(bad)).toBeUndefined();
+  }
 });

@@ -1,6 +1,6 @@
 import type { RwErrorPayload } from './codes';
-import type { DeliveryFrame } from './envelope';
 import type { ClientPublishAck, ClientPublishRequest, RefreshAck, RefreshRequest } from './client-requests';
+import type { DeliveryFrame, EventEnvelope } from './envelope';
 
 /** Version of the wire protocol described in PROTOCOL.md; sent by clients in the handshake. */
 export const PROTOCOL_VERSION = 1;
@@ -29,6 +29,12 @@ export const EVENTS = {
   resync: 'rw:resync',
   /** server → client: a notice with an error code (the token expired, the node is draining, …). */
   error: 'rw:error',
+  /** client → server, with ack: who is present in one service of the org (needs a token with `sub`). */
+  presence: 'rw:presence',
+  /** server → client, volatile: a user joined (first connection) or left (last connection) a service. */
+  presenceChange: 'rw:presence-change',
+  /** client → server, with ack: a page of the service's durable events in the window, newest first. */
+  history: 'rw:history',
 } as const;
 
 /**
@@ -92,12 +98,86 @@ export interface ResyncNotice {
   reason: string;
 }
 
+/** Body of `rw:presence`. */
+export interface PresenceRequest {
+  service: string;
+}
+
+/** One user present in a service: `connections` counts its sockets over the whole cluster. */
+export interface PresenceMember {
+  userId: string;
+  connections: number;
+}
+
+/**
+ * Who is present in one service of an org, cluster-wide. Above the node's member cap (`PRESENCE_MAX_MEMBERS`)
+ * a service answers counts only: `members` is then `null`.
+ */
+export interface PresenceSnapshot {
+  service: string;
+  /** Distinct users present. */
+  users: number;
+  /** Their connections, summed. */
+  connections: number;
+  /** Every member, or `null` when `users` is above the cap. */
+  members: PresenceMember[] | null;
+}
+
+/** Ack of `rw:presence`. */
+export type PresenceAck = ({ ok: true } & PresenceSnapshot) | FailureAck;
+
+/** Body of `rw:presence-change`: sent once per user, on its first connection in and its last out. */
+export interface PresenceChange {
+  service: string;
+  type: 'join' | 'leave';
+  userId: string;
+}
+
+/** Most events one history page may ask for. */
+export const MAX_HISTORY_LIMIT = 100;
+
+/** Events of a history page when the request names no `limit`. */
+export const DEFAULT_HISTORY_LIMIT = 20;
+
+/** Body of `rw:history`. */
+export interface HistoryRequest {
+  service: string;
+  /** Events in the page, 1 to {@link MAX_HISTORY_LIMIT}. @default 20 */
+  limit?: number;
+  /** The `next` cursor of the previous page (or a stream offset): only events older than it. */
+  before?: string;
+}
+
+/** A page of history: durable envelopes of the window, newest first; `next` is the cursor of the next (older) page, `null` at the end. */
+export interface HistoryPage {
+  service: string;
+  events: EventEnvelope[];
+  next: string | null;
+}
+
+/** Ack of `rw:history`. */
+export type HistoryAck = ({ ok: true } & HistoryPage) | FailureAck;
+
+const CURSOR_PATTERN = /^(\d{1,20}-\d{1,20})(?::(\d{1,4}))?$/;
+
+/**
+ * Parses a history cursor: `ms-seq` (events of entries older than that stream entry) or `ms-seq:i`
+ * (also the events before the `i`-th of that entry). `undefined` when malformed.
+ */
+export function parseHistoryCursor(cursor: unknown): { offset: string; index: number } | undefined {
+  if (typeof cursor !== 'string') return undefined;
+  const match = CURSOR_PATTERN.exec(cursor);
+  if (!match) return undefined;
+  return { offset: match[1] as string, index: match[2] === undefined ? 0 : Number(match[2]) };
+}
+
 /** Events the server emits, typed for Socket.IO's `Server<…>` and socket.io-client's `Socket<…>`. */
 export interface ServerToClientEvents {
   'rw:event': (frame: DeliveryFrame, offset?: string) => void;
   'rw:position': (notice: PositionNotice, offset: string) => void;
   'rw:resync': (notice: ResyncNotice) => void;
   'rw:error': (notice: RwErrorPayload) => void;
+  'rw:presence-change': (notice: PresenceChange) => void;
 }
 
 /** Events the client emits. */
@@ -107,6 +187,8 @@ export interface ClientToServerEvents {
   'rw:resume': (request: ResumeRequest, ack: (result: ResumeAck) => void) => void;
   'rw:refresh': (request: RefreshRequest, ack: (result: RefreshAck) => void) => void;
   'rw:publish': (request: ClientPublishRequest, ack: (result: ClientPublishAck) => void) => void;
+  'rw:presence': (request: PresenceRequest, ack: (result: PresenceAck) => void) => void;
+  'rw:history': (request: HistoryRequest, ack: (result: HistoryAck) => void) => void;
 }
 
 const OFFSET_PATTERN = /^(\d{1,20})-(\d{1,20})$/;

@@ -18,9 +18,9 @@ export interface HostileFrame {
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 const NAMES = ['billing', 'tickets', 'presence', 'payroll', 'constructor', '__proto__', 'toString', '../billing', 'acme:svc:billing', 'org:acme:svc:billing', 'rw:synced', '*', '', 'bílling', '💸', 'billing\u0000', '\u202e'];
-const EVENTS = ['rw:subscribe', 'rw:resume', 'rw:unsubscribe', 'rw:refresh', 'rw:publish'];
+const EVENTS = ['rw:subscribe', 'rw:resume', 'rw:unsubscribe', 'rw:refresh', 'rw:publish', 'rw:presence', 'rw:history'];
 const OTHER_EVENTS = ['rw:event', 'rw:position', 'rw:error', 'rw:resync', 'unknown', 'constructor', '__proto__', 'hasOwnProperty', 'toString', 'emit', 'join', '', 'x'.repeat(1000), 7];
-const KEYS = ['services', 'position', 'service', 'type', 'data', 'epoch', 'offset', 'org', 'token', 'v', 'pid', '__proto__', 'constructor', 'toString', 'valueOf', 'length', '0'];
+const KEYS = ['services', 'service', 'limit', 'before', 'position', 'type', 'data', 'epoch', 'offset', 'org', 'token', 'v', 'pid', '__proto__', 'constructor', 'toString', 'valueOf', 'length', '0'];
 const NUMBERS = [0, -0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, 4294967296, 18446744073709552000];
 
 /** Random text of `length` characters, mostly ASCII with control characters and some astral ones. */

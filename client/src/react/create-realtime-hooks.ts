@@ -3,6 +3,8 @@ import type { RoomwireClient } from '../create-client';
 import { useRealtimeClient } from './realtime-provider';
 import { useRealtimeEvent } from './use-realtime-event';
 import { useRealtimeStatus, type RealtimeStatus } from './use-realtime-status';
+import { useHistory, type HistoryState } from './use-history';
+import { usePresence, type PresenceState } from './use-presence';
 
 /** The hooks, typed from one catalog. */
 export interface RealtimeHooks<C extends CatalogDefinition> {
@@ -13,6 +15,8 @@ export interface RealtimeHooks<C extends CatalogDefinition> {
   ): void;
   useRealtimeStatus(refreshMs?: number): RealtimeStatus;
   useRealtimeClient(): RoomwireClient<C>;
+  usePresence(service: ServiceName<C>): PresenceState;
+  useHistory(service: ServiceName<C>, options?: { limit?: number }): HistoryState;
 }
 
 /**
@@ -26,5 +30,7 @@ export function createRealtimeHooks<C extends CatalogDefinition>(): RealtimeHook
     useRealtimeEvent: useRealtimeEvent as RealtimeHooks<C>['useRealtimeEvent'],
     useRealtimeStatus,
     useRealtimeClient: () => useRealtimeClient<C>(),
+    usePresence,
+    useHistory,
   };
 }

@@ -8,3 +8,5 @@ export {
 } from './realtime-provider';
 export { useRealtimeEvent } from './use-realtime-event';
 export { useRealtimeStatus, type RealtimeStatus } from './use-realtime-status';
+export { usePresence, type PresenceState } from './use-presence';
+export { useHistory, type HistoryState } from './use-history';

@@ -114,6 +114,8 @@ const schema = z.object({
     .optional(),
   STREAM_PARTITIONS: integer(1, MAX_PARTITIONS, `expected an integer from 1 to ${MAX_PARTITIONS}`).default(nodeDefaults.streamPartitions),
   PARTITION_IDLE_GRACE_MS: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of milliseconds').default(nodeDefaults.partitionIdleGraceMs),
+  PRESENCE_HEARTBEAT_MS: integer(100, 600_000, 'expected an integer of milliseconds from 100 to 600000').default(nodeDefaults.presenceHeartbeatMs),
+  PRESENCE_MAX_MEMBERS: integer(1, 1_000_000, 'expected an integer from 1 to 1000000').default(nodeDefaults.presenceMaxMembers),
   KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "expected 1 to 64 letters, digits, '_', '.' or '-'" })
@@ -273,6 +275,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     maxStreamLength: e.MAX_STREAM_LENGTH,
     streamPartitions: e.STREAM_PARTITIONS,
     partitionIdleGraceMs: e.PARTITION_IDLE_GRACE_MS,
+    presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,
+    presenceMaxMembers: e.PRESENCE_MAX_MEMBERS,
     keyPrefix: e.KEY_PREFIX,
     drainDelayMs: e.DRAIN_DELAY_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,

@@ -24,6 +24,8 @@ test('resolving only the required options gives the documented defaults', () => 
     redisClusterUrls: [],
     streamPartitions: 1,
     partitionIdleGraceMs: 60_000,
+    presenceHeartbeatMs: 10_000,
+    presenceMaxMembers: 1000,
     trustProxy: false,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,

@@ -37,6 +37,13 @@ export interface NodeOptions {
   streamPartitions?: number;
   /** How long a node keeps reading a partition after its last socket of the partition's orgs left, in ms. @default 60000 */
   partitionIdleGraceMs?: number;
+  /**
+   * Interval of the node's presence heartbeat, in ms: the users of a node that dies without closing leave
+   * the other nodes' presence within 3 heartbeats. @default 10000
+   */
+  presenceHeartbeatMs?: number;
+  /** Above this many users, a service's presence answers counts only (`members: null`). @default 1000 */
+  presenceMaxMembers?: number;
   /** Bearer key of `POST /v1/publish`; without it the HTTP publish API answers 401. @default undefined */
   publishApiKey?: string;
   /** The event catalog. @default the example catalog of `@roomwire/shared` */
@@ -151,6 +158,8 @@ export const nodeDefaults = {
   redisClusterUrls: [] as string[],
   streamPartitions: 1,
   partitionIdleGraceMs: 60_000,
+  presenceHeartbeatMs: 10_000,
+  presenceMaxMembers: 1000,
 } as const;
 
 /** Options after defaults are merged and checked. */
@@ -207,6 +216,8 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'recoveryCacheMs',
     'recoveryCacheBytes',
     'partitionIdleGraceMs',
+    'presenceHeartbeatMs',
+    'presenceMaxMembers',
     'headersTimeoutMs',
     'requestTimeoutMs',
     'keepAliveTimeoutMs',

@@ -22,6 +22,7 @@ import { RESTORE_KEY } from './socket-state';
 import { noticeEviction } from '../delivery/slow-consumer';
 import { safePreview } from '../safe-preview';
 import type { RateLimits } from '../limits/rate-limits';
+import type { Queries } from '../presence/queries';
 import type { ClientAddress } from './client-address';
 import { sendToSocket } from '../delivery/send-to-socket';
 import { checkServiceNames, checkServices, failureAck, roomsFor, servicesOf } from './subscriptions';
@@ -52,13 +53,15 @@ export interface ConnectionContext extends ReplayContext {
   clientAddress: ClientAddress;
   /** Serves `rw:publish` (events clients send). */
   clientPublish: ReturnType<typeof createClientPublish>;
+  /** Presence and history requests. */
+  queries: Queries;
 }
 
 /** How often sockets are checked for an expired token. */
 const EXPIRY_SWEEP_MS = 1000;
 
 /** The requests a node serves; any other `rw:` event name is an unknown request. */
-const REQUESTS: ReadonlySet<unknown> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume, EVENTS.refresh, EVENTS.publish]);
+const REQUESTS: ReadonlySet<unknown> = new Set([EVENTS.subscribe, EVENTS.unsubscribe, EVENTS.resume, EVENTS.refresh, EVENTS.publish, EVENTS.presence, EVENTS.history]);
 
 /** Why: Socket.IO never answers an event nobody listens to, so a client would wait for that ack forever. */
 function isUnknownRequest(event: unknown): boolean {
@@ -288,6 +291,16 @@ function connectionHandlers(ctx: ConnectionContext) {
     onPublish(this: RoomwireSocket, ...args: unknown[]): void {
       request(this, args, (body, ack) => publishEvent(this, body, ack), false);
     },
+    onPresence(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, async (body, ack) => {
+        reply(ack, await ctx.queries.presenceFor(this.data.claims, body).then((snapshot) => ({ ok: true as const, ...snapshot }), failureAck));
+      });
+    },
+    onHistory(this: RoomwireSocket, ...args: unknown[]): void {
+      request(this, args, async (body, ack) => {
+        reply(ack, await ctx.queries.historyFor(this.data.claims, body).then((page) => ({ ok: true as const, ...page }), failureAck));
+      });
+    },
     /** An unknown `rw:` request with an ack is answered RW_ERR_INVALID_REQUEST, in turn; without an ack it is ignored. */
     onAny(this: RoomwireSocket, event: unknown, ...args: unknown[]): void {
       if (!isUnknownRequest(event) || typeof args[args.length - 1] !== 'function') return;
@@ -324,6 +337,8 @@ function onConnection(socket: RoomwireSocket, ctx: ConnectionContext, handlers: 
   socket.on(EVENTS.resume, handlers.onResume);
   socket.on(EVENTS.refresh, handlers.onRefresh);
   socket.on(EVENTS.publish, handlers.onPublish);
+  socket.on(EVENTS.presence, handlers.onPresence);
+  socket.on(EVENTS.history, handlers.onHistory);
   socket.onAny(handlers.onAny);
   socket.on('disconnect', handlers.onDisconnect);
 }

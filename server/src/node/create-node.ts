@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EVENTS, frameEventCount, parseServiceRoom, type DeliveryFrame } from '@roomwire/shared';
+import { EVENTS, frameEventCount, parseServiceRoom, type DeliveryFrame, type PresenceChange } from '@roomwire/shared';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { createTokenVerifier } from '../auth/verify-token';
@@ -29,6 +29,11 @@ import { createHttpEdge, guardHttpListeners } from './http-edge';
 import { createHttpRoutes } from './http-routes';
 import { createOriginCheck } from './origin-check';
 import { createStatusPage } from './status-page';
+import { createHttpQueries } from '../presence/http-queries';
+import { memoryPresenceEngine, type PresenceEngine } from '../presence/presence-engine';
+import { startPresenceTracker } from '../presence/presence-tracker';
+import { createQueries } from '../presence/queries';
+import { redisPresenceEngine } from '../presence/redis-presence';
 import { servicesOf } from './subscriptions';
 import type { RoomwireServer } from './types';
 
@@ -123,6 +128,10 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     metrics.delivered(events, 'events' in frame ? frame.events[0]?.ts : undefined, members.size - pressured);
     io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.event, frame);
   };
+  // Presence changes are volatile too: skipped for sockets under pressure, never replayed.
+  const sendPresence = (room: string, change: PresenceChange): void => {
+    io.local.to(room).except(PRESSURED_ROOM).volatile.emit(EVENTS.presenceChange, change);
+  };
   const countDelivery = (rooms: string[], events: number, firstTs: number | undefined): void => {
     let sockets = 0;
     for (const room of rooms) sockets += io.of('/').adapter.rooms.get(room)?.size ?? 0;
@@ -184,9 +193,30 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       metrics.entriesRead(index, count);
     },
     sendVolatile,
+    sendPresence,
     countDelivery,
     partitionReset,
     opened,
+  });
+  const presenceEngine: PresenceEngine =
+    transport.redis === undefined
+      ? memoryPresenceEngine((room, userId, type) => {
+          const parsed = parseServiceRoom(room);
+          if (parsed) sendPresence(room, { service: parsed.service, type, userId });
+        })
+      : redisPresenceEngine({
+          redis: transport.redis,
+          keyPrefix: opts.keyPrefix,
+          partitionCount: transport.partitionCount,
+          nodeId: opts.nodeId,
+          livenessMs: 2 * opts.presenceHeartbeatMs,
+        });
+  const queries = createQueries({
+    catalog: opts.catalog,
+    engine: presenceEngine,
+    maxMembers: opts.presenceMaxMembers,
+    logOf: transport.logOf,
+    replayWindowMs: opts.replayWindowMs,
   });
 
   const io: RoomwireServer = new Server({
@@ -203,6 +233,16 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   });
   opened.push(() => io.close());
   await transport.start(io);
+  const presence = startPresenceTracker({
+    io,
+    engine: presenceEngine,
+    partitionOf: transport.partitionOf,
+    partitionsRead: () => transport.active().map((view) => view.index),
+    partitionCount: transport.partitionCount,
+    heartbeatMs: opts.presenceHeartbeatMs,
+    logger,
+  });
+  opened.push(() => presence.stop());
   const redisClient = transport.redis?.client;
 
   const clientAddress = createClientAddress(opts.trustProxy, logger);
@@ -252,6 +292,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     stats: replayStats,
     pacing: { maxQueuedBytes: Math.floor(opts.maxBufferedBytes / 2), stallTimeoutMs: Math.max(5000, 5 * opts.slowConsumerGraceMs) },
     onOutcome: (result) => metrics.replayed(result),
+    queries,
   });
 
   const httpPublish = createHttpPublishHandler({
@@ -299,8 +340,10 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     io,
     nodeId: opts.nodeId,
     catalog: opts.catalog,
+    presence: () => presence.localCounts(),
     ...(options.statusPageToken === undefined ? {} : { devToken: options.statusPageToken }),
   });
+  const httpQueries = createHttpQueries({ queries, apiKey: opts.publishApiKey, logger });
 
   const ready = async (): Promise<{ ok: boolean; redis: 'ok' | 'down' | 'none' }> => {
     const redis = transport.redis;
@@ -321,7 +364,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       metrics: metrics.registry,
       publish: httpPublish,
       publishBatch: httpPublishBatch,
-      more: [...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
+      more: [httpQueries, ...(opts.statusPage ? [statusPage] : []), ...(adminUi ? [adminUi] : [])],
       clientAddress,
     }),
     {
@@ -382,6 +425,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       // Disconnects every socket with "server shutting down", a recoverable reason: sessions are saved.
       await io.close();
       await Promise.allSettled([...savingSessions]);
+      await presence.stop();
       await clusterStatus.stop();
       await transport.close();
       logger.info('closed');

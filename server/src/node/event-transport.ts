@@ -1,5 +1,5 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { EVENTS, frameEventCount, isDeliveryFrame, orgOfRoom, type DeliveryFrame } from '@roomwire/shared';
+import { EVENTS, frameEventCount, isDeliveryFrame, orgOfRoom, type DeliveryFrame, type PresenceChange } from '@roomwire/shared';
 import type { ServerOptions } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { Logger } from 'pino';
@@ -28,6 +28,8 @@ import type { RoomwireServer } from './types';
 export interface EventTransport {
   /** Where publishes go (routed to the partition of the room's org). */
   sink: EventSink;
+  /** The event log of an org's partition (history reads it). */
+  logOf(org: string): EventLog;
   sessions: SessionStore;
   adapter: ServerOptions['adapter'];
   /** The node's own (fail-fast) Redis handle; `undefined` in memory. */
@@ -64,6 +66,8 @@ export interface TransportDeps {
   entriesRead(index: number, count: number): void;
   /** Sends a volatile frame to the local sockets of a room. */
   sendVolatile(room: string, frame: DeliveryFrame): void;
+  /** Sends a presence change (published on the partition's volatile channel) to the local sockets of a room. */
+  sendPresence?(room: string, change: PresenceChange): void;
   /** Counts a durable frame delivered by the in-memory adapter (memory mode). */
   countDelivery(rooms: string[], events: number, firstTs: number | undefined): void;
   /** The partition's stream lost what this node's sockets were owed (new epoch, or trimmed unread). */
@@ -146,7 +150,9 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
     const channel = log.keys.volatileChannel;
     await redis.subscribe(channel, (message) => {
       const parsed = parseVolatile(message);
-      if (parsed) deps.sendVolatile(parsed.room, parsed.frame);
+      if (parsed === undefined) return;
+      if ('frame' in parsed) deps.sendVolatile(parsed.room, parsed.frame);
+      else deps.sendPresence?.(parsed.room, parsed.presence);
     });
     const connection = await redis.dedicated(`roomwire-reader-${opts.nodeId}-${index}`).catch(async (err: unknown) => {
       await redis.unsubscribe(channel).catch(() => undefined);
@@ -279,6 +285,7 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
     sink: {
       append: (room, frame, options) => (logs[partitionOf(orgOfRoom(room), count)] as RedisStreamLog).append(room, frame, options),
     },
+    logOf: (org) => logs[partitionOf(org, count)] as RedisStreamLog,
     sessions,
     adapter: hooked,
     redis,
@@ -330,6 +337,7 @@ function memoryTransport(opts: ResolvedNodeOptions, deps: TransportDeps): EventT
   );
   return {
     sink: log,
+    logOf: () => log,
     sessions,
     adapter,
     redis: undefined,
@@ -351,11 +359,20 @@ function memoryTransport(opts: ResolvedNodeOptions, deps: TransportDeps): EventT
   };
 }
 
-function parseVolatile(message: string): { room: string; frame: DeliveryFrame } | undefined {
+function parseVolatile(message: string): { room: string; frame: DeliveryFrame } | { room: string; presence: PresenceChange } | undefined {
   try {
-    const value = JSON.parse(message) as { room?: unknown; frame?: unknown };
-    return typeof value.room === 'string' && isDeliveryFrame(value.frame) ? { room: value.room, frame: value.frame } : undefined;
+    const value = JSON.parse(message) as { room?: unknown; frame?: unknown; presence?: unknown };
+    if (typeof value.room !== 'string') return undefined;
+    if (isPresenceChange(value.presence)) return { room: value.room, presence: value.presence };
+    return isDeliveryFrame(value.frame) ? { room: value.room, frame: value.frame } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Why: presence changes share the volatile channel with frames; anything else on it is ignored. */
+function isPresenceChange(value: unknown): value is PresenceChange {
+  if (typeof value !== 'object' || value === null) return false;
+  const { service, type, userId } = value as Record<string, unknown>;
+  return typeof service === 'string' && (type === 'join' || type === 'leave') && typeof userId === 'string';
 }

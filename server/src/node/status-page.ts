@@ -19,6 +19,8 @@ export interface StatusPageOptions {
   catalog?: CatalogDefinition;
   /** Every live node of the cluster (this one alone without Redis). */
   cluster?: () => Promise<NodeSnapshot[]>;
+  /** Presence on this node per service: distinct users (over every org) and their connections. */
+  presence?: () => Record<string, { users: number; connections: number }>;
 }
 
 /** Body of `GET /v1/status`: this node's local view. */
@@ -33,6 +35,8 @@ export interface NodeStatus {
   services: string[];
   /** Every live node of the cluster, with its counters (see {@link NodeSnapshot}). */
   nodes: NodeSnapshot[];
+  /** Presence on this node per service of the catalog: users (with a `sub`) and their connections. */
+  presence: Record<string, { users: number; connections: number }>;
 }
 
 /** Where the browser ESM bundle of `@roomwire/client` is served. */
@@ -52,6 +56,7 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
   const services = Object.keys(options.catalog ?? nodeDefaults.catalog);
 
   const status = async (): Promise<NodeStatus> => {
+    const presenceNow = options.presence?.() ?? {};
     let named = 0;
     for (const room of options.io.of('/').adapter.rooms.keys()) if (isRoomwireRoom(room)) named++;
     return {
@@ -61,6 +66,7 @@ export function createStatusPage(options: StatusPageOptions): (req: IncomingMess
       uptimeS: Math.floor((performance.now() - startedAt) / 1000),
       services,
       nodes: options.cluster ? await options.cluster() : [],
+      presence: Object.fromEntries(services.map((service) => [service, presenceNow[service] ?? { users: 0, connections: 0 }])),
     };
   };
 
@@ -217,6 +223,7 @@ function renderPage(nodeId: string, devToken: string | undefined, nonce: string)
       <div class="card"><dt class="label">Rooms</dt><dd class="value" id="rooms">–</dd></div>
       <div class="card"><dt class="label">Uptime</dt><dd class="value" id="uptime">–</dd></div>
       <div class="card"><dt class="label">Services</dt><dd class="mono services" id="services">–</dd></div>
+      <div class="card"><dt class="label">Present (users · connections)</dt><dd class="mono services" id="presence">–</dd></div>
     </dl>
   </section>
   <section class="card" aria-labelledby="events-title">
@@ -493,6 +500,8 @@ async function poll() {
   $('rooms').textContent = String(s.rooms);
   $('uptime').textContent = uptime(s.uptimeS);
   $('services').textContent = s.services.join(', ') || '—';
+  const present = s.presence && typeof s.presence === 'object' ? Object.entries(s.presence) : [];
+  $('presence').textContent = present.map(([service, p]) => service + ' ' + p.users + ' · ' + p.connections).join(', ') || '—';
   resolveServices(s.services);
   renderCluster(s);
 }

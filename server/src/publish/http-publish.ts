@@ -63,6 +63,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** Whether an `Authorization` header carries `Bearer <key>` for `key` (constant time; false without a key). */
+export function matchesBearer(header: string | undefined, key: string | undefined): boolean {
+  return key !== undefined && matchesKey(header, digest(key));
+}
+
 /** SHA-256 of a key: compared in constant time, never the key itself. */
 export function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

@@ -1,4 +1,5 @@
 import type { DeliveryFrame, PlainFrame, StreamPosition } from '@roomwire/shared';
+import type { HistoryQuery, HistoryResult } from './history-page';
 
 /** One durable frame read back from the log, with the rooms it was sent to, in its wire form. */
 export interface LogEntry {
@@ -54,4 +55,9 @@ export interface EventLog extends EventSink {
   canRecoverFrom(position: StreamPosition): Promise<Recoverability>;
   /** Reads up to `count` entries after `offset` (exclusive); durable Roomwire frames only. */
   readAfter(offset: string, count: number): Promise<LogPage>;
+  /**
+   * A page of one service room's durable events within the window, newest first, read without
+   * scanning the other rooms' entries (an index per room; the cost grows with the page).
+   */
+  history(room: string, query: HistoryQuery): Promise<HistoryResult>;
 }

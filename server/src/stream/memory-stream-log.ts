@@ -4,6 +4,10 @@ import { wireFrameOf } from './frame-codec';
 import { OffsetWindow } from './offset-window';
 import { retentionMs } from './retention';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
+import { historyPage, plainFrameOf, type HistoryQuery, type HistoryResult } from './history-page';
+
+/** Most entries of other rooms one history read of the memory log steps over before it answers with a cursor. */
+const MEMORY_HISTORY_SCAN_BUDGET = 10_000;
 
 /** Sends a frame to the local sockets of a room (through the in-memory adapter, which calls `record`). */
 export type LocalBroadcast = (room: string, frame: DeliveryFrame, volatile: boolean) => void;
@@ -115,6 +119,31 @@ export class MemoryStreamLog implements EventLog {
   async readAfter(offset: string, count: number): Promise<LogPage> {
     const entries: LogEntry[] = this.#window.after(offset, count).map(({ offset: o, rooms, frame }) => ({ offset: o, rooms, frame }));
     return { entries, cursor: entries.length > 0 ? (entries[entries.length - 1] as LogEntry).offset : null };
+  }
+
+  async history(room: string, query: HistoryQuery): Promise<HistoryResult> {
+    const oldest = Date.now() - query.windowMs;
+    const entries: { offset: string; frame: PlainFrame }[] = [];
+    let events = 0;
+    let scanned = 0;
+    let stopped: { lastScanned: string } | false = false;
+    const before = query.before;
+    this.#window.newestFirst(before?.offset, before !== undefined && before.index > 0, (entry) => {
+      if (entry.at < oldest) return false;
+      scanned += 1;
+      if (entry.rooms.includes(room)) {
+        const frame = plainFrameOf(entry.frame);
+        entries.push({ offset: entry.offset, frame });
+        // The cursor's own entry counts only the events before the cursor.
+        events += before !== undefined && before.index > 0 && entry.offset === before.offset ? Math.min(before.index, frame.events.length) : frame.events.length;
+      }
+      if (events >= query.limit || scanned >= MEMORY_HISTORY_SCAN_BUDGET) {
+        stopped = { lastScanned: entry.offset };
+        return false;
+      }
+      return true;
+    });
+    return historyPage(entries, query, stopped);
   }
 
   #trim(now: number): void {

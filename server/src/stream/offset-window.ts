@@ -55,6 +55,16 @@ export class OffsetWindow<T extends { offset: string }> {
     return out;
   }
 
+  /**
+   * Visits entries newest first, from the newest at or before `from` (before it, unless `inclusive`;
+   * from the newest when `from` is undefined), while `visit` returns true.
+   */
+  newestFirst(from: string | undefined, inclusive: boolean, visit: (entry: T) => boolean): void {
+    let i = from === undefined ? this.#entries.size - 1 : this.#firstAfter(from) - 1;
+    if (from !== undefined && !inclusive && i >= 0 && (this.#entries.at(i) as T).offset === from) i -= 1;
+    for (; i >= 0; i--) if (!visit(this.#entries.at(i) as T)) return;
+  }
+
   /** Position (from the oldest) of the first entry after `offset` (binary search). */
   #firstAfter(offset: string): number {
     let lo = 0;

@@ -18,6 +18,10 @@ export interface PartitionKeys {
   sessionPrefix: string;
   /** Pub/sub channel of the partition's volatile frames (sharded pub/sub on a cluster). */
   volatileChannel: string;
+  /** Prefix of the presence keys of the partition's orgs (`…presence:nodes`, `…presence:u:<room>`, …). */
+  presencePrefix: string;
+  /** Prefix of the history indexes of the partition's service rooms (`…history:<room>`). */
+  historyPrefix: string;
 }
 
 /**
@@ -85,6 +89,8 @@ export function partitionKeys(keyPrefix: string, index: number, count: number): 
     idempotencyPrefix: `${base}:idem:`,
     sessionPrefix: `${base}:session:`,
     volatileChannel: `${base}:volatile`,
+    presencePrefix: `${base}:presence:`,
+    historyPrefix: `${base}:history:`,
   };
 }
 

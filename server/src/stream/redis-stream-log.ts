@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { RoomwireError, type PlainFrame, type StreamPosition } from '@roomwire/shared';
+import { RoomwireError, parseServiceRoom, type PlainFrame, type StreamPosition } from '@roomwire/shared';
+import { historyPage, HISTORY_SCAN_SLACK, plainFrameOf, type HistoryQuery, type HistoryResult } from './history-page';
 import type { AppendOptions, AppendResult, EventLog, LogEntry, LogPage, Recoverability } from './event-log';
 import type { PartitionKeys } from './partitions';
 import type { RedisHandle } from './redis-client';
 import { retentionMs } from './retention';
-import { APPEND_SCRIPT, STATE_SCRIPT } from './stream-scripts';
+import { APPEND_SCRIPT, HISTORY_SCRIPT, STATE_SCRIPT } from './stream-scripts';
 import { decodeEntry, FIELD, frameFields } from './stream-entry';
 
 /** Options of {@link RedisStreamLog}. */
@@ -15,6 +16,8 @@ export interface RedisStreamLogOptions {
   commandTimeoutMs?: number;
   /** Frames at least this large (JSON bytes) are stored compressed; 0 = never. */
   compressFramesMinBytes: number;
+  /** Most entries the history index of one service room keeps (it is trimmed by the window too). @default 1000 */
+  historyMaxEntries?: number;
 }
 
 /** A partition's epoch record: the epoch, and the offset after which its entries begin. */
@@ -60,7 +63,7 @@ export class RedisStreamLog implements EventLog {
   constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
     this.#redis = redis;
     this.#keys = keys;
-    this.#opts = { commandTimeoutMs: 5000, ...options };
+    this.#opts = { commandTimeoutMs: 5000, historyMaxEntries: 1000, ...options };
   }
 
   /** The partition's keys. */
@@ -78,7 +81,9 @@ export class RedisStreamLog implements EventLog {
     const seq = ++this.#issued;
     const latest = this.#latest;
     const verify = this.#verify;
-    const keys = [this.#keys.stream, this.#keys.epoch];
+    // Only service rooms have a history (org-wide notices are not a service's events).
+    const indexed = parseServiceRoom(room) !== undefined;
+    const keys = [this.#keys.stream, this.#keys.epoch, indexed ? this.#keys.historyPrefix + room : this.#keys.historyPrefix];
     if (options.idempotency) keys.push(this.#keys.idempotencyPrefix + options.idempotency.key);
     const args = [
       String(retentionMs(this.#opts.replayWindowMs)),
@@ -89,6 +94,7 @@ export class RedisStreamLog implements EventLog {
       latest?.epoch ?? '',
       latest?.offset ?? '',
       verify ? '1' : '',
+      indexed ? String(this.#opts.historyMaxEntries) : '',
       ...frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes }),
     ];
     const [fresh, value, record] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
@@ -104,8 +110,9 @@ export class RedisStreamLog implements EventLog {
 
   /** Writes a heartbeat entry (moves idle readers forward); resolves with its offset. */
   async heartbeat(nodeId: string): Promise<string> {
-    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', FIELD.heartbeat, nodeId];
-    const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, [this.#keys.stream, this.#keys.epoch], args, { abortSignal: signal }));
+    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', '', FIELD.heartbeat, nodeId];
+    const keys = [this.#keys.stream, this.#keys.epoch, this.#keys.historyPrefix];
+    const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
     return offset;
   }
 
@@ -157,6 +164,20 @@ export class RedisStreamLog implements EventLog {
       if (decoded !== undefined && decoded !== 'heartbeat') entries.push({ offset: id, rooms: decoded.rooms, frame: decoded.frame() });
     }
     return { entries, cursor };
+  }
+
+  async history(room: string, query: HistoryQuery): Promise<HistoryResult> {
+    const before = query.before;
+    const args = [before?.offset ?? '', before !== undefined && before.index > 0 ? '1' : '', String(query.limit), String(query.windowMs), String(query.limit + HISTORY_SCAN_SLACK), String(before?.index ?? 0)];
+    const [raw, more, last] = await this.#withUnavailable(() =>
+      this.#redis.run<[[string, unknown[]][], string, string]>(HISTORY_SCRIPT, [this.#keys.historyPrefix + room, this.#keys.stream], args),
+    );
+    const entries = [];
+    for (const [offset, fields] of raw) {
+      const decoded = decodeEntry(fields);
+      if (decoded !== undefined && decoded !== 'heartbeat' && decoded.rooms[0] === room) entries.push({ offset, frame: plainFrameOf(decoded.frame()) });
+    }
+    return historyPage(entries, query, more === '1' ? { lastScanned: last } : false);
   }
 
   /**

@@ -2,6 +2,11 @@ import { luaScript } from './redis-client';
 
 /** Offsets (`ms-seq`) compared numerically in Lua (both parts fit a double for any real stream). */
 const COMPARE = `
+local function pad(id)
+  local d = string.find(id, '-', 1, true)
+  local ms, seq = string.sub(id, 1, d - 1), string.sub(id, d + 1)
+  return string.rep('0', 20 - #ms) .. ms .. '-' .. string.rep('0', 20 - #seq) .. seq
+end
 local function parts(id)
   local d = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))
@@ -50,9 +55,13 @@ end
  * all, which covers a stream that lost it and then moved past it again. A missing epoch record (a new
  * partition, or a Redis that lost its data) is created, starting at a marker entry (an epoch starts at a
  * real offset, never at `0-0`, which has no age).
- * KEYS: stream, epoch[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id, idempotency
- * TTL ms, the writer's epoch ('' for none), its latest offset ('' for none), verify ('1' or ''), then the
- * entry's fields. Returns `{1, offset, epoch record}`, or for a repeated idempotency key
+ * A service room's entry is also added to the room's history index (a sorted set of zero-padded offsets,
+ * in the same slot, trimmed by the window and a length cap), so a history request reads the entries of
+ * one room without scanning the other orgs' entries of the partition (see {@link HISTORY_SCRIPT}).
+ * KEYS: stream, epoch, history index (any key of the slot when not indexed)[, idempotency key]. ARGV:
+ * retentionMs, maxLen, new epoch id, event id, idempotency TTL ms, the writer's epoch ('' for none), its
+ * latest offset ('' for none), verify ('1' or ''), the history index's length cap ('' = not indexed), then
+ * the entry's fields. Returns `{1, offset, epoch record}`, or for a repeated idempotency key
  * `{0, "<event id> <offset>", epoch record}`.
  */
 export const APPEND_SCRIPT = luaScript(`${COMPARE}${INSPECT}
@@ -62,8 +71,8 @@ local function before(id)
   return string.format('%d-18446744073709551615', ms - 1)
 end
 local record = redis.call('GET', KEYS[2])
-if #KEYS > 2 then
-  local prior = redis.call('GET', KEYS[3])
+if #KEYS > 3 then
+  local prior = redis.call('GET', KEYS[4])
   if prior then return {0, prior, record or ''} end
 end
 if redis.replicate_commands then redis.replicate_commands() end
@@ -83,14 +92,21 @@ if mine and ARGV[8] == '1' then
     mine = false
   end
 end
-local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 9))
+local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 10))
 redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
+if ARGV[9] ~= '' then
+  redis.call('ZADD', KEYS[3], 0, pad(offset))
+  redis.call('ZREMRANGEBYLEX', KEYS[3], '-', '(' .. pad(minId))
+  local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[9])
+  if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1) end
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
 if mine and cmp(offset, ARGV[7]) <= 0 then
   record = ARGV[3] .. ' ' .. before(offset)
   redis.call('SET', KEYS[2], record)
 end
-if #KEYS > 2 then
-  redis.call('SET', KEYS[3], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
+if #KEYS > 3 then
+  redis.call('SET', KEYS[4], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
 end
 return {1, offset, record}
 `);
@@ -129,4 +145,49 @@ if ARGV[4] ~= 'advance' then return {record, status == 'behind' and 'ahead' or '
 record = ARGV[3] .. ' ' .. last
 redis.call('SET', KEYS[2], record)
 return {record, 'moved-back', last, first}
+`);
+
+/**
+ * One page of a service room's history, newest first, read through its index (see {@link APPEND_SCRIPT})
+ * so the cost grows with the page, not with the partition's stream. KEYS: history index, stream. ARGV:
+ * the cursor's offset ('' = from the newest), whether that entry itself is included ('1': the cursor
+ * points inside it), the events wanted, the window in ms (older entries are not history), the most index
+ * entries to look at (a scan budget: entries the stream trimmed are skipped), the cursor's event index. Returns
+ * `{ entries, more, last }`: `entries` as XRANGE returns them (newest first), `more` = '1' when the scan
+ * stopped on the budget or the count rather than at the index's end ('' otherwise), `last` the offset
+ * of the last index entry looked at ('' for none).
+ */
+export const HISTORY_SCRIPT = luaScript(`${COMPARE}
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local floor = '[' .. pad(tostring(math.max(0, nowMs - tonumber(ARGV[4]))) .. '-0')
+local max = '+'
+if ARGV[1] ~= '' then max = (ARGV[2] == '1' and '[' or '(') .. pad(ARGV[1]) end
+local want, budget = tonumber(ARGV[3]), tonumber(ARGV[5])
+local out, events, scanned, more, last = {}, 0, 0, '', ''
+while true do
+  local chunk = math.min(budget - scanned, want - events + 8)
+  if chunk <= 0 then more = '1' break end
+  local ids = redis.call('ZREVRANGEBYLEX', KEYS[1], max, floor, 'LIMIT', 0, chunk)
+  if #ids == 0 then break end
+  for _, padded in ipairs(ids) do
+    scanned = scanned + 1
+    local ms, seq = string.match(padded, '^0*(%d-)%-0*(%d-)$')
+    if ms == '' then ms = '0' end
+    if seq == '' then seq = '0' end
+    last = ms .. '-' .. seq
+    local entry = redis.call('XRANGE', KEYS[2], last, last)
+    if #entry > 0 then
+      out[#out + 1] = entry[1]
+      local n = tonumber(entry[1][2][4]) or 1
+      -- The cursor's own entry counts only the events before the cursor.
+      if ARGV[2] == '1' and last == ARGV[1] then n = math.min(n, tonumber(ARGV[6])) end
+      events = events + n
+    end
+    max = '(' .. padded
+    if events >= want then more = '1' break end
+  end
+  if more == '1' or #ids < chunk then break end
+end
+return {out, more, last}
 `);
