@@ -1,5 +1,5 @@
-import type { PresenceChange, PresenceSnapshot } from '@roomwire/shared';
-import type { RoomwireClient } from '@roomwire/client';
+import type { PresenceChange } from '@roomwire/shared';
+import type { PresenceList, RoomwireClient } from '@roomwire/client';
 import type { RoomwireNode } from '@roomwire/server';
 import { freePort, NODE_START_TIMEOUT_MS, spawnNode, startTcpProxy, waitUntil, type ChildNodeHandle, type TcpProxy } from './harness';
 import { startCluster, type TestCluster } from './support/cluster';
@@ -46,8 +46,13 @@ async function watcher(org: string, node: number): Promise<{ client: RoomwireCli
   return { client, changes };
 }
 
-function connectionsOf(snapshot: PresenceSnapshot, userId: string): number {
-  return snapshot.members?.find((m) => m.userId === userId)?.connections ?? 0;
+function connectionsOf(list: PresenceList, userId: string): number {
+  return list.find((m) => m.userId === userId)?.connections ?? 0;
+}
+
+/** What a presence list is besides its members: a real array, and its totals. */
+function shapeOf(list: PresenceList): { isArray: boolean; users: number; connections: number; countsOnly: boolean } {
+  return { isArray: Array.isArray(list), users: list.users, connections: list.connections, countsOnly: list.countsOnly };
 }
 
 test('a user joins once at its first connection and leaves once at its last, across nodes and tabs', async () => {
@@ -58,9 +63,11 @@ test('a user joins once at its first connection and leaves once at its last, acr
   const tab1 = await member(org, 'alice', 0);
   const tab2 = await member(org, 'alice', 1);
   await waitUntil(async () => connectionsOf(await watching.presence('billing'), 'alice') === 2, { what: 'alice with 2 connections in presence' });
-  const snapshot = await watching.presence('billing');
-  expect(snapshot).toMatchObject({ service: 'billing', users: 2, connections: 3 });
-  expect(snapshot.members).toEqual(expect.arrayContaining([{ userId: 'alice', connections: 2 }, { userId: 'watcher', connections: 1 }]));
+  const present = await watching.presence('billing');
+  expect(shapeOf(present)).toEqual({ isArray: true, users: 2, connections: 3, countsOnly: false });
+  expect(present).toHaveLength(2);
+  expect(present).toEqual(expect.arrayContaining([{ userId: 'alice', connections: 2 }, { userId: 'watcher', connections: 1 }]));
+  expect(present.find((m) => m.userId === 'alice')).toEqual({ userId: 'alice', connections: 2 });
   await waitUntil(() => aliceOf().length === 1, { what: "alice's join notice" });
 
   tab1.close();
@@ -71,10 +78,10 @@ test('a user joins once at its first connection and leaves once at its last, acr
     { service: 'billing', type: 'join', userId: 'alice' },
     { service: 'billing', type: 'leave', userId: 'alice' },
   ]);
-  expect((await watching.presence('billing')).members).toEqual([{ userId: 'watcher', connections: 1 }]);
+  expect(await watching.presence('billing')).toEqual([{ userId: 'watcher', connections: 1 }]);
   // Seen from the other node too, cluster-wide.
   const other = await member(org, 'bob', 1);
-  expect((await other.presence('billing')).members).toEqual(expect.arrayContaining([{ userId: 'watcher', connections: 1 }, { userId: 'bob', connections: 1 }]));
+  expect(await other.presence('billing')).toEqual(expect.arrayContaining([{ userId: 'watcher', connections: 1 }, { userId: 'bob', connections: 1 }]));
 });
 
 test('unsubscribing from the service is a leave', async () => {
@@ -116,12 +123,16 @@ test('above the member cap a service answers counts only', async () => {
   for (const [i, user] of users.entries()) await member(org, user, i % 2);
   const asker = cluster.nodes[0] as { url: string };
   const listed = await (await member(org, 'u1', asker.url)).presence('billing');
-  expect(listed).toMatchObject({ users: 3, connections: 4 });
-  expect(listed.members?.map((m) => m.userId).sort()).toEqual(users);
+  expect(shapeOf(listed)).toEqual({ isArray: true, users: 3, connections: 4, countsOnly: false });
+  expect(listed.map((m) => m.userId).sort()).toEqual(users);
 
   const fourth = await member(org, 'u4', 1);
   const counted = await fourth.presence('billing');
-  expect(counted).toEqual({ service: 'billing', users: 4, connections: 5, members: null });
+  expect(shapeOf(counted)).toEqual({ isArray: true, users: 4, connections: 5, countsOnly: true });
+  expect(counted).toHaveLength(0);
+  // The wire shape is unchanged: backends read members null above the cap.
+  const http = await fetch(`${url(0)}/v1/presence?org=${org}&service=billing`, { headers: { authorization: `Bearer ${TEST_PUBLISH_KEY}` } });
+  expect(await http.json()).toEqual({ service: 'billing', users: 4, connections: 5, members: null });
 });
 
 test('GET /v1/presence answers backends with the publish key, 401 without, 400 for a bad service', async () => {
@@ -152,7 +163,9 @@ test('a token without sub is refused presence with a clear error, and is not cou
   const anonymous = await member(org, undefined, 0);
   await expect(anonymous.presence('billing')).rejects.toMatchObject({ code: 'RW_ERR_FORBIDDEN', message: expect.stringContaining('sub') });
   const named = await member(org, 'erin', 1);
-  expect(await named.presence('billing')).toEqual({ service: 'billing', users: 1, connections: 1, members: [{ userId: 'erin', connections: 1 }] });
+  const erin = await named.presence('billing');
+  expect(erin).toEqual([{ userId: 'erin', connections: 1 }]);
+  expect(shapeOf(erin)).toEqual({ isArray: true, users: 1, connections: 1, countsOnly: false });
   await expect(named.presence('tickets' as 'billing')).rejects.toMatchObject({ code: 'RW_ERR_FORBIDDEN' });
 });
 

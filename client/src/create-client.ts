@@ -9,7 +9,6 @@ import {
   type EventType,
   type HistoryPage,
   type PresenceChange,
-  type PresenceSnapshot,
   type RwErrorPayload,
   type ServiceName,
   type StreamPosition,
@@ -18,6 +17,7 @@ import {
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './client-options';
 import { standaloneHub, type ConnectionHub, type TabRole, type TabSink } from './connection-hub';
 import { createStateMachine, type ConnectionState, type StateChange } from './connection-state';
+import { presenceListOf, type PresenceList } from './presence-list';
 import { DedupCache } from './dedup';
 import { exposeMetrics } from './global-metrics';
 import { LatencyWindow, type LatencySummary } from './latency-window';
@@ -74,11 +74,17 @@ export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
    */
   onPresence(service: ServiceName<C>, handler: (change: PresenceChange) => void): () => void;
   /**
-   * Who is present in a service of the client's org, cluster-wide: `members` (`{ userId, connections }`),
-   * or `null` above the server's member cap, with the counts. Needs a token with `sub` (else
+   * Who is present in a service of the client's org, cluster-wide: an array of `{ userId, connections }`
+   * that also carries the totals `users` and `connections`; above the server's member cap it is empty
+   * with `countsOnly: true` (see {@link PresenceList}). Needs a token with `sub` (else
    * `RW_ERR_FORBIDDEN`); sent once connected, again on the next connection if the first is lost.
+   *
+   * @example
+   * const online = await client.presence('tickets');
+   * online.find((m) => m.userId === 'u_7')?.connections; // 2
+   * online.users; // distinct users, even when online.countsOnly
    */
-  presence(service: ServiceName<C>): Promise<PresenceSnapshot>;
+  presence(service: ServiceName<C>): Promise<PresenceList>;
   /**
    * A page of the service's durable events within the replay window, newest first (`limit` 1–100,
    * default 20); pass the page's `next` as `before` for the next, older page (`next` is `null` at the
@@ -304,7 +310,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
       if (closed) throw closedError();
       const ack = await hub.query('rw:presence', { service });
       if (!ack.ok) throw fromPayload(ack.error);
-      return { service: ack.service, users: ack.users, connections: ack.connections, members: ack.members };
+      return presenceListOf(ack);
     },
     async history(service, options = {}) {
       if (closed) throw closedError();

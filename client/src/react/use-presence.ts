@@ -1,11 +1,15 @@
 import { useEffect, useState } from 'react';
-import { RoomwireError, type PresenceChange, type PresenceSnapshot } from '@roomwire/shared';
+import { RoomwireError, type PresenceChange } from '@roomwire/shared';
+import { presenceList, type PresenceList } from '../presence-list';
 import { useRealtimeContext } from './realtime-provider';
 
 /** What {@link usePresence} returns. */
 export interface PresenceState {
-  /** The latest snapshot; `null` until the first answer. */
-  presence: PresenceSnapshot | null;
+  /**
+   * The latest list of members (`{ userId, connections }`, with the totals `users`, `connections` and
+   * `countsOnly`, as `client.presence` resolves it); `null` until the first answer.
+   */
+  presence: PresenceList | null;
   /** Why the last read failed (e.g. `RW_ERR_FORBIDDEN` for a token without `sub`); `null` after a success. */
   error: RoomwireError | null;
 }
@@ -13,17 +17,21 @@ export interface PresenceState {
 /** How long after a change the snapshot is read again for exact counts, in ms. */
 const REFRESH_AFTER_CHANGE_MS = 250;
 
-/** A snapshot with one change applied at once (the exact counts follow from the next read). */
-function applyChange(snapshot: PresenceSnapshot, change: PresenceChange): PresenceSnapshot {
-  const known = snapshot.members?.find((m) => m.userId === change.userId);
+/** A list with one change applied at once (the exact counts follow from the next read). */
+function applyChange(list: PresenceList, change: PresenceChange): PresenceList {
+  const known = list.find((m) => m.userId === change.userId);
   if (change.type === 'join') {
-    if (known) return snapshot;
-    const members = snapshot.members === null ? null : [...snapshot.members, { userId: change.userId, connections: 1 }];
-    return { ...snapshot, users: snapshot.users + 1, connections: snapshot.connections + 1, members };
+    if (known) return list;
+    const members = list.countsOnly ? [] : [...list, { userId: change.userId, connections: 1 }];
+    return presenceList(members, { users: list.users + 1, connections: list.connections + 1, countsOnly: list.countsOnly });
   }
-  if (snapshot.members !== null && !known) return snapshot;
-  const members = snapshot.members === null ? null : snapshot.members.filter((m) => m.userId !== change.userId);
-  return { ...snapshot, users: Math.max(0, snapshot.users - 1), connections: Math.max(0, snapshot.connections - (known?.connections ?? 1)), members };
+  if (!list.countsOnly && !known) return list;
+  const members = list.filter((m) => m.userId !== change.userId);
+  return presenceList(members, {
+    users: Math.max(0, list.users - 1),
+    connections: Math.max(0, list.connections - (known?.connections ?? 1)),
+    countsOnly: list.countsOnly,
+  });
 }
 
 /**
@@ -33,7 +41,8 @@ function applyChange(snapshot: PresenceSnapshot, change: PresenceChange): Presen
  *
  * @example
  * const { presence } = usePresence('tickets');
- * return createElement('p', null, `${presence?.users ?? 0} online`);
+ * const names = presence?.map((m) => m.userId).join(', ') ?? '';
+ * return createElement('p', null, `${presence?.users ?? 0} online: ${names}`);
  */
 export function usePresence(service: string): PresenceState {
   const context = useRealtimeContext();
