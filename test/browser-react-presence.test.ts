@@ -33,13 +33,18 @@ afterAll(async () => {
 });
 
 const text = async (selector: string): Promise<string> => (await page.textContent(selector)) ?? '';
+/** What usePresence's list is besides its members, as the page renders it. */
+const shape = async (): Promise<string> => (await page.getAttribute('#online', 'data-shape')) ?? '';
 
 test('usePresence shows who is online across nodes and follows joins and leaves', async () => {
   await waitUntil(async () => (await text('#online')) === 'ann:1', { what: 'ann alone online' });
+  expect(await shape()).toBe('array=true users=1 connections=1 countsOnly=false');
   const bob: RoomwireClient = cluster.client({ url: (cluster.nodes[1] as TestCluster['nodes'][0]).url, token: () => signToken({ org, services: ['billing'], sub: 'bob' }), services: ['billing'] });
   await waitUntil(async () => (await text('#online')) === 'ann:1,bob:1', { what: 'bob joining, through the other node' });
+  expect(await shape()).toBe('array=true users=2 connections=2 countsOnly=false');
   bob.close();
   await waitUntil(async () => (await text('#online')) === 'ann:1', { what: 'bob leaving' });
+  expect(await shape()).toBe('array=true users=1 connections=1 countsOnly=false');
 });
 
 test('useHistory shows the newest events first and pages back with loadMore', async () => {

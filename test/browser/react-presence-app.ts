@@ -15,8 +15,10 @@ const client = createClient({ url: params.get('url') ?? '', token: () => token }
 
 function Online(): ReactNode {
   const { presence, error } = usePresence('billing');
-  const users = presence?.members?.map((m) => `${m.userId}:${m.connections}`).sort() ?? [];
-  return createElement('p', { id: 'online' }, error ? `error ${error.code}` : presence === null ? 'loading' : users.join(','));
+  const users = presence?.map((m) => `${m.userId}:${m.connections}`).sort() ?? [];
+  // The list's shape besides its members, for the test to read: a real array, and its totals.
+  const shape = presence === null ? 'none' : `array=${Array.isArray(presence)} users=${presence.users} connections=${presence.connections} countsOnly=${presence.countsOnly}`;
+  return createElement('p', { id: 'online', 'data-shape': shape }, error ? `error ${error.code}` : presence === null ? 'loading' : users.join(','));
 }
 
 function Recent(): ReactNode {
