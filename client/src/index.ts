@@ -25,7 +25,7 @@ export {
   watchWakeEvents,
   type ManagerBackoff,
 } from './reconnect-policy';
-export { presenceList, presenceListOf, type PresenceList, type PresenceTotals } from './presence-list';
+export { applyPresenceChange, presenceList, presenceListOf, type PresenceList, type PresenceTotals } from './presence-list';
 export { canShareConnection, type TabMessage } from './shared-connection';
 export { isNewerPosition, shouldRetryRefusal, type ConnectionStatus, type PublishedEvent, type ResyncInfo } from './socket-connection';
 export { refreshDelayMs } from './token-refresh';

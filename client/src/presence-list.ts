@@ -1,4 +1,4 @@
-import type { PresenceMember, PresenceSnapshot } from '@roomwire/shared';
+import type { PresenceChange, PresenceMember, PresenceSnapshot } from '@roomwire/shared';
 
 /**
  * Who is present in a service, as `client.presence(service)` resolves it: a real `Array` of
@@ -42,4 +42,27 @@ export function presenceListOf(snapshot: Pick<PresenceSnapshot, 'users' | 'conne
     connections: snapshot.connections,
     countsOnly: snapshot.members === null,
   });
+}
+
+/**
+ * `list` with one `rw:presence-change` applied at once, as `usePresence` shows it until the next read
+ * gives exact counts: a join adds the user with 1 connection, a leave removes it with its connections.
+ * Counts only, the totals move and the list stays empty. Answers `list` itself when nothing changes.
+ */
+export function applyPresenceChange(list: PresenceList, change: PresenceChange): PresenceList {
+  const known = list.find((m) => m.userId === change.userId);
+  if (change.type === 'join') {
+    if (known) return list;
+    const members = list.countsOnly ? [] : [...list, { userId: change.userId, connections: 1 }];
+    return presenceList(members, { users: list.users + 1, connections: list.connections + 1, countsOnly: list.countsOnly });
+  }
+  if (!list.countsOnly && !known) return list;
+  return presenceList(
+    list.filter((m) => m.userId !== change.userId),
+    {
+      users: Math.max(0, list.users - 1),
+      connections: Math.max(0, list.connections - (known?.connections ?? 1)),
+      countsOnly: list.countsOnly,
+    },
+  );
 }

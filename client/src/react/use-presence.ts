@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { RoomwireError, type PresenceChange } from '@roomwire/shared';
-import { presenceList, type PresenceList } from '../presence-list';
+import { RoomwireError } from '@roomwire/shared';
+import { applyPresenceChange, type PresenceList } from '../presence-list';
 import { useRealtimeContext } from './realtime-provider';
 
 /** What {@link usePresence} returns. */
@@ -16,23 +16,6 @@ export interface PresenceState {
 
 /** How long after a change the snapshot is read again for exact counts, in ms. */
 const REFRESH_AFTER_CHANGE_MS = 250;
-
-/** A list with one change applied at once (the exact counts follow from the next read). */
-function applyChange(list: PresenceList, change: PresenceChange): PresenceList {
-  const known = list.find((m) => m.userId === change.userId);
-  if (change.type === 'join') {
-    if (known) return list;
-    const members = list.countsOnly ? [] : [...list, { userId: change.userId, connections: 1 }];
-    return presenceList(members, { users: list.users + 1, connections: list.connections + 1, countsOnly: list.countsOnly });
-  }
-  if (!list.countsOnly && !known) return list;
-  const members = list.filter((m) => m.userId !== change.userId);
-  return presenceList(members, {
-    users: Math.max(0, list.users - 1),
-    connections: Math.max(0, list.connections - (known?.connections ?? 1)),
-    countsOnly: list.countsOnly,
-  });
-}
 
 /**
  * Who is present in a service, kept up to date while mounted: read once, changed on each join and
@@ -59,7 +42,7 @@ export function usePresence(service: string): PresenceState {
     };
     context.acquire(service);
     const offChange = client.onPresence(service, (change) => {
-      setState((s) => (s.presence === null ? s : { presence: applyChange(s.presence, change), error: s.error }));
+      setState((s) => (s.presence === null ? s : { presence: applyPresenceChange(s.presence, change), error: s.error }));
       clearTimeout(refresh);
       refresh = setTimeout(read, REFRESH_AFTER_CHANGE_MS);
     });
