@@ -202,7 +202,6 @@ async function main(): Promise<void> {
     }
     const elapsedS = (Date.now() - started) / 1000;
     const deliveries = seen - before.events;
-    const events = published;
     const line = {
       system,
       rate,
