@@ -24,8 +24,8 @@ export interface BroadcastPackets {
   packets: [string] | [string, Buffer];
   /** Whether idle WebSockets get the frame bytes written directly (see {@link sendEncoded}). */
   direct: boolean;
-  /** The same packet(s) as complete WebSocket frames, built on first use. */
-  wsFrames: Buffer | undefined;
+  /** The same packet(s) as complete WebSocket frames, built on first use (the list `sendFrame` takes, shared by every socket). */
+  wsFrames: [Buffer] | undefined;
 }
 
 const WS_OPCODE_TEXT = 1;
@@ -75,7 +75,7 @@ export function sendEncoded(socket: Socket, encoded: BroadcastPackets): void {
     ws.readyState === WebSocket.OPEN &&
     ws._sender !== undefined
   ) {
-    ws._sender.sendFrame([(encoded.wsFrames ??= wsFramesOf(encoded.packets))]);
+    ws._sender.sendFrame((encoded.wsFrames ??= [wsFramesOf(encoded.packets)]));
     return;
   }
   (socket.client as unknown as EngineClient).writeToEngine(encoded.packets, { preEncoded: true });
