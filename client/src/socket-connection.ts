@@ -6,6 +6,7 @@ import {
   isDeliveryFrame,
   isErrorCode,
   isRetryable,
+  isValidOffset,
   type ClientToServerEvents,
   type ErrorCode,
   type EventEnvelope,
@@ -95,12 +96,6 @@ export interface ConnectionStart {
  */
 export function isNewerPosition(candidate: StreamPosition, current: StreamPosition | null): boolean {
   return current === null || current.epoch !== candidate.epoch || compareOffsets(candidate.offset, current.offset) > 0;
-}
-
-/** Why: an offset the server did not write (`<ms>-<seq>`) must not move a position or poison deduplication. */
-function isOffset(value: string): boolean {
-  const dash = value.indexOf('-');
-  return dash > 0 && dash < value.length - 1 && value.length <= 41;
 }
 
 /**
@@ -409,7 +404,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   socket.on(EVENTS.event, (frame, offset) => {
     if (!isDeliveryFrame(frame)) return;
     // A durable frame carries its offset; a volatile one none. Nothing here allocates (see PositionTracker).
-    const at = typeof offset === 'string' && isOffset(offset) ? offset : null;
+    // An offset the server did not write must not move the position or poison deduplication.
+    const at = isValidOffset(offset) ? offset : null;
     if (at !== null) position.advanceOffset(at);
     decodeFrame(frame, position.epoch, at);
   });
