@@ -98,7 +98,7 @@ function serveClients(): void {
 /** Self time per function over a `.cpuprofile`, highest first (idle, program and GC listed as they are). */
 function topSelfTime(file: string, count: number): { name: string; ms: number; share: number }[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    nodes: { id: number; callFrame: { functionName: string; url: string } }[];
     samples: number[];
     timeDeltas: number[];
   };
@@ -109,8 +109,9 @@ function topSelfTime(file: string, count: number): { name: string; ms: number; s
     const node = byId.get(id);
     const delta = profile.timeDeltas[i + 1] ?? 0;
     if (!node) return;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url === '' ? '' : ` ${url.replace(/^.*node_modules\//, '').replace(/^.*\/(server|client|shared|bench)\/src\//, '$1/')}:${lineNumber + 1}`;
+    const { functionName, url } = node.callFrame;
+    // No line numbers: under tsx they point into the transpiled source.
+    const where = url === '' ? '' : ` ${url.replace(/^.*node_modules\//, '').replace(/^.*\/(server|client|shared|bench)\/src\//, '$1/')}`;
     const key = `${functionName || '(anonymous)'}${where}`;
     self.set(key, (self.get(key) ?? 0) + delta);
     if (functionName !== '(idle)') total += delta;
