@@ -36,9 +36,11 @@ test('an event delivered twice reaches the handler once and counts as a duplicat
   await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'once', amountCents: 1 });
   await waitUntil(() => received.length === 1, { what: 'the first delivery' });
   const [first] = received as [EventEnvelope];
+  const deliveredAt = client.position;
+  expect(deliveredAt).not.toBeNull();
 
-  // The same envelope again, through the real server and stream, as a replay would send it.
-  node().io.to(serviceRoom(org, 'billing')).emit(EVENTS.event, { events: [first] });
+  // The same frame again, from the real server, as a replay would send it: with its stream offset.
+  node().io.local.to(serviceRoom(org, 'billing')).emit(EVENTS.event, { events: [first] }, deliveredAt?.offset);
   const marker = await cluster.publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: 'marker', amountCents: 2 });
   await waitUntil(() => received.some((e) => e.id === marker.id), { what: 'the marker event' });
   await waitUntil(() => client.metrics().duplicatesDetected === 1, { what: 'the duplicate to be counted' });

@@ -1,5 +1,8 @@
 import { clientDefaults, isProductionBuild, resolveClientOptions } from './client-options';
 
+/** The server's default `replayWindowMs`. */
+const DEFAULT_REPLAY_WINDOW_MS = 300_000;
+
 test('resolving only url and token gives the documented defaults', () => {
   expect(resolveClientOptions({ url: 'http://x', token: 't' })).toEqual({
     url: 'http://x',
@@ -12,8 +15,6 @@ test('resolving only url and token gives the documented defaults', () => {
     randomizationFactor: 0.5,
     connectTimeoutMs: 3000,
     requestTimeoutMs: 10_000,
-    dedupTtlMs: 300_000,
-    dedupMaxEntries: 10_000,
     latencySampleSize: 1000,
     shareConnection: true,
     shareKey: undefined,
@@ -21,8 +22,10 @@ test('resolving only url and token gives the documented defaults', () => {
     exposeGlobal: true,
     tokenRefreshRatio: 0.8,
   });
-  // The cap is far below the replay window, so a reconnecting client comes back before it closes.
-  expect(clientDefaults.maxReconnectDelayMs * 5).toBeLessThan(clientDefaults.dedupTtlMs);
+  // The cap is far below the server's default replay window (5 minutes), so a reconnecting client comes back before it closes.
+  expect(clientDefaults.maxReconnectDelayMs * 5).toBeLessThan(DEFAULT_REPLAY_WINDOW_MS);
+  // Options that meant something to the id cache no longer exist (deduplication is by stream position).
+  expect(Object.keys(clientDefaults)).not.toContain('dedupTtlMs');
 });
 
 test.each([
@@ -31,7 +34,7 @@ test.each([
   [{ url: 'http://x', token: 't', randomizationFactor: 2 }, /randomizationFactor/],
   [{ url: 'http://x', token: 't', tokenRefreshRatio: 1 }, /tokenRefreshRatio/],
   [{ url: 'http://x', token: 't', minReconnectDelayMs: 5000, maxReconnectDelayMs: 1000 }, /minReconnectDelayMs/],
-  [{ url: 'http://x', token: 't', dedupMaxEntries: 0 }, /dedupMaxEntries/],
+  [{ url: 'http://x', token: 't', latencySampleSize: 0 }, /latencySampleSize/],
   [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],
   [{ url: 'http://x', token: 't', connectTimeoutMs: 0 }, /connectTimeoutMs/],
   [{ url: 'http://x', token: 't', latencySampleSize: 1.5 }, /latencySampleSize/],

@@ -41,10 +41,6 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
    * Past it the promise rejects with `RW_ERR_TIMEOUT` and the client keeps trying. @default 10000
    */
   requestTimeoutMs?: number;
-  /** How long delivered ids are remembered to drop duplicates, in ms (the replay window). @default 300000 */
-  dedupTtlMs?: number;
-  /** Most delivered ids remembered. @default 10000 */
-  dedupMaxEntries?: number;
   /** Number of most recent events the latency percentiles are computed over, in events. @default 1000 */
   latencySampleSize?: number;
   /** In browsers, share one connection among the tabs of this origin (one leader tab holds it). @default true */
@@ -77,8 +73,6 @@ export const clientDefaults = {
   randomizationFactor: 0.5,
   connectTimeoutMs: 3000,
   requestTimeoutMs: 10_000,
-  dedupTtlMs: 300_000,
-  dedupMaxEntries: 10_000,
   latencySampleSize: 1000,
   shareConnection: true,
   shareKey: undefined as string | undefined,
@@ -107,7 +101,7 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   if (resolved.tokenRefreshRatio !== false && !(resolved.tokenRefreshRatio > 0 && resolved.tokenRefreshRatio < 1)) {
     throw new TypeError('createClient: tokenRefreshRatio must be false or a number between 0 and 1 (exclusive)');
   }
-  for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'dedupTtlMs', 'dedupMaxEntries', 'latencySampleSize'] as const) {
+  for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);
   }
   return resolved;

@@ -39,7 +39,7 @@ export function standaloneHub(opts: ResolvedClientOptions, sink: TabSink, initia
     wanted: () => wanted,
     position: null,
     hooks: {
-      frame: (events, position) => sink.frame(events, position),
+      frame: (events, epoch, offset) => sink.frame(events, epoch, offset),
       position: (position, replace) => sink.position(position, replace),
       resync: (info) => sink.resync(info),
       error: (error) => sink.error(error),

@@ -18,13 +18,14 @@ import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } 
 import { standaloneHub, type ConnectionHub, type TabRole, type TabSink } from './connection-hub';
 import { createStateMachine, type ConnectionState, type StateChange } from './connection-state';
 import { presenceListOf, type PresenceList } from './presence-list';
-import { DedupCache } from './dedup';
 import { exposeMetrics } from './global-metrics';
 import { LatencyWindow, type LatencySummary } from './latency-window';
 import { createPendingRequests, type RequestKind } from './pending-requests';
+import { PositionDedup } from './position-dedup';
+import { PositionTracker } from './position-tracker';
 import { asRoomwireError, closedError, fromPayload } from './request-errors';
 import { canShareConnection, sharedHub } from './shared-connection';
-import { isNewerPosition, type ConnectionStatus, type PublishedEvent, type ResyncInfo } from './socket-connection';
+import type { ConnectionStatus, PublishedEvent, ResyncInfo } from './socket-connection';
 
 /** Health of one client, as `metrics()` and `window.__realtimeMetrics()` return it. Times are ms since the epoch. */
 export interface ClientMetrics {
@@ -38,7 +39,7 @@ export interface ClientMetrics {
   reconnectAttempts: number;
   /** Events handed to this client's handlers (after dedup). */
   eventsReceived: number;
-  /** Deliveries dropped because their id was already delivered. */
+  /** Deliveries dropped because their frame was already delivered (at or below the last delivered stream position). */
   duplicatesDetected: number;
   lastEventAt: number | null;
   /** Reconnects that replayed every missed event, and resyncs this client was asked for. */
@@ -53,13 +54,13 @@ export interface ClientMetrics {
 
 /** A typed Roomwire client. */
 export interface RoomwireClient<C extends CatalogDefinition = Catalog> {
-  /** Calls `handler` for each event of one type, once per event id. Returns a function that removes it. */
+  /** Calls `handler` for each event of one type, once per event. Returns a function that removes it. */
   on<S extends ServiceName<C>, T extends EventType<C, S>>(
     service: S,
     type: T,
     handler: (data: EventData<C, S, T>, envelope: TypedEnvelope<C, S, T>) => void,
   ): () => void;
-  /** Calls `handler` for every event, once per event id. */
+  /** Calls `handler` for every event, once per event. */
   onEvent(handler: (envelope: EventEnvelope) => void): () => void;
   /** Calls `handler` when missed events could not be recovered: reload those services' state. */
   onResync(handler: (info: ResyncInfo) => void): () => void;
@@ -140,7 +141,7 @@ function register<A>(set: Set<Listener<A>>, handler: Listener<A>): () => void {
 
 /**
  * Connects to Roomwire and delivers the events of the subscribed services in order and exactly once
- * (deduplicated by id), recovering what was missed across reconnects, or calling `onResync` when that
+ * (deduplicated by stream position), recovering what was missed across reconnects, or calling `onResync` when that
  * is impossible. In a browser, the tabs of one origin share one connection.
  *
  * @example
@@ -149,9 +150,10 @@ function register<A>(set: Set<Listener<A>>, handler: Listener<A>): () => void {
  */
 export function createClient<C extends CatalogDefinition = Catalog>(options: ClientOptions<C>): RoomwireClient<C> {
   const opts: ResolvedClientOptions = resolveClientOptions(options);
-  const dedup = new DedupCache({ ttlMs: opts.dedupTtlMs, maxEntries: opts.dedupMaxEntries });
+  const dedup = new PositionDedup();
   const latency = new LatencyWindow(opts.latencySampleSize);
-  const typed = new Map<string, Set<Listener<EventEnvelope>>>();
+  /** Listeners by service, then by type: no key is built per event. */
+  const typed = new Map<string, Map<string, Set<Listener<EventEnvelope>>>>();
   const anyEvent = new Set<Listener<EventEnvelope>>();
   const resyncs = new Set<Listener<ResyncInfo>>();
   const errors = new Set<Listener<RwErrorPayload>>();
@@ -162,7 +164,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
   const desired = new Set<string>(opts.services);
   const refusedWith = new Map<string, RwErrorPayload>();
   const requests = createPendingRequests();
-  let position: StreamPosition | null = null;
+  const position = new PositionTracker(null);
   let role: TabRole = 'standalone';
   let closed = false;
   let connection: ConnectionStatus = {
@@ -179,30 +181,33 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     for (const listener of states) listener(change);
   });
 
-  const advance = (candidate: StreamPosition | null, replace = false): void => {
-    if (candidate !== null && (replace || isNewerPosition(candidate, position))) position = candidate;
-  };
-
   const sink: TabSink = {
-    frame(events, at) {
-      for (const envelope of events) {
+    // The hot path: no allocation per event (see PositionDedup, PositionTracker).
+    frame(events, epoch, offset) {
+      if (!dedup.accept(epoch, offset)) {
+        counters.duplicatesDetected += events.length;
+        return;
+      }
+      for (let i = 0; i < events.length; i++) {
+        const envelope = events[i] as EventEnvelope;
         // The connection may carry other tabs' services, and a service just unsubscribed.
         if (!desired.has(envelope.service)) continue;
-        if (!dedup.add(envelope.id)) {
-          counters.duplicatesDetected += 1;
-          continue;
-        }
         const now = Date.now();
         counters.eventsReceived += 1;
         counters.lastEventAt = now;
         latency.record(now - envelope.ts);
-        for (const listener of typed.get(`${envelope.service}/${envelope.type}`) ?? []) listener(envelope);
+        const listeners = typed.get(envelope.service)?.get(envelope.type);
+        if (listeners !== undefined) for (const listener of listeners) listener(envelope);
         for (const listener of anyEvent) listener(envelope);
       }
-      advance(at);
+      if (epoch !== null && offset !== null) position.advanceTo(epoch, offset);
     },
-    position: advance,
+    position(at, replace) {
+      position.set(at, replace);
+    },
     resync(info) {
+      // Continuity is gone (a new epoch, or frames that could not be replayed): positions count afresh.
+      dedup.reset();
       const services = info.services.filter((service) => desired.has(service));
       if (services.length === 0) return;
       counters.resynced += 1;
@@ -248,7 +253,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
     lastEventAt: counters.lastEventAt,
     recoveries: { recovered: connection.recovered, resynced: counters.resynced },
     latency: latency.summary(),
-    position,
+    position: position.current,
     tokenRefreshes: connection.tokenRefreshes,
   });
   const withdrawGlobal = opts.exposeGlobal ? exposeMetrics(metrics) : () => undefined;
@@ -283,14 +288,17 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
 
   return {
     on(service, type, handler) {
-      const key = `${service}/${type}`;
-      const set = typed.get(key) ?? new Set();
-      typed.set(key, set);
+      const byType = typed.get(service) ?? new Map<string, Set<Listener<EventEnvelope>>>();
+      typed.set(service, byType);
+      const set = byType.get(type) ?? new Set();
+      byType.set(type, set);
       const listener: Listener<EventEnvelope> = (envelope) => handler(envelope.data as never, envelope as never);
       set.add(listener);
       return () => {
         set.delete(listener);
-        if (set.size === 0) typed.delete(key);
+        if (set.size > 0 || byType.get(type) !== set) return;
+        byType.delete(type);
+        if (byType.size === 0 && typed.get(service) === byType) typed.delete(service);
       };
     },
     onEvent: (handler) => register(anyEvent, handler),
@@ -328,7 +336,7 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
       return machine.state;
     },
     get position() {
-      return position;
+      return position.current;
     },
     metrics,
     close() {

@@ -12,21 +12,24 @@ const nodeZlib = (globalThis as { process?: { getBuiltinModule?: (id: string) =>
  * DEFLATE; browsers) — and while one is being inflated, every later frame waits its turn, so
  * handlers see events in order.
  *
+ * `a` and `b` are handed back with the frame's events (two values rather than one object: a plain frame
+ * then goes from the socket to `deliver` without allocating).
+ *
  * @example
  * const decode = createFrameDecoder((events) => events.forEach(handle), console.error);
- * socket.on('rw:event', (frame) => decode(frame, undefined));
+ * socket.on('rw:event', (frame) => decode(frame, undefined, undefined));
  */
-export function createFrameDecoder<C>(
-  deliver: (events: EventEnvelope[], context: C) => void,
+export function createFrameDecoder<A, B = undefined>(
+  deliver: (events: EventEnvelope[], a: A, b: B) => void,
   onError: (err: unknown) => void,
   options: { syncInflate?: SyncInflate | undefined } = { syncInflate: nodeZlib },
-): (frame: DeliveryFrame, context: C) => void {
+): (frame: DeliveryFrame, a: A, b: B) => void {
   const syncInflate = options.syncInflate;
   let queue: Promise<void> | null = null;
   let waiting = 0;
-  return (frame, context) => {
+  return (frame, a, b) => {
     if (queue === null && !isCompressedFrame(frame)) {
-      deliver(frame.events, context);
+      deliver(frame.events, a, b);
       return;
     }
     if (queue === null && syncInflate) {
@@ -37,7 +40,7 @@ export function createFrameDecoder<C>(
         onError(err);
         return;
       }
-      deliver(events, context);
+      deliver(events, a, b);
       return;
     }
     // Inflation starts at once; only the hand-over is ordered.
@@ -45,7 +48,7 @@ export function createFrameDecoder<C>(
     waiting += 1;
     queue = (queue ?? Promise.resolve())
       .then(() => events)
-      .then((decoded) => deliver(decoded, context), onError)
+      .then((decoded) => deliver(decoded, a, b), onError)
       .finally(() => {
         waiting -= 1;
         if (waiting === 0) queue = null;

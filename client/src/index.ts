@@ -11,7 +11,6 @@ export {
 } from './client-options';
 export { createStateMachine, nextState, type ConnectionSignal, type ConnectionState, type StateChange } from './connection-state';
 export type { TabRole } from './connection-hub';
-export { DedupCache } from './dedup';
 export { GLOBAL_METRICS_NAME } from './global-metrics';
 export { LatencyWindow, type LatencySummary } from './latency-window';
 export {

@@ -16,7 +16,8 @@ export type TabMessage =
   /** A new tab asks the leader to introduce itself. */
   | { t: 'hello'; tab: string }
   | { t: 'leader'; tab: string }
-  | { t: 'frame'; events: EventEnvelope[]; position: StreamPosition | null }
+  /** A frame and its own position: `epoch` `null` before any position was known, `offset` `null` for a volatile frame. */
+  | { t: 'frame'; events: EventEnvelope[]; epoch: string | null; offset: string | null }
   | { t: 'position'; position: StreamPosition; replace: boolean }
   | { t: 'resync'; info: ResyncInfo }
   | { t: 'error'; error: RwErrorPayload }
@@ -58,7 +59,7 @@ function randomId(): string {
  *
  * Every tab tracks the stream position and every tab's subscriptions from the relayed messages, so
  * a new leader resumes (`rw:resume`) from the last position the old one relayed, for every tab's
- * services: nothing published during the handover is lost, and each tab's dedup cache drops what a
+ * services: nothing published during the handover is lost, and each tab's position dedup drops what a
  * replay sends again.
  *
  * @example
@@ -147,10 +148,10 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
       position,
       ...(status ? { status } : {}),
       hooks: {
-        frame: (events, at) => {
-          track(at);
-          sink.frame(events, at);
-          post({ t: 'frame', events, position: at });
+        frame: (events, epoch, offset) => {
+          if (epoch !== null && offset !== null) track({ epoch, offset });
+          sink.frame(events, epoch, offset);
+          post({ t: 'frame', events, epoch, offset });
         },
         position: (at, replace) => {
           track(at, replace);
@@ -264,8 +265,8 @@ export function sharedHub(opts: ResolvedClientOptions, sink: TabSink, initial: R
     if (connection) return;
     switch (message.t) {
       case 'frame':
-        track(message.position);
-        sink.frame(message.events, message.position);
+        if (message.epoch !== null && message.offset !== null) track({ epoch: message.epoch, offset: message.offset });
+        sink.frame(message.events, message.epoch, message.offset);
         return;
       case 'position':
         track(message.position, message.replace);

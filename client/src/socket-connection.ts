@@ -8,6 +8,7 @@ import {
   isRetryable,
   type ClientPublishAck,
   type ClientPublishRequest,
+  isValidOffset,
   type ClientToServerEvents,
   type ErrorCode,
   type EventEnvelope,
@@ -27,6 +28,7 @@ import {
 import { io, type Socket } from 'socket.io-client';
 import type { ResolvedClientOptions } from './client-options';
 import { createFrameDecoder } from './frame-decoder';
+import { PositionTracker } from './position-tracker';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { createReconcileWaiters } from './reconcile-waiters';
 import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
@@ -72,8 +74,12 @@ export interface PublishedEvent {
 
 /** What a connection reports to its owner. */
 export interface ConnectionHooks {
-  /** Envelopes of one frame, in order, and the position after them. */
-  frame(events: EventEnvelope[], position: StreamPosition | null): void;
+  /**
+   * Envelopes of one frame, in order, with the frame's own position: the connection's epoch (`null`
+   * before any position is known) and the frame's offset (`null` for a volatile frame). The same
+   * frame may come twice (a replay from an older position): see {@link PositionDedup}.
+   */
+  frame(events: EventEnvelope[], epoch: string | null, offset: string | null): void;
   /**
    * A position without events: a newer one (`replace` false: a watermark), or the position a subscribe
    * or resume ack gave (`replace` true), which replaces the current one even if it is lower: the server
@@ -159,7 +165,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   const { hooks, wanted } = start;
   /** Services the server has confirmed on the current connection. */
   const confirmed = new Set<string>();
-  let position = start.position;
+  const position = new PositionTracker(start.position);
   /** True once this connection has rejoined its rooms (recovered, resumed or subscribed). */
   let synced = false;
   let closed = false;
@@ -219,14 +225,10 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     },
   });
 
-  const advance = (candidate: StreamPosition): boolean => {
-    if (!isNewerPosition(candidate, position)) return false;
-    position = candidate;
-    return true;
-  };
+  const advance = (candidate: StreamPosition): boolean => position.set(candidate);
   /** An ack's position: the one to resume from next, whatever was held before. */
   const adopt = (given: StreamPosition): void => {
-    position = given;
+    position.set(given, true);
     hooks.position(given, true);
   };
 
@@ -330,7 +332,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     } else {
       confirmed.clear();
       const services = [...wanted()];
-      const from = position;
+      const from = position.current;
       if (services.length > 0 && from !== null) await serially(() => resume(services, from));
     }
     if (isLostWithConnection(socket, at, connection)) return;
@@ -548,8 +550,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   socket.io.on('open', () => socket.io.timeout(opts.connectTimeoutMs));
 
   // One ordered decoder: compressed frames are inflated without reordering events.
-  const decodeFrame = createFrameDecoder<StreamPosition | null>(
-    (events, at) => hooks.frame(events, at),
+  const decodeFrame = createFrameDecoder<string | null, string | null>(
+    (events, epoch, offset) => hooks.frame(events, epoch, offset),
     (err) => hooks.error({ code: 'RW_ERR_INTERNAL', message: `a frame could not be decoded: ${String(err)}` }),
   );
 
@@ -580,8 +582,11 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
 
   socket.on(EVENTS.event, (frame, offset) => {
     if (!isDeliveryFrame(frame)) return;
-    if (typeof offset === 'string' && position !== null) advance({ epoch: position.epoch, offset });
-    decodeFrame(frame, position);
+    // A durable frame carries its offset; a volatile one none. Nothing here allocates (see PositionTracker).
+    // An offset the server did not write must not move the position or poison deduplication.
+    const at = isValidOffset(offset) ? offset : null;
+    if (at !== null) position.advanceOffset(at);
+    decodeFrame(frame, position.epoch, at);
   });
 
   socket.on(EVENTS.position, (notice, offset) => {
@@ -640,7 +645,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     publish,
     query,
     get position() {
-      return position;
+      return position.current;
     },
     status: () => ({ ...status }),
     close() {

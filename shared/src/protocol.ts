@@ -207,6 +207,8 @@ export function compareOffsets(a: string, b: string): number {
   if (a === b) return 0;
   const ia = dash(a);
   const ib = dash(b);
+  // The usual case (offsets of one stream, close in time): parts of equal lengths compare as text, natively.
+  if (ia === ib && a.length === b.length) return a < b ? -1 : 1;
   return comparePart(a, 0, ia, b, 0, ib) || comparePart(a, ia + 1, a.length, b, ib + 1, b.length);
 }
 

@@ -1,5 +1,6 @@
 import type { Namespace, Socket } from 'socket.io';
 import { WebSocket } from 'ws';
+import type { CorkedWrites } from './corked-writes';
 
 /** The engine.io and ws internals the direct path reads; typed narrowly because they are not public API. */
 interface EngineConn {
@@ -9,7 +10,11 @@ interface EngineConn {
   transport: {
     name: string;
     perMessageDeflate?: unknown;
-    socket?: { readyState: number; _sender?: { sendFrame(list: Buffer[], cb?: (err?: Error) => void): void } };
+    socket?: {
+      readyState: number;
+      _sender?: { sendFrame(list: Buffer[], cb?: (err?: Error) => void): void };
+      _socket?: { writableCorked: number; cork(): void; uncork(): void };
+    };
   };
 }
 
@@ -24,8 +29,8 @@ export interface BroadcastPackets {
   packets: [string] | [string, Buffer];
   /** Whether idle WebSockets get the frame bytes written directly (see {@link sendEncoded}). */
   direct: boolean;
-  /** The same packet(s) as complete WebSocket frames, built on first use. */
-  wsFrames: Buffer | undefined;
+  /** The same packet(s) as complete WebSocket frames, built on first use (the list `sendFrame` takes, shared by every socket). */
+  wsFrames: [Buffer] | undefined;
 }
 
 const WS_OPCODE_TEXT = 1;
@@ -46,7 +51,13 @@ export function encodeForBroadcast(packets: [string] | [string, Buffer], direct 
  * mid-upgrade takes engine.io's own path, so the order of everything sent to it is kept. What a socket
  * has queued is measured the same way either way (the slow-consumer guard reads ws's buffered amount).
  */
-export function broadcastToRoom(nsp: Namespace, room: string, encoded: BroadcastPackets, except: ReadonlySet<string> | undefined): number {
+export function broadcastToRoom(
+  nsp: Namespace,
+  room: string,
+  encoded: BroadcastPackets,
+  except: ReadonlySet<string> | undefined,
+  coalesce?: CorkedWrites,
+): number {
   const members = nsp.adapter.rooms.get(room);
   if (members === undefined) return 0;
   let sent = 0;
@@ -54,14 +65,18 @@ export function broadcastToRoom(nsp: Namespace, room: string, encoded: Broadcast
     if (except !== undefined && except.has(id)) continue;
     const socket = nsp.sockets.get(id);
     if (socket === undefined) continue;
-    sendEncoded(socket, encoded);
+    sendEncoded(socket, encoded, coalesce);
     sent += 1;
   }
   return sent;
 }
 
-/** Sends a pre-encoded packet to one socket, directly when its WebSocket is idle (see {@link broadcastToRoom}). */
-export function sendEncoded(socket: Socket, encoded: BroadcastPackets): void {
+/**
+ * Sends a pre-encoded packet to one socket, directly when its WebSocket is idle (see {@link broadcastToRoom}).
+ * With `coalesce`, the TCP socket is corked until the end of the current read: every frame it gets
+ * from that read leaves in one write (see {@link CorkedWrites}).
+ */
+export function sendEncoded(socket: Socket, encoded: BroadcastPackets, coalesce?: CorkedWrites): void {
   const conn = socket.conn as unknown as EngineConn;
   const transport = conn.transport;
   const ws = transport.socket;
@@ -75,7 +90,8 @@ export function sendEncoded(socket: Socket, encoded: BroadcastPackets): void {
     ws.readyState === WebSocket.OPEN &&
     ws._sender !== undefined
   ) {
-    ws._sender.sendFrame([(encoded.wsFrames ??= wsFramesOf(encoded.packets))]);
+    if (coalesce !== undefined && ws._socket !== undefined && ws._socket.writableCorked === 0) coalesce.cork(ws._socket);
+    ws._sender.sendFrame((encoded.wsFrames ??= [wsFramesOf(encoded.packets)]));
     return;
   }
   (socket.client as unknown as EngineClient).writeToEngine(encoded.packets, { preEncoded: true });

@@ -46,19 +46,30 @@ export function startSlowConsumerGuard(io: RoomwireServer, options: SlowConsumer
   const stats: SlowConsumerStats = { evictions: 0, pressured: 0, maxEvictedQueuedBytes: 0 };
   const soft = options.maxBufferedBytes * options.softLimitRatio;
 
+  // Every socket is measured on every sweep, so the common case (nothing queued, not pressured, never
+  // over) allocates nothing and costs a read of two queue lengths and at most one Set lookup.
   const sweep = (): void => {
     const now = Date.now();
     let pressured = 0;
-    for (const socket of io.of('/').sockets.values()) {
+    const nsp = io.of('/');
+    // The room itself is the truth (a restored session may bring a socket back into it); it is
+    // created and deleted as sockets join and leave, so it is read again after each change.
+    let pressuredRoom = nsp.adapter.rooms.get(PRESSURED_ROOM);
+    for (const socket of nsp.sockets.values()) {
       const bytes = queuedBytes(socket);
+      const inPressured = pressuredRoom !== undefined && pressuredRoom.has(socket.id);
       if (bytes > soft) {
         pressured += 1;
-        if (!socket.rooms.has(PRESSURED_ROOM)) socket.join(PRESSURED_ROOM);
-      } else if (socket.rooms.has(PRESSURED_ROOM)) {
+        if (!inPressured) {
+          socket.join(PRESSURED_ROOM);
+          pressuredRoom = nsp.adapter.rooms.get(PRESSURED_ROOM);
+        }
+      } else if (inPressured) {
         socket.leave(PRESSURED_ROOM);
+        pressuredRoom = nsp.adapter.rooms.get(PRESSURED_ROOM);
       }
       if (bytes <= options.maxBufferedBytes) {
-        overSince.delete(socket.id);
+        if (overSince.size > 0) overSince.delete(socket.id);
         continue;
       }
       const since = overSince.get(socket.id) ?? now;
@@ -75,7 +86,7 @@ export function startSlowConsumerGuard(io: RoomwireServer, options: SlowConsumer
       }
     }
     stats.pressured = pressured;
-    for (const id of overSince.keys()) if (!io.of('/').sockets.has(id)) overSince.delete(id);
+    for (const id of overSince.keys()) if (!nsp.sockets.has(id)) overSince.delete(id);
   };
 
   const timer = setInterval(sweep, options.sweepIntervalMs);

@@ -22,6 +22,7 @@ import { sendToSocket } from '../delivery/send-to-socket';
 import { attachConnectionHandlers } from './connection';
 import { createClientPublish } from './client-requests';
 import { openEventTransport } from './event-transport';
+import { CorkedWrites } from '../delivery/corked-writes';
 import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
 import { syncedRoom, type PartitionView } from '../stream/partition-view';
 import { encodeEventPacket, type EncodedFrame } from '../stream/stream-entry';
@@ -116,6 +117,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
   };
 
   const replayStats = newReplayStats();
+  const corkedWrites = new CorkedWrites();
   const entriesRead: Record<number, number> = {};
   // Volatile frames skip sockets under pressure, and Socket.IO drops them where the transport is busy.
   const sendVolatile = (room: string, frame: DeliveryFrame): void => {
@@ -155,7 +157,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
    * A durable frame read from a partition: kept for replays, held back from sockets being replayed to,
    * and sent to every other socket of its rooms, encoded once.
    */
-  const deliverFrame = (_view: PartitionView, offset: string, frame: EncodedFrame): void => {
+  const deliverFrame = (_view: PartitionView, offset: string, frame: EncodedFrame, batch: number): void => {
     let except: Set<string> | undefined;
     if (gate.size > 0) {
       except = new Set();
@@ -163,7 +165,9 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     }
     const encoded = encodeForBroadcast(encodeEventPacket(frame, offset), directWrites);
     let sockets = 0;
-    for (const room of frame.rooms) sockets += broadcastToRoom(io.of('/'), room, encoded, except);
+    // A read of several entries: each socket's frames of that read leave in one write.
+    const coalesce = batch > 1 ? corkedWrites : undefined;
+    for (const room of frame.rooms) sockets += broadcastToRoom(io.of('/'), room, encoded, except, coalesce);
     metrics.delivered(frame.events, frame.firstTs, sockets);
   };
   /**

@@ -60,8 +60,11 @@ export interface TransportDeps {
   logger: Logger;
   /** Keeps track of a session being saved, so closing waits for it. */
   trackSession(saving: Promise<void>): void;
-  /** Delivers a durable frame read from a partition to the local sockets of its rooms. */
-  deliverFrame(view: PartitionView, offset: string, frame: EncodedFrame): void;
+  /**
+   * Delivers a durable frame read from a partition to the local sockets of its rooms; `batch` is the
+   * number of entries the read that returned it returned (more than one: its writes may be coalesced).
+   */
+  deliverFrame(view: PartitionView, offset: string, frame: EncodedFrame, batch: number): void;
   /** A reader of partition `index` read `count` entries. */
   entriesRead(index: number, count: number): void;
   /** Sends a volatile frame to the local sockets of a room. */
@@ -164,9 +167,9 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
         connection,
         { blockMs: READ_BLOCK_MS, readCount: READ_COUNT, heartbeatIntervalMs, checkIntervalMs: STREAM_CHECK_INTERVAL_MS, nodeId: opts.nodeId },
         {
-          frame(offset, frame) {
+          frame(offset, frame, batch) {
             tail.append(offset, frame);
-            deps.deliverFrame(view, offset, frame);
+            deps.deliverFrame(view, offset, frame, batch);
           },
           read(entries) {
             deps.entriesRead(index, entries);

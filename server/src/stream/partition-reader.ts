@@ -4,8 +4,8 @@ import { decodeEntry, type EncodedFrame } from './stream-entry';
 
 /** What a reader tells its node. Each call is made before the reader reads on. */
 export interface ReaderListener {
-  /** A durable frame of the partition, in offset order. */
-  frame(offset: string, frame: EncodedFrame): void;
+  /** A durable frame of the partition, in offset order; `batch` is the number of entries its read returned. */
+  frame(offset: string, frame: EncodedFrame, batch: number): void;
   /** A read returned `count` entries (frames and heartbeats), all handed over. */
   read(count: number): void;
   /**
@@ -131,7 +131,7 @@ export class PartitionReader {
   #deliver(entries: [string, unknown[]][]): void {
     for (const [id, fields] of entries) {
       const decoded = decodeEntry(fields);
-      if (decoded !== undefined && decoded !== 'heartbeat') this.#listener.frame(id, decoded);
+      if (decoded !== undefined && decoded !== 'heartbeat') this.#listener.frame(id, decoded, entries.length);
       this.#offset = id;
     }
     this.#lastEntryAt = Date.now();
