@@ -8,6 +8,7 @@
  *   npm run bench -- slow-consumer [--quick]   (a client that stops reading; writes docs/benchmarks-slow-consumer.md)
  *   npm run bench -- suite [--quick] [--systems roomwire,baseline,baseline-pubsub] [--out dir] [--docs | --no-docs]
  *   npm run bench -- memory|replay-window|reconnect-storm|scaling|latency [same options]   (one scenario of the suite)
+ *   npm run bench -- scale-out [--quick] [--out bench/results]   (read ratio per node, window memory per master, publish rates)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { FULL_CONFIG, QUICK_CONFIG } from './config';
 import { runDelivery } from './delivery';
 import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
+import { runScaleOut } from './scale-out/run';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -31,6 +33,7 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
+       npm run bench -- scale-out [--quick] [--out dir]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -64,6 +67,9 @@ async function main(): Promise<number> {
   const [benchmark, ...rest] = positionals;
   if (benchmark === 'volatile-cost' && rest.length === 0) {
     return runVolatileCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
+  if (benchmark === 'scale-out' && rest.length === 0) {
+    return runScaleOut({ quick: values.quick, outDir: path.resolve(REPO_ROOT, values.out), command: ['npm run bench --', ...process.argv.slice(2)].join(' '), repoRoot: REPO_ROOT });
   }
   if (benchmark === 'slow-consumer' && rest.length === 0) {
     return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
