@@ -1,6 +1,7 @@
 import { createClient, type RoomwireClient } from '@roomwire/client';
 import { createPublisher } from '@roomwire/server';
 import { partitionOf } from '../../../server/src/stream/partitions';
+import { cpuSeconds } from '../measure/proc-stats';
 import { waitUntil } from '../../../test/harness';
 import { signToken } from '../../../test/support/tokens';
 import { BENCH_PARTITION_IDLE_GRACE_MS, startFleet, type Fleet } from './fleet';
@@ -49,6 +50,8 @@ export interface NodeRead {
   orgShare: number;
   /** readRatio ÷ orgShare: 1 means the node reads only what its clients need. */
   readOverShare: number;
+  /** The node's CPU from just before publishing until every reader caught up, per entry it read (delivery to its clients included), µs. */
+  cpuUsPerEntryRead: number;
 }
 
 /** One mode's outcome. */
@@ -59,6 +62,10 @@ export interface ReadRatioMode {
   /** Δ entries-added over every partition stream (events and heartbeats). */
   entriesAdded: number;
   nodes: NodeRead[];
+  /** Redis CPU from just before publishing until every reader caught up, per entry added (the append and every node's reads of it), µs. */
+  redisCpuUsPerEntry: number;
+  /** Σ entries read by all nodes ÷ entries added: how many nodes read each entry on average. */
+  readersPerEntry: number;
   /** The largest readOverShare of any node. */
   worstReadOverShare: number;
   /** The largest readRatio of any node × node count: 1 is a perfectly even split of the reading. */
@@ -217,8 +224,12 @@ export async function measureReadRatio(options: ReadRatioOptions): Promise<ReadR
       const clients = await connectClients(fleet, placements, options.log);
       try {
         const before = await settle(fleet, probe);
+        const nodeCpuBefore = fleet.nodes.map((n) => cpuSeconds(n.pid) ?? 0);
+        const redisCpuBefore = cpuSeconds((fleet.redis[0] as { pid: number }).pid) ?? 0;
         const { perOrg, failures } = await publishAtRate(fleet, options, 1000 + m);
         const after = await settle(fleet, probe);
+        const nodeCpuS = fleet.nodes.map((n, i) => (cpuSeconds(n.pid) ?? 0) - (nodeCpuBefore[i] as number));
+        const redisCpuS = (cpuSeconds((fleet.redis[0] as { pid: number }).pid) ?? 0) - redisCpuBefore;
         const entriesAdded = after.added - before.added;
         const eventsPublished = perOrg.reduce((a, b) => a + b, 0);
         const nodes: NodeRead[] = fleet.nodes.map((_, n) => {
@@ -236,6 +247,7 @@ export async function measureReadRatio(options: ReadRatioOptions): Promise<ReadR
             readRatio,
             orgShare,
             readOverShare: orgShare > 0 ? readRatio / orgShare : 0,
+            cpuUsPerEntryRead: entriesRead > 0 ? ((nodeCpuS[n] as number) * 1e6) / entriesRead : 0,
           };
         });
         const result: ReadRatioMode = {
@@ -244,13 +256,16 @@ export async function measureReadRatio(options: ReadRatioOptions): Promise<ReadR
           publishFailures: failures,
           entriesAdded,
           nodes,
+          redisCpuUsPerEntry: entriesAdded > 0 ? (redisCpuS * 1e6) / entriesAdded : 0,
+          readersPerEntry: entriesAdded > 0 ? nodes.reduce((sum, n) => sum + n.entriesRead, 0) / entriesAdded : 0,
           worstReadOverShare: Math.max(...nodes.map((n) => n.readOverShare)),
           worstReadRatioTimesNodes: Math.max(...nodes.map((n) => n.readRatio)) * options.nodes,
         };
         modes.push(result);
         options.log(
           `  ${eventsPublished} events, ${entriesAdded} entries added; per node read ratio ${nodes.map((n) => n.readRatio.toFixed(3)).join(' / ')}, ` +
-            `org share ${nodes.map((n) => n.orgShare.toFixed(3)).join(' / ')}, partitions read ${nodes.map((n) => n.partitionsRead).join(' / ')}`,
+            `org share ${nodes.map((n) => n.orgShare.toFixed(3)).join(' / ')}, partitions read ${nodes.map((n) => n.partitionsRead).join(' / ')}; ` +
+            `node CPU per entry read ${nodes.map((n) => n.cpuUsPerEntryRead.toFixed(0)).join(' / ')} µs, Redis CPU per entry ${result.redisCpuUsPerEntry.toFixed(1)} µs`,
         );
       } finally {
         for (const client of clients) client.close();

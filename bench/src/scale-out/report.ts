@@ -42,17 +42,21 @@ function readRatioSection(r: ScaleOutResults): string[] {
       '**org-affinity** sends every client of an org to the node a consistent-hash ring (MD5, 160 points per node) picks for the org name (HAProxy `balance url_param org` + `hash-type consistent`); ' +
       '**partition-affinity** sends it to the node the same ring picks for the org\'s partition (`partitionOf(org, STREAM_PARTITIONS)`).',
     '',
-    '| routing | node | clients | orgs | partitions read | entries read | read ratio | org share | read ÷ share |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| routing | node | clients | orgs | partitions read | entries read | read ratio | org share | read ÷ share | node CPU per entry read |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const mode of rr.modes) {
     for (const n of mode.nodes) {
-      lines.push(`| ${mode.mode} | ${n.node} | ${int(n.clients)} | ${int(n.orgs)} | ${n.partitionsRead} | ${int(n.entriesRead)} | ${fixed(n.readRatio, 3)} | ${fixed(n.orgShare, 3)} | ${fixed(n.readOverShare)}× |`);
+      lines.push(`| ${mode.mode} | ${n.node} | ${int(n.clients)} | ${int(n.orgs)} | ${n.partitionsRead} | ${int(n.entriesRead)} | ${fixed(n.readRatio, 3)} | ${fixed(n.orgShare, 3)} | ${fixed(n.readOverShare)}× | ${fixed(n.cpuUsPerEntryRead, 0)} µs |`);
     }
   }
-  lines.push('', '| routing | events published | failed | entries added | worst read ÷ share | busiest node reads × nodes |', '|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    '| routing | events published | failed | entries added | nodes reading each entry | Redis CPU per entry (append + reads) | worst read ÷ share | busiest node reads × nodes |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
   for (const mode of rr.modes) {
-    lines.push(`| ${mode.mode} | ${int(mode.eventsPublished)} | ${mode.publishFailures} | ${int(mode.entriesAdded)} | ${fixed(mode.worstReadOverShare)}× | ${fixed(mode.worstReadRatioTimesNodes)} |`);
+    lines.push(`| ${mode.mode} | ${int(mode.eventsPublished)} | ${mode.publishFailures} | ${int(mode.entriesAdded)} | ${fixed(mode.readersPerEntry)} | ${fixed(mode.redisCpuUsPerEntry, 1)} µs | ${fixed(mode.worstReadOverShare)}× | ${fixed(mode.worstReadRatioTimesNodes)} |`);
   }
   return lines;
 }
