@@ -145,7 +145,7 @@ async function connectClients(fleet: Fleet, placements: { org: number; node: num
 }
 
 /** Publishes at a fixed rate to random orgs for `durationMs`; counts events per org. */
-async function publishAtRate(fleet: Fleet, options: ReadRatioOptions, seed: number): Promise<{ perOrg: number[]; failures: number }> {
+async function publishAtRate(fleet: Fleet, options: ReadRatioOptions, seed: number): Promise<{ perOrg: number[]; failures: number; firstFailure: string | null }> {
   const publisher = await createPublisher({ ...fleet.publisherTarget, streamPartitions: fleet.streamPartitions, batching: false });
   const random = seededRandom(seed);
   const perOrg = Array.from({ length: options.orgs }, () => 0);
@@ -154,7 +154,9 @@ async function publishAtRate(fleet: Fleet, options: ReadRatioOptions, seed: numb
   const startedAt = Date.now();
   const pending = new Set<Promise<void>>();
   let failures = 0;
+  let firstFailure: string | null = null;
   let owed = 0;
+  let seq = 0;
   try {
     for (let tick = 0; tick * tickMs < options.publishMs; tick++) {
       const wait = startedAt + tick * tickMs - Date.now();
@@ -162,15 +164,17 @@ async function publishAtRate(fleet: Fleet, options: ReadRatioOptions, seed: numb
       owed += perTick;
       for (; owed >= 1; owed -= 1) {
         const org = Math.floor(random() * options.orgs);
-        const seq = perOrg[org] as number;
-        perOrg[org] = seq + 1;
         const emit: Promise<void> = publisher
           .to(orgName(org), SERVICE)
-          .emit(EVENT_TYPE, payloadOf(seq, options.payloadBytes))
+          .emit(EVENT_TYPE, payloadOf(seq++, options.payloadBytes))
           .then(
-            () => undefined,
             () => {
+              // Only stored events count towards the orgs' shares.
+              perOrg[org] = (perOrg[org] as number) + 1;
+            },
+            (err: unknown) => {
               failures += 1;
+              firstFailure ??= err instanceof Error ? err.message : String(err);
             },
           )
           .finally(() => pending.delete(emit));
@@ -183,27 +187,55 @@ async function publishAtRate(fleet: Fleet, options: ReadRatioOptions, seed: numb
   } finally {
     await publisher.close();
   }
-  return { perOrg, failures };
+  return { perOrg, failures, firstFailure };
 }
 
-/** Waits until no node's entries-read counter moves between two scrapes (every reader caught up). */
-async function settle(fleet: Fleet, probe: StreamProbe): Promise<{ reads: number[]; added: number; partitions: number[] }> {
-  let previous: number[] | null = null;
-  let last: { reads: number[]; added: number; partitions: number[] } | null = null;
+/** Per partition: entries added to its stream, and entries each node read of it. */
+interface Counts {
+  added: number[];
+  /** reads[node][partition] */
+  reads: number[][];
+  partitionsRead: number[];
+}
+
+async function counts(fleet: Fleet, probe: StreamProbe): Promise<Counts> {
+  // Added first: a reader can only have read what was added before it was asked.
+  const added = await probe.entriesAddedByPartition();
+  const perNode = await Promise.all(fleet.nodes.map((_, i) => fleet.metrics(i)));
+  return {
+    added,
+    reads: perNode.map((samples) => {
+      const row = Array.from({ length: fleet.streamPartitions }, () => 0);
+      for (const s of samples) if (s.name === 'roomwire_stream_entries_read_total') row[Number(s.labels.partition)] = s.value;
+      return row;
+    }),
+    partitionsRead: perNode.map((samples) => sumOf(samples, 'roomwire_partitions_read')),
+  };
+}
+
+/**
+ * Waits until every node has read, of every partition it read anything of since `since`, at least what
+ * was added to it since (heartbeats included): every reader caught up. Resolves with those counts.
+ */
+async function caughtUp(fleet: Fleet, probe: StreamProbe, since: Counts): Promise<Counts> {
+  let last: Counts = since;
   await waitUntil(
     async () => {
-      const added = await probe.entriesAdded();
-      const counters = await nodeCounters(fleet);
-      const reads = counters.map((c) => c.entriesRead);
-      const steady = previous !== null && reads.every((r, i) => r === previous?.[i]);
-      previous = reads;
-      last = { reads, added, partitions: counters.map((c) => c.partitionsRead) };
-      return steady && (await probe.entriesAdded()) === added;
+      last = await counts(fleet, probe);
+      const now = last;
+      return now.reads.every((row, n) =>
+        row.every((value, p) => {
+          const read = value - (since.reads[n]?.[p] ?? 0);
+          return read === 0 || read >= (now.added[p] as number) - (since.added[p] as number);
+        }),
+      );
     },
-    { what: 'every node to read every entry', timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 300 },
+    { what: 'every node to read every entry of its partitions', timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 300 },
   );
-  return last as unknown as { reads: number[]; added: number; partitions: number[] };
+  return last;
 }
+
+const total = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
 /**
  * Entries read per node ÷ entries published, on `nodes` nodes and `streamPartitions` partitions, for each
@@ -223,26 +255,27 @@ export async function measureReadRatio(options: ReadRatioOptions): Promise<ReadR
       ).flat();
       const clients = await connectClients(fleet, placements, options.log);
       try {
-        const before = await settle(fleet, probe);
+        const before = await counts(fleet, probe);
         const nodeCpuBefore = fleet.nodes.map((n) => cpuSeconds(n.pid) ?? 0);
         const redisCpuBefore = cpuSeconds((fleet.redis[0] as { pid: number }).pid) ?? 0;
-        const { perOrg, failures } = await publishAtRate(fleet, options, 1000 + m);
-        const after = await settle(fleet, probe);
+        const { perOrg, failures, firstFailure } = await publishAtRate(fleet, options, 1000 + m);
+        if (failures > 0) options.log(`  ${failures} publishes failed, the first with: ${firstFailure}`);
+        const after = await caughtUp(fleet, probe, before);
         const nodeCpuS = fleet.nodes.map((n, i) => (cpuSeconds(n.pid) ?? 0) - (nodeCpuBefore[i] as number));
         const redisCpuS = (cpuSeconds((fleet.redis[0] as { pid: number }).pid) ?? 0) - redisCpuBefore;
-        const entriesAdded = after.added - before.added;
+        const entriesAdded = total(after.added) - total(before.added);
         const eventsPublished = perOrg.reduce((a, b) => a + b, 0);
         const nodes: NodeRead[] = fleet.nodes.map((_, n) => {
           const orgsHere = new Set(placements.filter((p) => p.node === n).map((p) => p.org));
           const orgEvents = [...orgsHere].reduce((sum, org) => sum + (perOrg[org] as number), 0);
-          const entriesRead = (after.reads[n] as number) - (before.reads[n] as number);
+          const entriesRead = total(after.reads[n] as number[]) - total(before.reads[n] as number[]);
           const readRatio = entriesAdded > 0 ? entriesRead / entriesAdded : 0;
           const orgShare = eventsPublished > 0 ? orgEvents / eventsPublished : 0;
           return {
             node: n,
             clients: placements.filter((p) => p.node === n).length,
             orgs: orgsHere.size,
-            partitionsRead: after.partitions[n] as number,
+            partitionsRead: after.partitionsRead[n] as number,
             entriesRead,
             readRatio,
             orgShare,

@@ -37,6 +37,8 @@ export function seededRandom(seed: number): () => number {
 export interface StreamProbe {
   /** `XINFO STREAM … entries-added` summed over every partition stream (0 for streams not created yet). */
   entriesAdded(): Promise<number>;
+  /** `XINFO STREAM … entries-added` of each partition stream, by partition index. */
+  entriesAddedByPartition(): Promise<number[]>;
   /** Per partition: its stream key, the port of the Redis server holding it, its `MEMORY USAGE` and length. */
   streams(): Promise<{ partition: number; key: string; port: number; memoryBytes: number; length: number }[]>;
   /** `INFO memory` used_memory of each Redis server (each master), by port. */
@@ -81,16 +83,19 @@ export async function openStreamProbe(fleet: Fleet): Promise<StreamProbe> {
     return found;
   };
   const exists = async (key: string): Promise<boolean> => (await serverOf(key).client.exists(key)) === 1;
+  const entriesAddedByPartition = async (): Promise<number[]> =>
+    Promise.all(
+      keys.map(async (key) => {
+        if (!(await exists(key))) return 0;
+        const info = await serverOf(key).client.sendCommand(['XINFO', 'STREAM', key]);
+        return Number(field(info, 'entries-added') ?? 0);
+      }),
+    );
   return {
     async entriesAdded() {
-      let sum = 0;
-      for (const key of keys) {
-        if (!(await exists(key))) continue;
-        const info = await serverOf(key).client.sendCommand(['XINFO', 'STREAM', key]);
-        sum += Number(field(info, 'entries-added') ?? 0);
-      }
-      return sum;
+      return (await entriesAddedByPartition()).reduce((a, b) => a + b, 0);
     },
+    entriesAddedByPartition,
     async streams() {
       return Promise.all(
         keys.map(async (key, partition) => {
