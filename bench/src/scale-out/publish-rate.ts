@@ -49,11 +49,13 @@ function shapeName(shape: RedisShape): string {
   return shape.kind === 'standalone' ? 'one Redis' : `Redis Cluster, ${shape.masters} masters`;
 }
 
+class StaleSocket extends Error {}
+
 /** An HTTP publish sender over a keep-alive pool of `concurrency` sockets, nodes in turn. */
 function httpSender(fleet: Fleet, options: PublishRateOptions): { send(seq: number): Promise<void>; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const targets = fleet.nodes.map((n) => new URL(n.url));
-  const send = (seq: number): Promise<void> =>
+  const attempt = (seq: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const target = targets[seq % targets.length] as URL;
       const body = JSON.stringify({ org: orgName(seq % options.orgs), service: SERVICE, type: EVENT_TYPE, data: payloadOf(seq, options.payloadBytes) });
@@ -73,9 +75,11 @@ function httpSender(fleet: Fleet, options: PublishRateOptions): { send(seq: numb
         },
       );
       req.on('timeout', () => req.destroy(new Error('POST /v1/publish timed out')));
-      req.on('error', reject);
+      // A kept-alive socket the node closed as it was reused: sent again once on a new one, as HTTP clients do.
+      req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleSocket(err.message) : err));
       req.end(body);
     });
+  const send = (seq: number): Promise<void> => attempt(seq).catch((err: unknown) => (err instanceof StaleSocket ? attempt(seq) : Promise.reject(err)));
   return { send, close: () => agent.destroy() };
 }
 

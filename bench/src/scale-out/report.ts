@@ -58,7 +58,26 @@ function readRatioSection(r: ScaleOutResults): string[] {
   for (const mode of rr.modes) {
     lines.push(`| ${mode.mode} | ${int(mode.eventsPublished)} | ${mode.publishFailures} | ${int(mode.entriesAdded)} | ${fixed(mode.readersPerEntry)} | ${fixed(mode.redisCpuUsPerEntry, 1)} µs | ${fixed(mode.worstReadOverShare)}× | ${fixed(mode.worstReadRatioTimesNodes)} |`);
   }
+  const derived = unreadCost(rr.modes);
+  if (derived !== null) {
+    lines.push(
+      '',
+      `Node CPU an entry costs a node that has no client of its org: ${fixed(derived, 0)} µs (Σ node CPU of round-robin − partition-affinity ÷ Σ entries read of round-robin − partition-affinity; ` +
+        'both modes deliver the same number of events per node, so the difference is what reading entries for nobody costs; it includes this machine\'s contention).',
+    );
+  }
   return lines;
+}
+
+/** (Σ node CPU round-robin − partition-affinity) ÷ (Σ entries read round-robin − partition-affinity), µs; null without both modes. */
+export function unreadCost(modes: readonly ReadRatioMode[]): number | null {
+  const rr = modes.find((m) => m.mode === 'round-robin');
+  const pa = modes.find((m) => m.mode === 'partition-affinity');
+  if (!rr || !pa) return null;
+  const cpuUs = (m: ReadRatioMode): number => m.nodes.reduce((sum, n) => sum + n.cpuUsPerEntryRead * n.entriesRead, 0);
+  const reads = (m: ReadRatioMode): number => m.nodes.reduce((sum, n) => sum + n.entriesRead, 0);
+  const extra = reads(rr) - reads(pa);
+  return extra > 0 ? (cpuUs(rr) - cpuUs(pa)) / extra : null;
 }
 
 function memorySection(r: ScaleOutResults): string[] {
