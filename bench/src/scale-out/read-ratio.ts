@@ -111,9 +111,14 @@ async function nodeCounters(fleet: Fleet): Promise<{ entriesRead: number; partit
   );
 }
 
-/** Connects every client of the mode (bounded concurrency); resolves once every node counts its subscriptions. */
-async function connectClients(fleet: Fleet, placements: { org: number; node: number }[], log: (line: string) => void): Promise<RoomwireClient[]> {
-  const clients: RoomwireClient[] = [];
+/** Longest wait for one client to connect, in ms. */
+const CONNECT_TIMEOUT_MS = 60_000;
+
+/**
+ * Connects every client of the mode (bounded concurrency) into `clients` (the caller closes them, also after
+ * a failure); resolves once every node counts its subscriptions.
+ */
+async function connectClients(fleet: Fleet, placements: { org: number; node: number }[], clients: RoomwireClient[], log: (line: string) => void): Promise<void> {
   const started = Date.now();
   for (let i = 0; i < placements.length; i += CONNECT_CONCURRENCY) {
     const batch = placements.slice(i, i + CONNECT_CONCURRENCY);
@@ -122,10 +127,15 @@ async function connectClients(fleet: Fleet, placements: { org: number; node: num
         const token = await signToken({ org: orgName(org), services: [SERVICE] }, { secret: fleet.jwtSecret });
         const client = createClient({ url: (fleet.nodes[node] as { url: string }).url, token: () => token, services: [SERVICE], transports: ['websocket'] });
         clients.push(client);
-        await new Promise<void>((resolve) => {
+        await new Promise<void>((resolve, reject) => {
           if (client.state === 'connected') return resolve();
+          const timer = setTimeout(() => {
+            off();
+            reject(new Error(`a client of ${orgName(org)} did not connect to node ${node} within ${CONNECT_TIMEOUT_MS} ms`));
+          }, CONNECT_TIMEOUT_MS);
           const off = client.onState(({ to }) => {
             if (to === 'connected') {
+              clearTimeout(timer);
               off();
               resolve();
             }
@@ -141,7 +151,6 @@ async function connectClients(fleet: Fleet, placements: { org: number; node: num
     intervalMs: 200,
   });
   log(`  ${placements.length} clients connected and subscribed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return clients;
 }
 
 /** Publishes at a fixed rate to random orgs for `durationMs`; counts events per org. */
@@ -253,8 +262,9 @@ export async function measureReadRatio(options: ReadRatioOptions): Promise<ReadR
       const placements = Array.from({ length: options.orgs }, (_, org) =>
         Array.from({ length: options.clientsPerOrg }, (_, c) => ({ org, node: nodeOf(mode, org, c, options.clientsPerOrg, ring, options.streamPartitions) })),
       ).flat();
-      const clients = await connectClients(fleet, placements, options.log);
+      const clients: RoomwireClient[] = [];
       try {
+        await connectClients(fleet, placements, clients, options.log);
         const before = await counts(fleet, probe);
         const nodeCpuBefore = fleet.nodes.map((n) => cpuSeconds(n.pid) ?? 0);
         const redisCpuBefore = cpuSeconds((fleet.redis[0] as { pid: number }).pid) ?? 0;
