@@ -9,6 +9,7 @@
  *   npm run bench -- http-publish [--quick]   (events/s over HTTP, single vs batch; writes its section of docs/benchmarks.md)
  *   npm run bench -- suite [--quick] [--systems roomwire,baseline,baseline-pubsub] [--out dir] [--docs | --no-docs]
  *   npm run bench -- memory|replay-window|reconnect-storm|scaling|latency [same options]   (one scenario of the suite)
+ *   npm run bench -- scale-out [--quick] [--out bench/results]   (read ratio per node, window memory per master, publish rates)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
 import { runHttpPublish } from './http-publish';
 import { runHistoryCost } from './history-cost';
+import { runScaleOut } from './scale-out/run';
 import { judgeBars } from './report/bars';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
@@ -36,6 +38,7 @@ const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- volatile-cost [--quick]
        npm run bench -- http-publish [--quick]
        npm run bench -- history-cost [--quick]
+       npm run bench -- scale-out [--quick] [--out dir]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -75,6 +78,9 @@ async function main(): Promise<number> {
   }
   if (benchmark === 'http-publish' && rest.length === 0) {
     return runHttpPublish({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
+  }
+  if (benchmark === 'scale-out' && rest.length === 0) {
+    return runScaleOut({ quick: values.quick, outDir: path.resolve(REPO_ROOT, values.out), command: ['npm run bench --', ...process.argv.slice(2)].join(' '), repoRoot: REPO_ROOT });
   }
   if (benchmark === 'slow-consumer' && rest.length === 0) {
     return runSlowConsumer({ quick: values.quick, outDir: path.resolve(values.out), docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
