@@ -145,7 +145,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     balancer =
       kind === 'nginx'
         ? await startNginx({ port, nodes: addresses })
-        : await startHaproxy({ port, statsPort: options.statsPort || (await freePort()), nodes: addresses, sticky: kind === 'haproxy' });
+        : await startHaproxy({
+            port,
+            statsPort: options.statsPort || (await freePort()),
+            nodes: addresses,
+            sticky: kind !== 'haproxy-roundrobin',
+            affinity: kind === 'haproxy-affinity',
+          });
   } catch (err) {
     await stopAll();
     throw err;

@@ -33,6 +33,7 @@ export {
 export { Fifo } from './fifo';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
+  AFFINITY_QUERY_PARAM,
   EVENTS,
   PROTOCOL_VERSION,
   compareOffsets,
