@@ -81,6 +81,34 @@ function longestGapWithin(receivers: readonly Receiver[], from: number, to: numb
   return worst;
 }
 
+/**
+ * Where the affected org's out-of-order arrivals come from: of the events a client got after a later
+ * one, how many had their publish started during the fault (in flight while the master changed).
+ */
+function describeReordering(ctx: ScenarioContext, from: number, to: number): string {
+  const affected = ctx.fleet.receivers.filter((r) => r.org === ctx.org);
+  const records = ctx.load.records;
+  let late = 0;
+  let duringFault = 0;
+  for (const r of affected) {
+    const arrivals: [number, number][] = [];
+    r.arrivals.forEach((at, seq) => {
+      if (at !== 0) arrivals.push([at, seq]);
+    });
+    arrivals.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let highest = -1;
+    for (const [, seq] of arrivals) {
+      if (seq < highest) {
+        late += 1;
+        const started = records[seq]?.startedAt ?? 0;
+        if (started >= from && started <= to) duringFault += 1;
+      }
+      highest = Math.max(highest, seq);
+    }
+  }
+  return `${late} arrivals after a later event over ${affected.length} clients, ${duringFault} of them of publishes started during the fault`;
+}
+
 /** Checks for the org on the master the fault did not touch: no resync, no reconnect, no stall. */
 function checkOtherOrgUnaffected(ctx: ScenarioContext, from: number, to: number): void {
   const others = ctx.fleet.receivers.filter((r) => r.org !== ctx.org);
@@ -161,6 +189,7 @@ export function clusterFailover(): ScenarioDefinition {
       const affected = ctx.fleet.receivers.filter((r) => r.org === ctx.org);
       const resynced = affected.filter((r) => r.resyncs.some((t) => t >= window.from)).length;
       ctx.check("the failed-over org's clients told to resync (their stream lost entries they had)", resynced === affected.length, `${resynced} of ${affected.length} clients`);
+      ctx.log(`order in the failed-over org: ${describeReordering(ctx, window.from, window.to)}`);
       checkOtherOrgUnaffected(ctx, window.from, window.to);
       checkNodesUntouched(ctx, before);
       await checkAllReady(ctx, 15_000);
@@ -205,6 +234,7 @@ export function partitionMasterDown(): ScenarioDefinition {
     async expect(ctx) {
       const failed = ctx.loads.get(ctx.orgs[1] ?? '')?.records.filter((r) => !r.ok).length ?? -1;
       ctx.check('no publish into the org on another master failed', failed === 0, `${failed} failed`);
+      ctx.log(`order in the killed master's org: ${describeReordering(ctx, window.from, window.to)}`);
       checkOtherOrgUnaffected(ctx, window.from, window.to);
       checkNodesUntouched(ctx, before);
       await checkAllReady(ctx, 15_000);
