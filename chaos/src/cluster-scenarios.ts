@@ -109,6 +109,27 @@ function describeReordering(ctx: ScenarioContext, from: number, to: number): str
   return `${late} arrivals after a later event over ${affected.length} clients, ${duringFault} of them of publishes started during the fault`;
 }
 
+/**
+ * The events of the affected org that some client neither got nor was excused from by a resync: when
+ * their publishes started, against `mark` (when the old master ran again), and against the resyncs.
+ */
+function describeLoss(ctx: ScenarioContext, mark: number): string {
+  const affected = ctx.fleet.receivers.filter((r) => r.org === ctx.org);
+  const records = ctx.load.records;
+  const missing = new Set<number>();
+  let lastResync = 0;
+  for (const r of affected) {
+    const resync = r.resyncs.at(-1) ?? 0;
+    lastResync = Math.max(lastResync, resync);
+    records.forEach((record, seq) => {
+      if (record.ok && record.startedAt >= resync && (r.arrivals[seq] ?? 0) === 0) missing.add(seq);
+    });
+  }
+  if (missing.size === 0) return 'none';
+  const starts = [...missing].map((seq) => (records[seq]?.startedAt ?? 0) - mark);
+  return `${missing.size} distinct events missed by some client, publishes started ${Math.min(...starts)} to ${Math.max(...starts)} ms after the old master ran again (the last resync signal ${lastResync - mark} ms after it)`;
+}
+
 /** Checks for the org on the master the fault did not touch: no resync, no reconnect, no stall. */
 function checkOtherOrgUnaffected(ctx: ScenarioContext, from: number, to: number): void {
   const others = ctx.fleet.receivers.filter((r) => r.org !== ctx.org);
@@ -133,6 +154,8 @@ export function clusterFailover(): ScenarioDefinition {
   let before: number[] = [];
   let window = { from: 0, to: 0 };
   let lost = { ok: false, detail: 'not measured' };
+  /** When the old master ran again (SIGCONT), after the replica had taken over. */
+  let resumedAt = 0;
   return {
     name: 'cluster-failover',
     title: 'Redis Cluster failover that loses acknowledged writes (CLUSTER FAILOVER TAKEOVER)',
@@ -168,6 +191,7 @@ export function clusterFailover(): ScenarioDefinition {
       } finally {
         redis.resume(replica);
         redis.resume(master);
+        resumedAt = Date.now();
       }
       await redis.waitHealthy(30_000);
       const probe = createRedisClient({ url: replica.url });
@@ -190,6 +214,7 @@ export function clusterFailover(): ScenarioDefinition {
       const resynced = affected.filter((r) => r.resyncs.some((t) => t >= window.from)).length;
       ctx.check("the failed-over org's clients told to resync (their stream lost entries they had)", resynced === affected.length, `${resynced} of ${affected.length} clients`);
       ctx.log(`order in the failed-over org: ${describeReordering(ctx, window.from, window.to)}`);
+      ctx.log(`silent loss in the failed-over org: ${describeLoss(ctx, resumedAt)}`);
       checkOtherOrgUnaffected(ctx, window.from, window.to);
       checkNodesUntouched(ctx, before);
       await checkAllReady(ctx, 15_000);

@@ -223,7 +223,7 @@ Faults (full run): SIGKILL a random node every ${c.kill.everyMs / 1000} s for ${
 port); SIGSTOP a random node for ${c.stop.forMs / 1000} s (and at least until its clients are on other nodes); restart Redis without persistence, and with AOF; make Redis
 unreachable for ${c.unreachable.forMs / 1000} s; cut the network of ${Math.round(c.cuts.fraction * 100)} % of the clients at random (each cut
 ${c.cuts.minMs / 1000}–${c.cuts.maxMs / 1000} s, up to ${c.cuts.maxPauseMs / 1000} s apart) for ${c.cuts.forMs / 1000} s. \`npm test\` runs the same scenarios small and short
-(\`test/chaos.test.ts\`, \`--quick\`) with the same checks, except the four below, which run only by hand.
+(\`test/chaos.test.ts\`, \`--quick\`) with the same checks, except \`older-snapshot\` and the two Redis Cluster scenarios below, which run only by hand.
 
 Faults where Redis comes back behind what the nodes read (issue 12): Redis restarted empty on a clock
 ${(c.clockStepBack?.behindMs ?? 30_000) / 1000} s behind the one before (\`clock-step-back\`, the clock shim of \`test/harness/clock-offset.ts\`), and Redis restored
