@@ -130,6 +130,23 @@ function describeLoss(ctx: ScenarioContext, mark: number): string {
   return `${missing.size} distinct events missed by some client, publishes started ${Math.min(...starts)} to ${Math.max(...starts)} ms after the old master ran again (the last resync signal ${lastResync - mark} ms after it)`;
 }
 
+/** Each node's stream read lag and connections, from its /metrics: a reader stuck after a failover shows here. */
+async function describeReaders(ctx: ScenarioContext): Promise<string> {
+  const lines = await Promise.all(
+    ctx.cluster.nodes.map(async (node) => {
+      try {
+        const text = await (await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+        const lag = /^roomwire_stream_read_lag_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?';
+        const connections = /^roomwire_connections(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?';
+        return `${node.name}: ${connections} connections, read lag ${lag} s`;
+      } catch (err) {
+        return `${node.name}: /metrics failed (${(err as Error).message})`;
+      }
+    }),
+  );
+  return lines.join('; ');
+}
+
 /** Checks for the org on the master the fault did not touch: no resync, no reconnect, no stall. */
 function checkOtherOrgUnaffected(ctx: ScenarioContext, from: number, to: number): void {
   const others = ctx.fleet.receivers.filter((r) => r.org !== ctx.org);
@@ -215,6 +232,7 @@ export function clusterFailover(): ScenarioDefinition {
       ctx.check("the failed-over org's clients told to resync (their stream lost entries they had)", resynced === affected.length, `${resynced} of ${affected.length} clients`);
       ctx.log(`order in the failed-over org: ${describeReordering(ctx, window.from, window.to)}`);
       ctx.log(`silent loss in the failed-over org: ${describeLoss(ctx, resumedAt)}`);
+      ctx.log(`nodes after the run: ${await describeReaders(ctx)}`);
       checkOtherOrgUnaffected(ctx, window.from, window.to);
       checkNodesUntouched(ctx, before);
       await checkAllReady(ctx, 15_000);
