@@ -138,7 +138,9 @@ async function describeReaders(ctx: ScenarioContext): Promise<string> {
         const text = await (await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
         const lag = /^roomwire_stream_read_lag_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?';
         const connections = /^roomwire_connections(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? '?';
-        return `${node.name}: ${connections} connections, read lag ${lag} s`;
+        const partition = partitionOf(ctx.org, PARTITIONS);
+        const read = new RegExp(`^roomwire_stream_entries_read_total\\{[^}]*partition="${partition}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? '0';
+        return `${node.name}: ${connections} connections, read lag ${lag} s, ${read} entries read of partition ${partition}`;
       } catch (err) {
         return `${node.name}: /metrics failed (${(err as Error).message})`;
       }
