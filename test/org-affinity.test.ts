@@ -9,7 +9,7 @@ import { waitUntil } from './harness';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken } from './support/tokens';
 
 /**
- * Org affinity (issue 14): HAProxy running infra/haproxy/haproxy-affinity.cfg routes each handshake by
+ * Org affinity: HAProxy running infra/haproxy/haproxy-affinity.cfg routes each handshake by
  * its `org` query parameter (consistent hashing), so every client of an org lands on one node and each
  * node reads only the partitions of its orgs. The parameter is a routing hint, never authorization.
  */

@@ -225,10 +225,10 @@ unreachable for ${c.unreachable.forMs / 1000} s; cut the network of ${Math.round
 ${c.cuts.minMs / 1000}–${c.cuts.maxMs / 1000} s, up to ${c.cuts.maxPauseMs / 1000} s apart) for ${c.cuts.forMs / 1000} s. \`npm test\` runs the same scenarios small and short
 (\`test/chaos.test.ts\`, \`--quick\`) with the same checks, except \`older-snapshot\` and the two Redis Cluster scenarios below, which run only by hand.
 
-Faults where Redis comes back behind what the nodes read (issue 12): Redis restarted empty on a clock
+Faults where Redis comes back behind what the nodes read: Redis restarted empty on a clock
 ${(c.clockStepBack?.behindMs ?? 30_000) / 1000} s behind the one before (\`clock-step-back\`, the clock shim of \`test/harness/clock-offset.ts\`), and Redis restored
 from an RDB snapshot taken ${(c.olderSnapshot?.ageMs ?? 5000) / 1000} s of publishing before a SIGKILL (\`older-snapshot\`: same epoch, a head behind).
-Faults of a Redis Cluster (issue 14): these two scenarios run the nodes and the publisher on a real
+Faults of a Redis Cluster: these two scenarios run the nodes and the publisher on a real
 Redis Cluster (3 masters with a replica each, cluster node timeout 1 s, 16 stream partitions, no
 Redis proxy) with the clients split over two orgs whose partitions sit on different masters (both
 published to at the steady rate): a failover that loses acknowledged writes (the replica of the

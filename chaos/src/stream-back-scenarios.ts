@@ -4,7 +4,7 @@ import { awaitResyncs, byDisconnects, checkAllReady, checkNodesUntouched, pids }
 import type { ScenarioContext, ScenarioDefinition } from './scenarios';
 
 /**
- * Issue 12 item 1: Redis comes back *behind* what the nodes read, without its epoch telling (the
+ * Redis comes back *behind* what the nodes read, without its epoch telling (the
  * stream must never move backwards silently). Every client must either get every event published
  * after the fault or be told to resync.
  */
