@@ -1,5 +1,3 @@
-import { copyFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createClient as createRedisClient } from 'redis';
 import { io as ioClient } from 'socket.io-client';
 import type { ResumeAck, SubscribeAck } from '@roomwire/shared';
@@ -152,11 +150,7 @@ test('Redis restored from an older snapshot: connected clients and a client away
   await waitUntil(() => watched.every((w) => w.received.size === 10), { what: 'the first 10 events everywhere' });
 
   // The snapshot the Redis will come back with.
-  const admin = createRedisClient({ url: cluster.redis.url });
-  await admin.connect();
-  await admin.sendCommand(['SAVE']);
-  await admin.close();
-  await copyFile(path.join(cluster.redis.dir, 'dump.rdb'), path.join(cluster.redis.dir, 'older.rdb'));
+  const older = await cluster.redis.snapshot();
 
   // Events after the snapshot: every client gets the first 10, then one client goes away, then 10 more.
   for (let i = 10; i < 20; i++) await emit(i);
@@ -168,9 +162,8 @@ test('Redis restored from an older snapshot: connected clients and a client away
 
   // Redis dies; its disk holds the older snapshot: same epoch, a head behind what every node has read.
   await cluster.redis.kill('SIGKILL');
-  await copyFile(path.join(cluster.redis.dir, 'older.rdb'), path.join(cluster.redis.dir, 'dump.rdb'));
   const publishing = startPublishing(org);
-  await cluster.redis.restart();
+  await cluster.redis.restart({ fromSnapshot: older });
   proxy.restore();
   await expectNoSilentLoss(org, watched, publishing);
   // The client that was away resumed from a position the restored stream no longer has.

@@ -6,12 +6,14 @@
  *   npm run chaos -- --scenario node-stop       one scenario (repeat --scenario for more)
  *   npm run chaos -- --quick                    every scenario, small and short (what npm test runs)
  *   npm run chaos -- --render chaos/results/latest.json   docs/reliability.md again from a saved run
+ *   npm run chaos -- --scenario older-snapshot --merge chaos/results/latest.json
+ *                                               run one, put its result into a saved run, and render docs/reliability.md from that
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK } from './config';
-import { describeMachine, renderReliabilityDoc, type ChaosRun } from './report';
+import { describeMachine, mergeRuns, renderReliabilityDoc, type ChaosRun } from './report';
 import { runScenario, type ScenarioResult } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
@@ -24,6 +26,8 @@ const USAGE = `usage: npm run chaos -- [options]
   --out <file>        results JSON, default chaos/results/latest.json (quick runs: chaos/results/quick.json)
   --doc               write docs/reliability.md from this run (default: only for a full run of every scenario)
   --render <file>     run nothing: write docs/reliability.md from a results JSON written earlier
+  --merge <file>      put this run's results into a results JSON written earlier (replacing the same
+                      scenarios; each keeps its own command), write it back and docs/reliability.md from it
   --help`;
 
 async function main(): Promise<number> {
@@ -34,6 +38,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       doc: { type: 'boolean', default: false },
       render: { type: 'string' },
+      merge: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -67,14 +72,25 @@ async function main(): Promise<number> {
   const machineAfter = await describeMachine();
   const run: ChaosRun = { command, mode: config.mode, config, machine: { ...machineBefore, loadAverageAfter: machineAfter.loadAverage }, finishedAt: new Date().toISOString(), scenarios: results };
 
-  const out = path.resolve(values.out ?? path.join(ROOT, 'chaos/results', config.mode === 'full' ? 'latest.json' : 'quick.json'));
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(run, null, 2)}\n`);
-  console.log(`results: ${path.relative(process.cwd(), out)}`);
-  if (values.doc || (config.mode === 'full' && names.length === SCENARIO_NAMES.length)) {
+  if (values.merge !== undefined) {
+    const target = path.resolve(values.merge);
+    const saved = JSON.parse(await readFile(target, 'utf8')) as ChaosRun;
+    if (saved.mode !== run.mode) throw new TypeError(`--merge: ${values.merge} holds a ${saved.mode} run, this one is ${run.mode}`);
+    const merged = mergeRuns(saved, run);
+    await writeFile(target, `${JSON.stringify(merged, null, 2)}\n`);
     const doc = path.join(ROOT, 'docs/reliability.md');
-    await writeFile(doc, renderReliabilityDoc(run));
-    console.log(`fault matrix: ${path.relative(process.cwd(), doc)}`);
+    await writeFile(doc, renderReliabilityDoc(merged));
+    console.log(`results merged into ${path.relative(process.cwd(), target)}; fault matrix: ${path.relative(process.cwd(), doc)}`);
+  } else {
+    const out = path.resolve(values.out ?? path.join(ROOT, 'chaos/results', config.mode === 'full' ? 'latest.json' : 'quick.json'));
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, `${JSON.stringify(run, null, 2)}\n`);
+    console.log(`results: ${path.relative(process.cwd(), out)}`);
+    if (values.doc || (config.mode === 'full' && names.length === SCENARIO_NAMES.length)) {
+      const doc = path.join(ROOT, 'docs/reliability.md');
+      await writeFile(doc, renderReliabilityDoc(run));
+      console.log(`fault matrix: ${path.relative(process.cwd(), doc)}`);
+    }
   }
   const failed = results.filter((r) => !r.ok);
   for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(0)} s)`);

@@ -19,6 +19,12 @@ export interface ChaosConfig {
   unreachable: { forMs: number };
   /** `client-cuts`: for `forMs`, `fraction` of the clients lose their network at random, each cut `minMs`–`maxMs`. */
   cuts: { forMs: number; fraction: number; minMs: number; maxMs: number; maxPauseMs: number };
+  /** `clock-step-back`: Redis restarted without persistence on a wall clock `behindMs` behind the host's. */
+  clockStepBack: { behindMs: number };
+  /** `older-snapshot`: Redis restored from a snapshot taken `ageMs` of publishing before the crash. */
+  olderSnapshot: { ageMs: number };
+  /** `partition-master-down`: one master of the Redis Cluster SIGKILLed; started again after `forMs` (its replica takes over meanwhile). */
+  masterDown: { forMs: number };
 }
 
 export const FULL: ChaosConfig = {
@@ -32,6 +38,9 @@ export const FULL: ChaosConfig = {
   stop: { forMs: 30_000 },
   unreachable: { forMs: 10_000 },
   cuts: { forMs: 60_000, fraction: 1 / 3, minMs: 1000, maxMs: 20_000, maxPauseMs: 10_000 },
+  clockStepBack: { behindMs: 30_000 },
+  olderSnapshot: { ageMs: 5000 },
+  masterDown: { forMs: 10_000 },
 };
 
 export const QUICK: ChaosConfig = {
@@ -45,4 +54,7 @@ export const QUICK: ChaosConfig = {
   stop: { forMs: 3000 },
   unreachable: { forMs: 3000 },
   cuts: { forMs: 6000, fraction: 1 / 3, minMs: 1000, maxMs: 3000, maxPauseMs: 1500 },
+  clockStepBack: { behindMs: 30_000 },
+  olderSnapshot: { ageMs: 1500 },
+  masterDown: { forMs: 4000 },
 };

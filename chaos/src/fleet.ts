@@ -5,6 +5,8 @@ import { signToken } from '../../test/support/tokens';
 /** What one client's app saw: when each sequence number arrived, duplicates, order, resync signals. */
 export interface Receiver {
   readonly index: number;
+  /** The org of the client's token (it gets only that org's events). */
+  readonly org: string;
   readonly client: RoomwireClient;
   /** The client's own network path (a TCP proxy to the balancer) when its network can be cut. */
   readonly proxy: TcpProxy | undefined;
@@ -43,7 +45,8 @@ export interface Fleet {
 export interface FleetOptions {
   /** The balancer's URL. */
   url: string;
-  org: string;
+  /** Orgs of the clients, in turn: client `i` is of `orgs[i % orgs.length]`. */
+  orgs: readonly string[];
   clients: number;
   /** Indexes of the clients that connect through a TCP proxy of their own (so their network can be cut). */
   cuttable?: (index: number) => boolean;
@@ -58,19 +61,21 @@ function grow(array: Float64Array, index: number): Float64Array {
 
 /**
  * Starts `clients` real Roomwire clients (WebSocket, as in production behind HAProxy), subscribed to
- * `billing` of `org`; each records, at the app level, what it receives. Payloads carry the publisher's
+ * `billing` of their org (the orgs in turn); each records, at the app level, what it receives. Payloads carry the publisher's
  * sequence number in `amountCents`.
  */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const receivers: Receiver[] = [];
   const proxies: TcpProxy[] = [];
   const balancerPort = Number(new URL(options.url).port);
+  if (options.orgs.length === 0) throw new TypeError('startFleet: at least one org');
   for (let index = 0; index < options.clients; index++) {
+    const org = options.orgs[index % options.orgs.length] as string;
     const proxy = options.cuttable?.(index) ? await startTcpProxy(balancerPort) : undefined;
     if (proxy) proxies.push(proxy);
     const client = createClient({
       url: proxy ? proxy.url : options.url,
-      token: () => signToken({ org: options.org, services: ['billing'] }),
+      token: () => signToken({ org, services: ['billing'] }),
       services: ['billing'],
       // WebSocket-only: Node clients hold no HAProxy stickiness cookie (see infra/README.md).
       transports: ['websocket'],
@@ -79,6 +84,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     });
     const receiver: Receiver = {
       index,
+      org,
       client,
       proxy,
       arrivals: new Float64Array(1024),

@@ -1,16 +1,38 @@
 import { ERROR_CODES, isErrorCode } from '@roomwire/shared';
 import { haproxyServerStates } from '../../infra/cluster/haproxy';
 import type { LocalCluster, LocalNode } from '../../infra/cluster/launch-cluster';
-import { answers200, waitUntil } from '../../test/harness';
+import { waitUntil } from '../../test/harness';
 import { TEST_PUBLISH_KEY } from '../../test/support/tokens';
 import type { ChaosConfig } from './config';
 import { PROBE_BASE, type Fleet, type Receiver } from './fleet';
 import type { SteadyLoad } from './load';
+import type { Publisher } from '@roomwire/server';
+import type { RedisClusterOptions } from '../../test/harness';
 import { movesAfter, spread, type FaultRecord, type Move } from './measure';
+import { clusterFailover, partitionMasterDown } from './cluster-scenarios';
+import { clockStepBack, olderSnapshot } from './stream-back-scenarios';
+import { awaitResyncs, byDisconnects, checkAllReady, checkNodesUntouched, pids } from './scenario-checks';
 
 /** The scenarios, in the order `npm run chaos` runs them. */
-export const SCENARIO_NAMES = ['node-kill', 'node-stop', 'redis-restart', 'redis-restart-aof', 'redis-unreachable', 'redis-blackhole', 'client-cuts'] as const;
+export const SCENARIO_NAMES = [
+  'node-kill',
+  'node-stop',
+  'redis-restart',
+  'redis-restart-aof',
+  'redis-unreachable',
+  'redis-blackhole',
+  'client-cuts',
+  'clock-step-back',
+  'older-snapshot',
+  'cluster-failover',
+  'partition-master-down',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** The scenarios `npm test` runs in quick mode (test/chaos.test.ts): the newer, slower ones only run by hand. */
+export function quickTestScenarios(): ScenarioName[] {
+  return SCENARIO_NAMES.filter((name) => SCENARIOS[name].inQuickTest !== false);
+}
 
 /** One expectation of a scenario and whether the run met it. */
 export interface Check {
@@ -23,9 +45,16 @@ export interface Check {
 export interface ScenarioContext {
   readonly cluster: LocalCluster;
   readonly fleet: Fleet;
+  /** The publishing into {@link org}. */
   readonly load: SteadyLoad;
+  /** The publishing into each of {@link orgs}. */
+  readonly loads: ReadonlyMap<string, SteadyLoad>;
+  readonly publisher: Publisher;
   readonly config: ChaosConfig;
+  /** The org the fault is aimed at (the first of {@link orgs}). */
   readonly org: string;
+  /** Every org with clients; each gets `ratePerSecond` events per second. */
+  readonly orgs: readonly string[];
   log(message: string): void;
   /** Faults as they happen (ms since the Unix epoch). */
   readonly faults: FaultRecord[];
@@ -41,6 +70,14 @@ export interface ScenarioDefinition {
   title: string;
   /** Redis with the append-only file on. */
   appendOnly?: boolean;
+  /** Run on a real Redis Cluster of this shape instead of one redis-server (no Redis proxy then). */
+  redisCluster?: RedisClusterOptions;
+  /** `STREAM_PARTITIONS` of the nodes and the publisher. @default 1 */
+  streamPartitions?: number;
+  /** The orgs of the clients, the fault's first; each client class must hold one org. @default one new org */
+  orgs?(cluster: LocalCluster, partitions: number): Promise<string[]>;
+  /** Part of the quick run `npm test` does (test/chaos.test.ts); false keeps CI short. @default true */
+  inQuickTest?: boolean;
   /** Which clients connect through a TCP proxy of their own (their network can be cut). */
   cuttable?(index: number, config: ChaosConfig): boolean;
   /** Injects the fault(s); returns once they are over. */
@@ -80,36 +117,6 @@ function cutKind(receiver: Receiver): 'reset' | 'black hole' {
 
 function disconnects(fleet: Fleet): number {
   return fleet.receivers.reduce((n, r) => n + r.client.metrics().totalDisconnects, 0);
-}
-
-function byDisconnects(receiver: Receiver): string {
-  return receiver.client.metrics().totalDisconnects > 0 ? 'reconnected' : 'stayed connected';
-}
-
-/** Node pids before the fault, to prove afterwards that no node was restarted. */
-function pids(cluster: LocalCluster): number[] {
-  return cluster.nodes.map((n) => n.pid);
-}
-
-function checkNodesUntouched(ctx: ScenarioContext, before: number[]): void {
-  const after = pids(ctx.cluster);
-  const same = after.every((pid, i) => pid === before[i]) && ctx.cluster.nodes.every((n) => n.running());
-  ctx.check('nodes stayed up, none restarted', same, `pids before ${before.join(',')}, after ${after.join(',')}`);
-}
-
-async function checkAllReady(ctx: ScenarioContext, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  try {
-    await waitUntil(async () => (await Promise.all(ctx.cluster.nodes.map((n) => answers200(`${n.url}/readyz`)))).every(Boolean), {
-      what: 'every node to answer 200 on /readyz',
-      timeoutMs,
-      intervalMs: 100,
-    });
-    ctx.check('every node ready again (/readyz 200)', true, `after ${Date.now() - started} ms`);
-  } catch (err) {
-    ctx.check('every node ready again (/readyz 200)', false, (err as Error).message);
-  }
-  return Date.now() - started;
 }
 
 /** The status of GET `url`, 0 without an answer. Its bound finds a node that does not answer, not a slow one: a starved node answers /readyz after its 1 s Redis check and seconds of queueing. */
@@ -154,17 +161,8 @@ function redisRestart(appendOnly: boolean): ScenarioDefinition {
       await ctx.cluster.redis.restart();
       ctx.faults.push({ label: 'Redis restart', at: restartedAt, endAt: Date.now() });
       ctx.log(`Redis answers PING again after ${Date.now() - restartedAt} ms`);
-      if (!appendOnly) {
-        // Every client held a position in the lost stream: each must be told to reload its state.
-        const started = Date.now();
-        await waitUntil(() => ctx.fleet.receivers.every((r) => r.resyncs.some((t) => t >= restartedAt)), {
-          what: 'a resync signal on every client',
-          timeoutMs: ctx.config.catchUpTimeoutMs,
-        }).then(
-          () => ctx.log(`every client got a resync signal ${Date.now() - started} ms after Redis was back`),
-          () => undefined,
-        );
-      }
+      // Every client held a position in the lost stream: each must be told to reload its state.
+      if (!appendOnly) await awaitResyncs(ctx, restartedAt);
     },
     classify: byDisconnects,
     async expect(ctx) {
@@ -436,4 +434,8 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       }
     },
   },
+  'clock-step-back': clockStepBack(),
+  'older-snapshot': olderSnapshot(),
+  'cluster-failover': clusterFailover(),
+  'partition-master-down': partitionMasterDown(),
 };

@@ -18,6 +18,7 @@ test('resolving only url and token gives the documented defaults', () => {
     latencySampleSize: 1000,
     shareConnection: true,
     shareKey: undefined,
+    affinityOrg: undefined,
     // Jest runs with NODE_ENV=test: a development build, so the global is exposed (in browsers).
     exposeGlobal: true,
     tokenRefreshRatio: 0.8,
@@ -38,6 +39,8 @@ test.each([
   [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],
   [{ url: 'http://x', token: 't', connectTimeoutMs: 0 }, /connectTimeoutMs/],
   [{ url: 'http://x', token: 't', latencySampleSize: 1.5 }, /latencySampleSize/],
+  [{ url: 'http://x', token: 't', affinityOrg: 'acme:svc' }, /affinityOrg/],
+  [{ url: 'http://x', token: 't', affinityOrg: '' }, /affinityOrg/],
 ])('bad options throw a TypeError: %#', (options, message) => {
   expect(() => resolveClientOptions(options as never)).toThrow(message);
 });

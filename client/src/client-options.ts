@@ -1,4 +1,4 @@
-import type { Catalog, CatalogDefinition, ServiceName } from '@roomwire/shared';
+import { isValidName, type Catalog, type CatalogDefinition, type ServiceName } from '@roomwire/shared';
 
 /** A token, or a function called on every (re)connect to get a fresh one. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -50,6 +50,13 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
    * several users can be signed in on one origin. @default the url and the path
    */
   shareKey?: string;
+  /**
+   * The org the token is for, sent as the `org` query parameter of every handshake so that a load
+   * balancer with org affinity (infra/README.md, "Org affinity") routes the org's clients to one node.
+   * A routing hint only: the node ignores it and authorizes by the token. The app passes it because the
+   * client cannot read the token. An org name (letters, digits, `_`, `-`, at most 64). @default undefined (no parameter)
+   */
+  affinityOrg?: string;
   /** In browsers, expose `window.__realtimeMetrics()`. @default true, except in production builds */
   exposeGlobal?: boolean;
 }
@@ -76,6 +83,7 @@ export const clientDefaults = {
   latencySampleSize: 1000,
   shareConnection: true,
   shareKey: undefined as string | undefined,
+  affinityOrg: undefined as string | undefined,
   exposeGlobal: !isProductionBuild(),
   tokenRefreshRatio: 0.8 as number | false,
 };
@@ -103,6 +111,9 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   }
   for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);
+  }
+  if (resolved.affinityOrg !== undefined && !isValidName(resolved.affinityOrg)) {
+    throw new TypeError(`createClient: affinityOrg must be an org name (letters, digits, '_' and '-', at most 64), got ${JSON.stringify(resolved.affinityOrg)}`);
   }
   return resolved;
 }

@@ -1,4 +1,5 @@
 import {
+  AFFINITY_QUERY_PARAM,
   EVENTS,
   PROTOCOL_VERSION,
   RoomwireError,
@@ -212,6 +213,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     withCredentials: true,
     // A new Manager per client: two clients must never share one engine and its backoff.
     forceNew: true,
+    // Org affinity: a balancer may hash the handshake's query parameter to pick the org's node.
+    ...(opts.affinityOrg !== undefined ? { query: { [AFFINITY_QUERY_PARAM]: opts.affinityOrg } } : {}),
     ...reconnectOptions(opts),
     // Called on every (re)connect, so a token function yields a fresh token each time.
     auth: (cb) => {

@@ -3,8 +3,11 @@ import { createInterface } from 'node:readline';
 import { LineBuffer, answers200, waitUntil } from '../../test/harness';
 import { signalAndWait, track } from '../../test/harness/process-registry';
 
-/** Which load balancer fronts a local cluster; `haproxy-roundrobin` is HAProxy without stickiness. */
-export type BalancerKind = 'haproxy' | 'nginx' | 'haproxy-roundrobin';
+/**
+ * Which load balancer fronts a local cluster; `haproxy-roundrobin` is HAProxy without stickiness,
+ * `haproxy-affinity` HAProxy routing new sessions by org (infra/haproxy/haproxy-affinity.cfg).
+ */
+export type BalancerKind = 'haproxy' | 'nginx' | 'haproxy-roundrobin' | 'haproxy-affinity';
 
 /** A load balancer process in front of the nodes. */
 export interface BalancerHandle {

@@ -86,7 +86,7 @@ function launch(): void {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const missing = missingBinaries(['redis-server', flags.balancer]);
+  const missing = missingBinaries(['redis-server', flags.balancer === 'nginx' ? 'nginx' : 'haproxy']);
   if (missing.length > 0) {
     process.stderr.write(`${installHelp(missing)}\n`);
     process.exit(1);
@@ -100,7 +100,9 @@ function launch(): void {
 }
 
 const USAGE = `usage: npm run cluster -- [flags]
-  --balancer haproxy|nginx   load balancer in front of the nodes (default haproxy)
+  --balancer haproxy|nginx|haproxy-affinity
+                             load balancer in front of the nodes (default haproxy; haproxy-affinity routes
+                             new sessions by their org query parameter, see infra/README.md "Org affinity")
   --port N                   balancer port clients use (default 8080; 0 = any free port)
   --stats-port N             HAProxy stats page port (default 0 = any free port)
   --node-ports A,B,C         ports of node1, node2, node3 (default 0,0,0 = free ports)
@@ -110,7 +112,7 @@ const USAGE = `usage: npm run cluster -- [flags]
 
 /** What the flags ask for. */
 interface ClusterFlags {
-  balancer: 'haproxy' | 'nginx';
+  balancer: 'haproxy' | 'nginx' | 'haproxy-affinity';
   port: number;
   statsPort: number;
   nodePorts: [number, number, number];
@@ -143,7 +145,9 @@ export function parseClusterFlags(args: readonly string[]): ClusterFlags | 'help
   });
   if (values.help) return 'help';
   const balancer = values.balancer;
-  if (balancer !== 'haproxy' && balancer !== 'nginx') throw new TypeError(`--balancer: expected haproxy or nginx, got ${JSON.stringify(balancer)}`);
+  if (balancer !== 'haproxy' && balancer !== 'nginx' && balancer !== 'haproxy-affinity') {
+    throw new TypeError(`--balancer: expected haproxy, nginx or haproxy-affinity, got ${JSON.stringify(balancer)}`);
+  }
   const nodePorts = values['node-ports'].split(',').map((p) => parsePort('node-ports', p.trim()));
   if (nodePorts.length !== NODE_NAMES.length) throw new TypeError(`--node-ports: expected ${NODE_NAMES.length} comma-separated ports, got ${JSON.stringify(values['node-ports'])}`);
   const flags: ClusterFlags = {
@@ -174,7 +178,7 @@ function banner(cluster: LocalCluster, devToken: string, logs: string): string {
   const body = JSON.stringify({ org: 'dev', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 4200 } });
   return [
     '',
-    `  Roomwire local cluster: ${cluster.nodes.length} nodes behind ${balancer.kind === 'nginx' ? 'nginx' : 'HAProxy'}`,
+    `  Roomwire local cluster: ${cluster.nodes.length} nodes behind ${balancer.kind === 'nginx' ? 'nginx' : balancer.kind === 'haproxy-affinity' ? 'HAProxy (org affinity)' : 'HAProxy'}`,
     '',
     `  URL          ${url}   (clients, POST /v1/publish)`,
     ...cluster.nodes.map((n) => `  ${n.name.padEnd(12)} ${n.url}/   (status page; pid ${n.pid})`),
@@ -222,7 +226,7 @@ async function runSupervisor(): Promise<void> {
   if (flags === 'help') return;
   const { balancer } = flags;
   const logs = nodeLogSink(flags.logDir);
-  process.stderr.write(`starting redis-server, 3 nodes and ${balancer} …\n`);
+  process.stderr.write(`starting redis-server, 3 nodes and ${balancer === 'nginx' ? 'nginx' : 'haproxy'} …\n`);
   const starting = startLocalCluster({
     balancer,
     port: flags.port,
@@ -236,7 +240,7 @@ async function runSupervisor(): Promise<void> {
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`\n${why}: draining the nodes, then stopping ${balancer} and Redis …\n`);
+    process.stderr.write(`\n${why}: draining the nodes, then stopping ${balancer === 'nginx' ? 'nginx' : 'haproxy'} and Redis …\n`);
     setTimeout(() => {
       process.stderr.write('still not stopped: killing everything\n');
       process.exit(1); // the harness SIGKILLs every child on exit

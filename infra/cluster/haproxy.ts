@@ -8,6 +8,9 @@ import { spawnBalancer, type BalancerHandle } from './balancer-process';
 /** The committed HAProxy configuration; every HAProxy this repo starts runs this file. */
 export const HAPROXY_CONFIG = path.resolve(__dirname, '../haproxy/haproxy.cfg');
 
+/** The org-affinity variant of {@link HAPROXY_CONFIG}: the same file but for the backend's `balance` lines. */
+export const HAPROXY_AFFINITY_CONFIG = path.resolve(__dirname, '../haproxy/haproxy-affinity.cfg');
+
 /** The backend of {@link HAPROXY_CONFIG} that holds the nodes. */
 const BACKEND = 'roomwire_nodes';
 
@@ -21,6 +24,8 @@ export interface HaproxyOptions {
   nodes: readonly [string, string, string];
   /** Keep cookie stickiness; `false` runs a round-robin copy, which long-polling clients cannot use. @default true */
   sticky?: boolean;
+  /** Run {@link HAPROXY_AFFINITY_CONFIG} (new sessions routed by their `org` query parameter) instead. @default false */
+  affinity?: boolean;
 }
 
 /** Replaces exactly one line matching `pattern`, so a config edit that no longer applies fails loudly. */
@@ -67,7 +72,8 @@ export async function haproxyServerStates(statsUrl: string): Promise<Record<stri
 
 /** Starts HAProxy on loopback with {@link HAPROXY_CONFIG}, addresses set through its environment. */
 export async function startHaproxy(opts: HaproxyOptions): Promise<BalancerHandle> {
-  let configPath = HAPROXY_CONFIG;
+  if (opts.affinity === true && opts.sticky === false) throw new TypeError('startHaproxy: the affinity config keeps stickiness; do not combine it with sticky: false');
+  let configPath = opts.affinity === true ? HAPROXY_AFFINITY_CONFIG : HAPROXY_CONFIG;
   if (opts.sticky === false) {
     const dir = await mkdtemp(path.join(tmpdir(), 'roomwire-haproxy-'));
     removeDirOnExit(dir);
@@ -86,7 +92,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<BalancerHandle
     keepLines: 20_000,
   });
   return {
-    kind: opts.sticky === false ? 'haproxy-roundrobin' : 'haproxy',
+    kind: opts.sticky === false ? 'haproxy-roundrobin' : opts.affinity === true ? 'haproxy-affinity' : 'haproxy',
     url,
     pid: proc.pid,
     statsUrl,

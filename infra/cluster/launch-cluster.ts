@@ -3,8 +3,11 @@ import {
   freePort,
   spawnNode,
   startRedis,
+  startRedisCluster,
   startTcpProxy,
   type ChildNodeHandle,
+  type RedisClusterHandle,
+  type RedisClusterOptions,
   type RedisServerHandle,
   type RedisServerOptions,
   type TcpProxy,
@@ -36,6 +39,12 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Options of the private redis-server (e.g. `{ appendOnly: true }`). @default no persistence */
   redis?: RedisServerOptions;
+  /**
+   * Run the nodes on a real Redis Cluster of this shape (test/harness/redis-cluster.ts) instead of one
+   * redis-server: {@link LocalCluster.redisCluster} is set, {@link LocalCluster.redis} throws. Set
+   * `STREAM_PARTITIONS` in `env` to spread orgs over the masters. @default undefined (one redis-server)
+   */
+  redisCluster?: RedisClusterOptions;
   /**
    * Nodes reach Redis through a loopback TCP proxy ({@link LocalCluster.redisProxy}), so that a test
    * can make Redis unreachable for them (`cut()`) and reachable again (`restore()`). @default false
@@ -79,10 +88,13 @@ export interface LocalCluster {
   readonly url: string;
   readonly jwtSecret: string;
   readonly publishApiKey: string;
+  /** The one redis-server; throws when the cluster runs on a Redis Cluster (see {@link redisCluster}). */
   readonly redis: RedisServerHandle;
+  /** The Redis Cluster, with the `redisCluster` option. */
+  readonly redisCluster: RedisClusterHandle | undefined;
   /** The proxy between the nodes and Redis, with `redisThroughProxy`. */
   readonly redisProxy: TcpProxy | undefined;
-  /** The Redis URL the nodes use (the proxy's with `redisThroughProxy`). */
+  /** The Redis URL the nodes use (the proxy's with `redisThroughProxy`; a seed's on a Redis Cluster). */
   readonly nodeRedisUrl: string;
   readonly nodes: readonly LocalNode[];
   readonly balancer: BalancerHandle;
@@ -104,7 +116,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const kind = options.balancer ?? 'haproxy';
   const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('base64url');
   const publishApiKey = options.publishApiKey ?? randomBytes(24).toString('base64url');
-  const redis = await startRedis(options.redis);
+  if (options.redisCluster && (options.redisThroughProxy || options.redis)) {
+    throw new TypeError('startLocalCluster: redisCluster runs without a proxy and without the options of a single redis-server');
+  }
+  const redisCluster = options.redisCluster ? await startRedisCluster(options.redisCluster) : undefined;
+  const redis = redisCluster ? undefined : await startRedis(options.redis);
   const nodes: LocalNode[] = [];
   let balancer: BalancerHandle | undefined;
   let redisProxy: TcpProxy | undefined;
@@ -115,15 +131,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     await Promise.allSettled(nodes.map((node) => node.stop('SIGTERM')));
     await balancer?.stop();
     await redisProxy?.close();
-    await redis.cleanup();
+    await redis?.cleanup();
+    await redisCluster?.cleanup();
   };
 
   try {
-    if (options.redisThroughProxy) redisProxy = await startTcpProxy(redis.port);
+    if (options.redisThroughProxy && redis) redisProxy = await startTcpProxy(redis.port);
     const ports = await Promise.all(NODE_NAMES.map((_, i) => options.nodePorts?.[i] || freePort()));
     const baseEnv = {
       HOST: '127.0.0.1',
-      REDIS_URL: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : redis.url,
+      ...(redisCluster ? { REDIS_CLUSTER_URLS: redisCluster.urls.join(',') } : { REDIS_URL: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : (redis as RedisServerHandle).url }),
       JWT_SECRET: jwtSecret,
       PUBLISH_API_KEY: publishApiKey,
       NODE_ENV: 'development',
@@ -145,7 +162,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     balancer =
       kind === 'nginx'
         ? await startNginx({ port, nodes: addresses })
-        : await startHaproxy({ port, statsPort: options.statsPort || (await freePort()), nodes: addresses, sticky: kind === 'haproxy' });
+        : await startHaproxy({
+            port,
+            statsPort: options.statsPort || (await freePort()),
+            nodes: addresses,
+            sticky: kind !== 'haproxy-roundrobin',
+            affinity: kind === 'haproxy-affinity',
+          });
   } catch (err) {
     await stopAll();
     throw err;
@@ -157,9 +180,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     url: started.url,
     jwtSecret,
     publishApiKey,
-    redis,
+    get redis(): RedisServerHandle {
+      if (!redis) throw new Error('this local cluster runs on a Redis Cluster: use redisCluster');
+      return redis;
+    },
+    redisCluster,
     redisProxy,
-    nodeRedisUrl: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : redis.url,
+    nodeRedisUrl: redisProxy ? `redis://127.0.0.1:${redisProxy.port}` : (redis?.url ?? (redisCluster as RedisClusterHandle).urls[0] as string),
     nodes,
     balancer: started,
     stop: () => (stopping ??= stopAll()),

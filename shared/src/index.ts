@@ -48,6 +48,7 @@ export {
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   DEFAULT_HISTORY_LIMIT,
+  AFFINITY_QUERY_PARAM,
   EVENTS,
   MAX_HISTORY_LIMIT,
   PROTOCOL_VERSION,

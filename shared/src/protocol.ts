@@ -5,6 +5,13 @@ import type { DeliveryFrame, EventEnvelope } from './envelope';
 /** Version of the wire protocol described in PROTOCOL.md; sent by clients in the handshake. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Query parameter of the Socket.IO handshake that names the org the client belongs to, for a load
+ * balancer that routes handshakes by org (org affinity: `balance url_param org` in HAProxy). A routing
+ * hint only: nodes never read it; the token decides what a socket may see.
+ */
+export const AFFINITY_QUERY_PARAM = 'org';
+
 /** Socket.IO event names of the protocol. Never emit an event whose last argument is a string. */
 export const EVENTS = {
   /** client → server, with ack: join service rooms. */

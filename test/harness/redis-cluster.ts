@@ -39,6 +39,11 @@ export interface RedisClusterHandle {
   /** Freezes a node (SIGSTOP): it answers nothing, not even the cluster bus, until {@link resume}. */
   pause(node: ClusterNode): void;
   resume(node: ClusterNode): void;
+  /**
+   * `CLUSTER FAILOVER <mode>` on a replica, then waits until it reports itself master: `FORCE` without
+   * its master's consent (the other masters vote), `TAKEOVER` without anyone's.
+   */
+  failover(replica: ClusterNode, mode: 'FORCE' | 'TAKEOVER', timeoutMs?: number): Promise<void>;
   /** Resolves once every running node reports `cluster_state:ok` and running masters' slots cover all 16384. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every process and removes their data. */
@@ -159,6 +164,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     resume(node) {
       process.kill(node.server.pid, 'SIGCONT');
       paused.delete(node);
+    },
+    async failover(replica, mode, timeoutMs = 10_000) {
+      await command(replica.port, ['CLUSTER', 'FAILOVER', mode]);
+      await waitUntil(async () => (await command(replica.port, ['ROLE'])).startsWith('master'), {
+        what: `the replica on port ${replica.port} to be master after CLUSTER FAILOVER ${mode}`,
+        timeoutMs,
+        intervalMs: 50,
+      });
     },
     async waitHealthy(timeoutMs = 20_000) {
       await waitUntil(

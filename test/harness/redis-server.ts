@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createClient } from 'redis';
 import { clockOffsetEnv } from './clock-offset';
 import { LineBuffer } from './line-buffer';
 import { freePort } from './ports';
@@ -25,6 +26,11 @@ export interface RedisServerOptions {
 export interface RedisRestartOptions {
   /** Run the new process with its wall clock this far off the host's (negative: behind). Default 0. */
   clockOffsetMs?: number;
+  /**
+   * Come back from this snapshot (a path from {@link RedisServerHandle.snapshot}): it becomes the
+   * `dump.rdb` the new process loads, once the old one has exited. Default: whatever the dir holds.
+   */
+  fromSnapshot?: string;
 }
 
 /** A running (or stopped) redis-server owned by a test. */
@@ -44,6 +50,11 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Send `signal` (default SIGKILL) and wait for exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Saves the dataset now (`SAVE`) and keeps a copy of the RDB file under a name of its own in the
+   * data dir; resolves with its path, for `restart({ fromSnapshot })` (Redis restored from a backup).
+   */
+  snapshot(): Promise<string>;
   /**
    * Start again on the same port and dir (stopping first if running); resolves when it answers PING.
    * A `dump.rdb` in the dir is loaded (without AOF), which is how a test restores an older snapshot.
@@ -164,6 +175,7 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
   let current: Running = run;
   const running = (): boolean => isAlive(current.child);
   const kill = (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => signalAndWait(current.child, current.exited, signal);
+  let snapshots = 0;
 
   return {
     port,
@@ -176,8 +188,22 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     output: () => log.toString(),
     stop: () => kill('SIGTERM'),
     kill,
+    async snapshot() {
+      const admin = createClient({ url: `redis://127.0.0.1:${port}` });
+      admin.on('error', () => undefined);
+      await admin.connect();
+      try {
+        await admin.sendCommand(['SAVE']);
+      } finally {
+        admin.destroy();
+      }
+      const copy = path.join(dir, `snapshot-${++snapshots}.rdb`);
+      await copyFile(path.join(dir, 'dump.rdb'), copy);
+      return copy;
+    },
     async restart(restartOptions = {}) {
       if (running()) await kill('SIGTERM');
+      if (restartOptions.fromSnapshot !== undefined) await copyFile(restartOptions.fromSnapshot, path.join(dir, 'dump.rdb'));
       const env = restartOptions.clockOffsetMs ? await clockOffsetEnv(restartOptions.clockOffsetMs) : undefined;
       const next = launch(port, dir, appendOnly, opts.args ?? [], log, env);
       current = next;
