@@ -17,6 +17,7 @@ import { runDelivery } from './delivery';
 import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
 import { judgeBars } from './report/bars';
+import { renderProfileSummary, summarizeProfile, type CpuProfile } from './report/profile-summary';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
 import { writeResults } from './report/write';
@@ -31,6 +32,7 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
+       npm run bench -- profile-summary <file.cpuprofile> [--top 25]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -40,7 +42,10 @@ ${SUITE_USAGE}
   --docs / --no-docs      regenerate docs/benchmarks.md (default: on for full runs, off for --quick)
   --node-env KEY=VALUE    extra environment of the Roomwire nodes, repeatable (e.g. COMPRESSION_THRESHOLD_BYTES=1024)
   --from <results.json>   run nothing: re-judge the bars of a saved run and rewrite its JSON and Markdown
-  --help`;
+  --top <n>               profile-summary: functions listed, default 25
+  --help
+
+  BENCH_CPU_PROFILE_DIR=<dir> npm run bench -- ...   the servers and load workers write .cpuprofile files there when they exit`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -54,6 +59,7 @@ async function main(): Promise<number> {
       'no-docs': { type: 'boolean' },
       'node-env': { type: 'string', multiple: true, default: [] },
       from: { type: 'string' },
+      top: { type: 'string', default: '25' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -62,6 +68,19 @@ async function main(): Promise<number> {
     return 0;
   }
   const [benchmark, ...rest] = positionals;
+  if (benchmark === 'profile-summary') {
+    const top = Number(values.top);
+    if (rest.length === 0 || !Number.isInteger(top) || top < 1) {
+      console.error(`profile-summary expects one or more .cpuprofile files and --top a positive integer\n\n${USAGE}`);
+      return 2;
+    }
+    for (const file of rest) {
+      const profile = JSON.parse(await readFile(path.resolve(file), 'utf8')) as CpuProfile;
+      console.log(renderProfileSummary(summarizeProfile(profile), { title: path.basename(file), top }));
+      console.log('');
+    }
+    return 0;
+  }
   if (benchmark === 'volatile-cost' && rest.length === 0) {
     return runVolatileCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }

@@ -61,6 +61,8 @@ export interface BenchConfig {
    * and Redis on one half of the cores, load workers and publisher on the other (`systems/cpu-pinning.ts`).
    */
   leanLoad: { connectPerSecondPerWorker: number; cpuPinning: boolean };
+  /** Longest wait for the clients of a session in the spread layout (more clients than the run's own layout in `--quick`). */
+  spreadConnectTimeoutMs: number;
   /** Overload: spread traffic at `factor` × the baseline's highest sustained rate, for `durationMs`. */
   overload: { factor: number; durationMs: number };
   recovery: { eventsPerSecond: number; cutFraction: number; warmMs: number; cutMs: number; afterMs: number; settleTimeoutMs: number };
@@ -99,6 +101,7 @@ export const FULL_CONFIG: BenchConfig = {
   },
   spread: { clients: 2000, rooms: 200, eventsPerSecond: [...SPREAD_RATES_PER_S], durationMs: 10_000, warmupMs: 3000, payloadBytes: 200, seed: 13 },
   leanLoad: { connectPerSecondPerWorker: 1000, cpuPinning: true },
+  spreadConnectTimeoutMs: 60_000,
   overload: { factor: 2, durationMs: 8000 },
   recovery: { eventsPerSecond: 1000, cutFraction: 0.1, warmMs: 3000, cutMs: 3000, afterMs: 7000, settleTimeoutMs: 10_000 },
   coldStep: { durationMs: 8000, drainTimeoutMs: 20_000 },
@@ -130,6 +133,7 @@ export const QUICK_CONFIG: BenchConfig = {
   },
   spread: { clients: 2000, rooms: 200, eventsPerSecond: [...SPREAD_RATES_PER_S], durationMs: 3000, warmupMs: 1000, payloadBytes: 200, seed: 13 },
   leanLoad: { connectPerSecondPerWorker: 1000, cpuPinning: true },
+  spreadConnectTimeoutMs: 60_000,
   overload: { factor: 2, durationMs: 2000 },
   recovery: { eventsPerSecond: 300, cutFraction: 0.1, warmMs: 1000, cutMs: 1000, afterMs: 2500, settleTimeoutMs: 3000 },
   coldStep: { durationMs: 1500, drainTimeoutMs: 3000 },

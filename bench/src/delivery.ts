@@ -65,9 +65,10 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
   const systems: SystemRun[] = [];
   let phase = 0;
 
+  const groups = sessionGroups(selected, config);
   console.log(
-    `[bench] delivery (${config.mode}): ${config.clients} clients in ${config.rooms} rooms over ${config.loadWorkers} load workers; ` +
-      `systems ${options.systems.join(', ')}; scenarios ${selected.map((s) => s.name).join(', ')}`,
+    `[bench] delivery (${config.mode}): ${config.loadWorkers} load workers; systems ${options.systems.join(', ')}; sessions: ` +
+      groups.map((g) => `${g.scenarios.map((s) => s.name).join(', ')} (${g.shape.clients} ${g.shape.clientKind} clients in ${g.shape.rooms} rooms${g.shape.pinned ? ', pinned' : ''})`).join('; '),
   );
   const extraEnv = Object.entries(options.roomwireNodeEnv).map(([k, v]) => `${k}=${v}`);
   if (extraEnv.length > 0) console.log(`[bench] Roomwire nodes also get ${extraEnv.join(' ')}`);
@@ -84,7 +85,6 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
     const found = scenarios.find((s) => s.name === scenario)?.outcomes[system];
     return found === undefined || isFailure(found) ? null : found;
   };
-  const groups = sessionGroups(selected, config);
   const sessionCount = groups.length * options.systems.length;
   let sessionsDone = 0;
   for (const group of groups) {
@@ -106,6 +106,7 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
         clientKind: group.shape.clientKind,
         connectPerSecond: lean ? config.leanLoad.connectPerSecondPerWorker : config.connectPerSecondPerWorker,
         pin: group.shape.pinned,
+        connectTimeoutMs: sameShape(group.shape, defaultShape(config)) ? config.connectTimeoutMs : config.spreadConnectTimeoutMs,
         outcomeOf,
       };
       try {

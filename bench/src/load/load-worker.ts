@@ -2,6 +2,7 @@
  * A load worker process: owns a share of the benchmark's clients, accounts for what they receive
  * phase by phase, and answers the orchestrator over IPC (see {@link LoadWorkerApi}).
  */
+import '../measure/cpu-profile';
 import { SignJWT } from 'jose';
 import { PROTOCOL_VERSION } from '@roomwire/shared';
 import { startTcpProxy, type TcpProxy } from '../../../test/harness';

@@ -22,6 +22,11 @@ function overloadRate(ctx: ScenarioContext): OverloadRate {
   if (base !== null && base > 0) return { eventsPerSecond: Math.round(factor * base), from: `${factor}× the baseline's highest sustained rate (${base} events/s)` };
   const own = limitOf(ctx.system);
   if (own !== null && own > 0) return { eventsPerSecond: Math.round(factor * own), from: `${factor}× this system's own highest sustained rate (${own} events/s; no baseline saturation in this run)` };
+  if (base !== null || own !== null) {
+    // A saturation ran but no step passed: its lowest step is the best known bound of the limit.
+    const start = ctx.config.saturation.startEventsPerSecond;
+    return { eventsPerSecond: Math.round(factor * start), from: `${factor}× the first saturation step (${start} events/s): no step of the ${base !== null ? 'baseline' : "system's own"} saturation passed` };
+  }
   throw new Error('overload needs a saturation result of the baseline or of this system earlier in the run (run it with --scenarios saturation,overload)');
 }
 

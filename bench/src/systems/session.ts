@@ -37,6 +37,8 @@ export interface SessionOptions {
   clientKind?: ClientKind;
   /** Clients each load worker opens per second. @default bench.connectPerSecondPerWorker */
   connectPerSecond?: number;
+  /** Longest wait for every client to connect. @default bench.connectTimeoutMs */
+  connectTimeoutMs?: number;
   /** Pin the processes to cores once the clients are connected (see `cpu-pinning.ts`). @default false */
   pin?: boolean;
   /** Earlier results of the run, for scenarios that depend on them. */
@@ -80,7 +82,7 @@ export async function withSession<T>(env: SessionEnv, name: SystemName, options:
       cutFraction: options.cutFraction,
       reconnect: options.bench.reconnect,
       connectPerSecond: options.connectPerSecond ?? options.bench.connectPerSecondPerWorker,
-      connectTimeoutMs: options.bench.connectTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? options.bench.connectTimeoutMs,
     });
     const connectMs = Date.now() - t1;
     log(`${options.clients} ${options.clientKind === 'lean' ? 'lean ' : ''}clients in ${options.rooms} rooms connected and subscribed in ${connectMs} ms`);
