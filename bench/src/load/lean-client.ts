@@ -27,10 +27,19 @@ export type LeanJoin =
   /** Plain Socket.IO (the baseline server): the room named in the handshake query. */
   | { kind: 'baseline'; room: string };
 
-/** One decoded delivery: the envelope's publish time and the payload's `amountCents`. */
-export interface LeanDelivery {
-  ts: number;
-  amountCents: number;
+/** What a lean client received, by kind of packet. */
+export interface LeanClientStats {
+  /** Text event packets (`42[…]`) that carried deliveries. */
+  eventPackets: number;
+  /** Compressed frames (binary attachments) inflated. */
+  compressedFrames: number;
+  /** Connections opened (1 + reconnects). */
+  connections: number;
+}
+
+/** A lean client: closes like any bench client, and counts what it received. */
+export interface LeanClient extends BenchClient {
+  stats(): LeanClientStats;
 }
 
 const TS_KEY = '"ts":';
@@ -102,7 +111,7 @@ function socketUrl(httpUrl: string, join: LeanJoin): string {
  * backoff) until `close()`. `hooks.onEvent` gets `{ amountCents }` as its data, enough for the
  * benchmark's payload tags (see `publish/payload.ts`).
  */
-export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: ClientHooks): BenchClient {
+export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: ClientHooks): LeanClient {
   const url = socketUrl(target.url, join);
   const eventPrefix = join.kind === 'roomwire' ? ROOMWIRE_EVENT : BASELINE_EVENT;
   const connectPacket = join.kind === 'roomwire' ? `40${JSON.stringify({ token: join.token, v: join.protocolVersion })}` : '40';
@@ -121,6 +130,7 @@ export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: Clie
   let retry: NodeJS.Timeout | null = null;
   /** A compressed frame's text packet arrived; its attachment is the next binary message. */
   let awaitingAttachment = false;
+  const stats: LeanClientStats = { eventPackets: 0, compressedFrames: 0, connections: 0 };
 
   const markUp = (): void => {
     up = true;
@@ -130,6 +140,7 @@ export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: Clie
 
   const onText = (socket: WebSocket, text: string): void => {
     if (text.startsWith(eventPrefix)) {
+      stats.eventPackets += 1;
       scanDeliveries(text, deliver);
       return;
     }
@@ -165,11 +176,13 @@ export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: Clie
     if (closed) return;
     const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     ws = socket;
+    stats.connections += 1;
     awaitingAttachment = false;
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
         if (!awaitingAttachment) return;
         awaitingAttachment = false;
+        stats.compressedFrames += 1;
         scanDeliveries(inflateRawSync(data).toString('utf8'), deliver);
         return;
       }
@@ -196,6 +209,7 @@ export function openLeanClient(target: ClientTarget, join: LeanJoin, hooks: Clie
 
   connect();
   return {
+    stats: () => ({ ...stats }),
     close: () => {
       closed = true;
       if (retry) clearTimeout(retry);
