@@ -185,6 +185,10 @@ describe('CPU profiles', () => {
     expect(second).toMatchObject({ name: 'outer', location: 'server/src/delivery/a.ts:10', selfMs: 3 });
     expect(second?.totalPct).toBeCloseTo(100, 5);
     expect(summary.modules.map((m) => m.module)).toEqual(['ws', 'server/src']);
+    // Without the first 5 ms (5 samples: outer, 4 × inner), what is left is outer (2 samples) and idle (3).
+    const later = summarizeProfile(profile, { skipMs: 5 });
+    expect(later.busyMs).toBeCloseTo(2, 5);
+    expect(later.functions.map((f) => [f.name, f.selfMs])).toEqual([['outer', 2]]);
     const table = renderProfileSummary(summary, { title: 't', top: 1 });
     expect(table).toContain('| 1 | 4.0 | 57.1 | 85.7 | inner | node_modules/ws/lib/sender.js:5 |');
     expect(table).not.toContain('| 2 |');

@@ -32,7 +32,7 @@ const DOCS_PATH = path.join(REPO_ROOT, 'docs/benchmarks.md');
 const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
-       npm run bench -- profile-summary <file.cpuprofile> [--top 25]
+       npm run bench -- profile-summary <file.cpuprofile> [--top 25] [--skip-ms 0]
 ${SUITE_USAGE}
 
   --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
@@ -43,6 +43,7 @@ ${SUITE_USAGE}
   --node-env KEY=VALUE    extra environment of the Roomwire nodes, repeatable (e.g. COMPRESSION_THRESHOLD_BYTES=1024)
   --from <results.json>   run nothing: re-judge the bars of a saved run and rewrite its JSON and Markdown
   --top <n>               profile-summary: functions listed, default 25
+  --skip-ms <ms>          profile-summary: leave out the profile's first ms (the process's start-up), default 0
   --help
 
   BENCH_CPU_PROFILE_DIR=<dir> npm run bench -- ...   the servers and load workers write .cpuprofile files there when they exit`;
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       'node-env': { type: 'string', multiple: true, default: [] },
       from: { type: 'string' },
       top: { type: 'string', default: '25' },
+      'skip-ms': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -70,13 +72,15 @@ async function main(): Promise<number> {
   const [benchmark, ...rest] = positionals;
   if (benchmark === 'profile-summary') {
     const top = Number(values.top);
-    if (rest.length === 0 || !Number.isInteger(top) || top < 1) {
-      console.error(`profile-summary expects one or more .cpuprofile files and --top a positive integer\n\n${USAGE}`);
+    const skipMs = Number(values['skip-ms']);
+    if (rest.length === 0 || !Number.isInteger(top) || top < 1 || !Number.isFinite(skipMs) || skipMs < 0) {
+      console.error(`profile-summary expects one or more .cpuprofile files, --top a positive integer and --skip-ms a number ≥ 0\n\n${USAGE}`);
       return 2;
     }
     for (const file of rest) {
       const profile = JSON.parse(await readFile(path.resolve(file), 'utf8')) as CpuProfile;
-      console.log(renderProfileSummary(summarizeProfile(profile), { title: path.basename(file), top }));
+      const title = skipMs > 0 ? `${path.basename(file)}, after its first ${skipMs} ms` : path.basename(file);
+      console.log(renderProfileSummary(summarizeProfile(profile, { skipMs }), { title, top }));
       console.log('');
     }
     return 0;

@@ -81,17 +81,39 @@ export function moduleOf(name: string, location: string): string {
   return folder?.[1] ?? location.split(':')[0] ?? location;
 }
 
+/** Options of {@link summarizeProfile}. */
+export interface SummarizeOptions {
+  /**
+   * Leave out the first `skipMs` of the profile (a process's start-up: module loading, compiling), so
+   * the table shows the steady state. Needs the profile's `samples` and `timeDeltas`. @default 0
+   */
+  skipMs?: number;
+}
+
 /** Summarises a profile (see {@link ProfileSummary}). */
-export function summarizeProfile(profile: CpuProfile): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, options: SummarizeOptions = {}): ProfileSummary {
+  const skipUs = (options.skipMs ?? 0) * 1000;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const hits = new Map<number, number>();
+  let firstKeptUs = profile.startTime;
   if (profile.samples && profile.samples.length > 0) {
-    for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+    let at = profile.startTime;
+    let kept = false;
+    for (const [i, id] of profile.samples.entries()) {
+      const delta = profile.timeDeltas?.[i] ?? 0;
+      at += delta;
+      // A sample stands for the interval before it: skip those that end within the skipped time.
+      if (skipUs > 0 && at - profile.startTime <= skipUs) continue;
+      if (!kept) firstKeptUs = at - delta;
+      kept = true;
+      hits.set(id, (hits.get(id) ?? 0) + 1);
+    }
   } else {
+    if (skipUs > 0) throw new Error('skipMs needs a profile with samples and timeDeltas');
     for (const n of profile.nodes) hits.set(n.id, n.hitCount ?? 0);
   }
   const samples = [...hits.values()].reduce((a, b) => a + b, 0);
-  const durationMs = (profile.endTime - profile.startTime) / 1000;
+  const durationMs = Math.max(0, profile.endTime - firstKeptUs) / 1000;
   const msPerSample = samples > 0 ? durationMs / samples : 0;
 
   const keyOf = (n: CpuProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${shortLocation(n.callFrame.url, n.callFrame.lineNumber)}`;
