@@ -13,6 +13,11 @@ export function leanShape(config: BenchConfig): SessionShape {
   return { clients: config.spread.clients, rooms: config.spread.rooms, clientKind: 'lean', pinned: config.leanLoad.cpuPinning };
 }
 
+/** Steps tried below the start rate when the first step fails. */
+const STEP_DOWN_TRIES = 3;
+/** No step below this rate (events/s). */
+const MIN_STEP_EVENTS_PER_S = 50;
+
 /** One rate tried. */
 interface Step {
   eventsPerSecond: number;
@@ -56,7 +61,7 @@ function saturationScenario(spec: {
       const s = c.saturation;
       return (
         `${spec.intro(c)} In ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
-        `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
+        `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps; if the first step fails, down ÷${s.factor} up to ${STEP_DOWN_TRIES} times). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
         `≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms of its end, and the publisher keeps to its schedule.`
       );
     },
@@ -104,6 +109,14 @@ function saturationScenario(spec: {
         }
         best = step;
         rate = Math.round(rate * s.factor);
+      }
+      // The first step failed: step down until one passes, so a limit below the start rate is still found.
+      for (let i = 0; i < STEP_DOWN_TRIES && !best && failing && hasTime(); i++) {
+        const lower = Math.round(failing.eventsPerSecond / s.factor);
+        if (lower < MIN_STEP_EVENTS_PER_S) break;
+        const step = await tryRate(lower);
+        if (step.pass) best = step;
+        else failing = step;
       }
       for (let i = 0; i < s.refineSteps && best && failing && hasTime(); i++) {
         const mid = Math.round(Math.sqrt(best.eventsPerSecond * failing.eventsPerSecond));
