@@ -35,7 +35,7 @@ const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- profile-summary <file.cpuprofile> [--top 25] [--skip-ms 0]
 ${SUITE_USAGE}
 
-  --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
+  --quick                 short smoke version (≤ 3 min; does not touch docs/ unless --docs)
   --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')} (suite: roomwire,baseline,baseline-pubsub)
   --scenarios <list>      comma-separated, default ${SCENARIO_NAMES.join(',')}
   --out <dir>             results directory, default bench/results

@@ -105,7 +105,7 @@ export const FULL_CONFIG: BenchConfig = {
   overload: { factor: 2, durationMs: 8000 },
   recovery: { eventsPerSecond: 1000, cutFraction: 0.1, warmMs: 3000, cutMs: 3000, afterMs: 7000, settleTimeoutMs: 10_000 },
   coldStep: { durationMs: 8000, drainTimeoutMs: 20_000 },
-  budgetMs: 13 * 60_000,
+  budgetMs: 15 * 60_000,
 };
 
 export const QUICK_CONFIG: BenchConfig = {
@@ -137,5 +137,5 @@ export const QUICK_CONFIG: BenchConfig = {
   overload: { factor: 2, durationMs: 2000 },
   recovery: { eventsPerSecond: 300, cutFraction: 0.1, warmMs: 1000, cutMs: 1000, afterMs: 2500, settleTimeoutMs: 3000 },
   coldStep: { durationMs: 1500, drainTimeoutMs: 3000 },
-  budgetMs: 60_000,
+  budgetMs: 150_000,
 };
