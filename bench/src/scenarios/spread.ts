@@ -86,7 +86,8 @@ export const spread: Scenario = {
     metrics.clientCpuSPer100k = deliveries > 0 ? (loadCpuS / deliveries) * 100_000 : null;
     metrics.loadEldP99Ms = results.length > 0 ? Math.max(...results.map(loadEventLoopP99)) : null;
     metrics.otherCpuPct = results.length > 0 ? Math.max(...results.map(otherCpuPct)) : null;
-    return { metrics, notes, details: { rooms, clients: ctx.shape?.clients ?? ctx.config.spread.clients, phases } };
+    notes.push(ctx.pinning ? ctx.pinning.description : 'not pinned: client libraries, servers and Redis share every core, as an app runs them');
+    return { metrics, notes, details: { rooms, clients: ctx.shape?.clients ?? ctx.config.spread.clients, clientKind: ctx.shape?.clientKind ?? 'library', pinning: ctx.pinning ?? null, phases } };
   },
 };
 
