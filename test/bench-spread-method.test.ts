@@ -12,7 +12,7 @@ import path from 'node:path';
 import { FULL_CONFIG, QUICK_CONFIG } from '../bench/src/config';
 import { sessionGroups } from '../bench/src/delivery';
 import { judgeBars } from '../bench/src/report/bars';
-import { renderProfileSummary, summarizeProfile, type CpuProfile } from '../bench/src/report/profile-summary';
+import { renderProfileSummary, shortLocation, summarizeProfile, type CpuProfile } from '../bench/src/report/profile-summary';
 import type { ScenarioResults } from '../bench/src/report/results';
 import { payloadOf, tagOf } from '../bench/src/publish/payload';
 import { ticksOf, type SpreadSchedule } from '../bench/src/publish/schedule';
@@ -183,6 +183,8 @@ describe('CPU profiles', () => {
     expect(first?.selfPct).toBeCloseTo(57.14, 1);
     // Recursion counted once: outer's total is its outermost frame's inclusive time.
     expect(second).toMatchObject({ name: 'outer', location: 'server/src/delivery/a.ts:10', selfMs: 3 });
+    expect(shortLocation('file:///any/where/server/src/delivery/a.ts', 1, 4041)).toBe('server/src/delivery/a.ts:2:4042');
+    expect(shortLocation('file:///any/node_modules/ws/lib/sender.js', 9, 3)).toBe('node_modules/ws/lib/sender.js:10');
     expect(second?.totalPct).toBeCloseTo(100, 5);
     expect(summary.modules.map((m) => m.module)).toEqual(['ws', 'server/src']);
     // Without the first 5 ms (5 samples: outer, 4 × inner), what is left is outer (2 samples) and idle (3).

@@ -57,16 +57,18 @@ const PSEUDO = new Set(['(root)', '(program)', '(idle)', '(garbage collector)'])
 
 /**
  * A location without the machine's paths: `node_modules/<pkg>/…` from the last `node_modules`,
- * `node:…` as is, a project file from the repo folder that holds it (`server/src/…`).
+ * `node:…` as is, a project file from the repo folder that holds it (`server/src/…`), with its 1-based
+ * line and, for project files, column. Project files run from source under tsx: their positions are in
+ * tsx's compiled output (often line 2, told apart by the column), not in the .ts source.
  */
-export function shortLocation(url: string, line: number): string {
+export function shortLocation(url: string, line: number, column = -1): string {
   if (url.length === 0) return '';
   let file = url.replace(/^file:\/\//, '');
   const nm = file.lastIndexOf('node_modules/');
   if (nm >= 0) file = file.slice(nm);
   else {
     const project = /\/((?:server|client|shared|bench|test|infra|chaos|soak)\/src\/.*|test\/.*)$/.exec(file);
-    if (project?.[1]) file = project[1];
+    if (project?.[1]) return `${project[1]}:${line + 1}${column >= 0 ? `:${column + 1}` : ''}`;
   }
   return `${file}:${line + 1}`;
 }
@@ -116,7 +118,8 @@ export function summarizeProfile(profile: CpuProfile, options: SummarizeOptions 
   const durationMs = Math.max(0, profile.endTime - firstKeptUs) / 1000;
   const msPerSample = samples > 0 ? durationMs / samples : 0;
 
-  const keyOf = (n: CpuProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${shortLocation(n.callFrame.url, n.callFrame.lineNumber)}`;
+  const keyOf = (n: CpuProfileNode): string =>
+    `${n.callFrame.functionName || '(anonymous)'}\u0000${shortLocation(n.callFrame.url, n.callFrame.lineNumber, n.callFrame.columnNumber)}`;
   const selfHits = new Map<string, number>();
   const totalHits = new Map<string, number>();
   let idleHits = 0;
