@@ -37,6 +37,12 @@ export interface BenchConfig {
     graceMs: number;
     /** Rooms that carry the whole load in the hot-rooms variant (the first ones; the others stay idle). */
     hotRooms: number;
+    /**
+     * Unmeasured spread traffic at half the start rate before the spread sweep: a fresh node (JIT, the
+     * first allocations of every room and socket) is slower for its first seconds, and the first step
+     * must not judge that.
+     */
+    warmupMs: number;
   };
   /**
    * Issue 13's spread traffic: its own layout (every frame carries one event), fixed unsaturated rates
@@ -98,6 +104,7 @@ export const FULL_CONFIG: BenchConfig = {
     minDeliveredRatio: 0.95,
     graceMs: 1000,
     hotRooms: 20,
+    warmupMs: 3000,
   },
   spread: { clients: 2000, rooms: 200, eventsPerSecond: [...SPREAD_RATES_PER_S], durationMs: 10_000, warmupMs: 3000, payloadBytes: 200, seed: 13 },
   leanLoad: { connectPerSecondPerWorker: 1000, cpuPinning: true },
@@ -130,6 +137,7 @@ export const QUICK_CONFIG: BenchConfig = {
     minDeliveredRatio: 0.95,
     graceMs: 1000,
     hotRooms: 4,
+    warmupMs: 1500,
   },
   spread: { clients: 2000, rooms: 200, eventsPerSecond: [...SPREAD_RATES_PER_S], durationMs: 3000, warmupMs: 1000, payloadBytes: 200, seed: 13 },
   leanLoad: { connectPerSecondPerWorker: 1000, cpuPinning: true },

@@ -48,7 +48,8 @@ const METHOD = `
   Redis on the first half of the cores (\`-c 0\` on 2 cores), the load workers and the publisher on the other half
   (\`-c 1\`), so neither side can take CPU from the other and a saturation limit is the system's, not a scheduling
   artefact. The saturation and overload notes say what was done (or why not: 1 core, no \`taskset\`).
-- **Saturation and overload.** The saturation sweep steps spread traffic up (×2 per step, then narrowing) until less than
+- **Saturation and overload.** After an unmeasured warm-up at half the start rate (fresh nodes are slower for their first
+  seconds), the saturation sweep steps spread traffic up (×2 per step, then narrowing) until less than
   95 % of the offered deliveries arrive within the grace period after the step or p99 exceeds 1 s; the highest passing
   step is the system's *highest sustained rate*. The baseline runs this session first, then \`overload\` runs spread traffic
   at 2× the baseline's highest sustained rate on every system: a system that holds up still delivers about its own limit

@@ -52,6 +52,8 @@ function saturationScenario(spec: {
   intro: (config: BenchConfig) => string;
   /** The schedule of the step at `eventsPerSecond` (the `index`-th step run). */
   schedule: (config: BenchConfig, eventsPerSecond: number, durationMs: number, rooms: number, index: number) => Schedule;
+  /** Run `config.saturation.warmupMs` of unmeasured load at half the start rate first. @default false */
+  warmUp?: boolean;
 }): Scenario {
   return {
     name: spec.name,
@@ -60,7 +62,7 @@ function saturationScenario(spec: {
     describe: (c) => {
       const s = c.saturation;
       return (
-        `${spec.intro(c)} In ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
+        `${spec.intro(c)}${spec.warmUp === true ? ` After ${s.warmupMs / 1000} s of unmeasured warm-up at half the start rate, in` : ' In'} ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
         `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps; if the first step fails, down ÷${s.factor} up to ${STEP_DOWN_TRIES} times). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
         `≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms of its end, and the publisher keeps to its schedule.`
       );
@@ -95,6 +97,15 @@ function saturationScenario(spec: {
         return step;
       };
 
+      if (spec.warmUp === true && s.warmupMs > 0) {
+        const rooms = spec.roomsOf(ctx.config, ctx.shape?.rooms ?? ctx.config.rooms);
+        const warmRate = Math.max(MIN_STEP_EVENTS_PER_S, Math.round(s.startEventsPerSecond / 2));
+        await runPhase(ctx, {
+          label: `${spec.name} warm-up ${warmRate}/s`,
+          schedule: spec.schedule(ctx.config, warmRate, s.warmupMs, rooms, 99),
+          settle: { idleMs: Math.min(300, s.graceMs), timeoutMs: s.graceMs },
+        });
+      }
       let rate = s.startEventsPerSecond;
       for (let i = 0; i < s.maxSteps; i++) {
         // The first step always runs: a saturation result needs at least one measurement.
@@ -162,6 +173,7 @@ export const saturation = saturationScenario({
     `Spread traffic (each event to a random room, ${c.spread.payloadBytes} B payloads) over ${c.spread.rooms} rooms of ${c.spread.clients / c.spread.rooms} lean protocol-level clients, ` +
     `${c.leanLoad.cpuPinning ? 'servers + Redis and load + publisher pinned to separate cores (when the machine has ≥ 2)' : 'not pinned'}.`,
   schedule: (c, eventsPerSecond, durationMs, rooms, index) => spreadSchedule(c, eventsPerSecond, durationMs, rooms, 100 + index),
+  warmUp: true,
 });
 
 /**
