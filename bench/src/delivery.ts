@@ -39,6 +39,9 @@ export function sessionGroups(scenarios: readonly Scenario[], config: BenchConfi
   return groups;
 }
 
+/** Scenarios that step until the session's deadline (share of the run's budget). */
+const BUDGETED: readonly ScenarioName[] = ['saturation', 'saturation-hot-rooms'];
+
 /** Scenarios that need the baseline's results of the same group first. */
 const NEEDS_BASELINE_FIRST: readonly ScenarioName[] = ['overload'];
 
@@ -85,15 +88,16 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
     const found = scenarios.find((s) => s.name === scenario)?.outcomes[system];
     return found === undefined || isFailure(found) ? null : found;
   };
-  const sessionCount = groups.length * options.systems.length;
-  let sessionsDone = 0;
-  for (const group of groups) {
+  // Only the saturation sweeps adapt to the budget; the other scenarios run for fixed durations.
+  const adaptive = groups.map((g) => g.scenarios.some((s) => BUDGETED.includes(s.name)));
+  let adaptiveLeft = adaptive.filter(Boolean).length * options.systems.length;
+  for (const [g, group] of groups.entries()) {
     for (const name of systemOrder(options.systems, group.scenarios)) {
       const log = (line: string): void => console.log(`[${name}] ${line}`);
       const record = records.get(name) as SystemRun;
-      // Each session gets an equal share of what is left of the run's budget, so a slow one cannot starve the next.
-      const deadline = Date.now() + (runStart + config.budgetMs - Date.now()) / (sessionCount - sessionsDone);
-      sessionsDone += 1;
+      // Each session that adapts gets an equal share of what is left of the run's budget, so a slow one cannot starve the next.
+      const runEnd = runStart + config.budgetMs;
+      const deadline = adaptive[g] === true ? Date.now() + (runEnd - Date.now()) / Math.max(1, adaptiveLeft--) : runEnd;
       const lean = group.shape.clientKind === 'lean';
       const sessionOptions = {
         nodeCount: 2,
