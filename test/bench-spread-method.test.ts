@@ -1,5 +1,5 @@
 /**
- * The method pieces of issue 13's benchmark that need no running system: the spread schedule and its
+ * The method pieces of the spread-traffic benchmark that need no running system: the spread schedule and its
  * padded payloads, how scenarios are grouped into sessions, the bars, CPU pinning (real `taskset` on a
  * real child process) and CPU profiles (a real child process profiled through `BENCH_CPU_PROFILE_DIR`,
  * then summarised).
@@ -65,7 +65,7 @@ describe('sessions of a delivery run', () => {
   });
 });
 
-describe('issue 13 bars', () => {
+describe('spread, saturation and overload bars', () => {
   const outcome = (metrics: Record<string, number | null>): ScenarioOutcome => ({ metrics, notes: [], details: {} });
   const scenario = (name: ScenarioResults['name'], roomwire: Record<string, number | null>, baseline: Record<string, number | null>): ScenarioResults => ({
     name,

@@ -45,7 +45,7 @@ export interface BenchConfig {
     warmupMs: number;
   };
   /**
-   * Issue 13's spread traffic: its own layout (every frame carries one event), fixed unsaturated rates
+   * Spread traffic: its own layout (every frame carries one event), fixed unsaturated rates
    * measured with the library clients (socket.io-client, `@roomwire/client`) for the client-CPU bar.
    */
   spread: {
@@ -77,7 +77,7 @@ export interface BenchConfig {
   budgetMs: number;
 }
 
-/** Issue 13's fixed, unsaturated spread rates (events/s): the bars compare node CPU at each. */
+/** The fixed, unsaturated spread rates (events/s): the bars compare node CPU at each. */
 export const SPREAD_RATES_PER_S: readonly number[] = [1000, 2000];
 
 const reconnect: ReconnectPolicy = { minDelayMs: 250, maxDelayMs: 1000, jitter: 0.5 };

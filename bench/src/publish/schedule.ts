@@ -13,7 +13,7 @@ export interface SteadySchedule {
 }
 
 /**
- * Issue 13's "spread" traffic: a steady rate (every 10 ms the events due), each event to a room drawn
+ * "Spread" traffic: a steady rate (every 10 ms the events due), each event to a room drawn
  * at random (seeded, so every system gets the same rooms in the same order). With many rooms a room
  * rarely gets two events within a batch window, so every frame carries one event.
  */

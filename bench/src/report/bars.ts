@@ -124,7 +124,7 @@ const overloadP99Growth: Bar = {
 };
 
 const BARS: Bar[] = [
-  // Issue 13: spread traffic (every frame carries one event).
+  // Spread traffic (every frame carries one event), saturation in it, and past the limit.
   ratioAtMost('spread-node-cpu-1000', 'spread', 'nodeCpuSPer100kAt1000', 0.8, 'spread traffic at 1 000 events/s: node CPU per delivery ≤ 0.8× baseline'),
   ratioAtMost('spread-node-cpu-2000', 'spread', 'nodeCpuSPer100kAt2000', 0.8, 'spread traffic at 2 000 events/s: node CPU per delivery ≤ 0.8× baseline'),
   ratioAtMost('spread-client-cpu', 'spread', 'clientCpuSPer100k', 1.0, 'spread traffic: client CPU per event (@roomwire/client) ≤ 1.0× socket.io-client'),

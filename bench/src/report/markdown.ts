@@ -30,7 +30,7 @@ const METHOD = `
   gives a lower bound (the saturation bar is then INCONCLUSIVE in the direction it could flip). CPU used by processes
   outside the benchmark (machine busy time from \`/proc/stat\` minus every benchmark process) is reported per phase:
   on a shared machine, phases above 15 % are flagged as noisy.
-- **Spread traffic (issue 13).** 2 000 clients in 200 rooms of 10, 200 B payloads (\`data\` padded to 200 bytes of
+- **Spread traffic.** 2 000 clients in 200 rooms of 10, 200 B payloads (\`data\` padded to 200 bytes of
   JSON), each event to a room drawn at random (a seeded PRNG, the same rooms for every system). At 1 000 and 2 000
   events/s each room gets an event every 100–200 ms, so every frame carries one event and batching cannot help: what is
   left is the cost per delivery on each path. The \`spread\` scenario runs those two fixed, unsaturated rates (after an
@@ -157,7 +157,7 @@ export function renderMarkdown(results: DeliveryResults): string {
     'npm run bench -- delivery            # full run (≤ 15 min), regenerates this section',
     'npm run bench -- delivery --quick    # smoke run (≤ 3 min), writes bench/results/delivery-quick-latest.*',
     'npm run bench -- delivery --systems roomwire,baseline --scenarios bursts,lone-events',
-    'npm run bench -- delivery --systems roomwire,baseline --scenarios spread,saturation,overload   # issue 13',
+    'npm run bench -- delivery --systems roomwire,baseline --scenarios spread,saturation,overload   # spread traffic, saturation, overload',
     'BENCH_CPU_PROFILE_DIR=/tmp/prof npm run bench -- delivery --systems roomwire --scenarios spread',
     'npm run bench -- profile-summary /tmp/prof/roomwire-0-*.cpuprofile',
     '```',

@@ -177,7 +177,7 @@ export const saturation = saturationScenario({
 });
 
 /**
- * The saturation stepping as it was before issue 13: steady round-robin load over every room of the
+ * The saturation stepping as it was before spread traffic: steady round-robin load over every room of the
  * session, with the benchmark's small payload. The suite's scaling and latency scenarios use it, so
  * their numbers stay comparable with earlier runs.
  */

@@ -27,7 +27,7 @@ function rateMetrics(rate: number): MetricDef[] {
 }
 
 /**
- * Issue 13's spread traffic: 2 000 clients in 200 rooms of 10, 200 B payloads, events to random rooms at
+ * Spread traffic: 2 000 clients in 200 rooms of 10, 200 B payloads, events to random rooms at
  * fixed, unsaturated rates (each room gets one every 100–200 ms, so every frame carries one event and
  * batching cannot help). Measured with the client libraries, for the client-CPU bar; node CPU is the sum
  * of both nodes' CPU time from /proc.
