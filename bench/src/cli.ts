@@ -22,6 +22,7 @@ import { runHttpPublish } from './http-publish';
 import { runHistoryCost } from './history-cost';
 import { runScaleOut } from './scale-out/run';
 import { judgeBars } from './report/bars';
+import { renderProfileSummary, summarizeProfile, type CpuProfile } from './report/profile-summary';
 import type { DeliveryResults } from './report/results';
 import { renderBarsSummary } from './report/summary';
 import { writeResults } from './report/write';
@@ -39,16 +40,21 @@ const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- http-publish [--quick]
        npm run bench -- history-cost [--quick]
        npm run bench -- scale-out [--quick] [--out dir]
+       npm run bench -- profile-summary <file.cpuprofile> [--top 25] [--skip-ms 0]
 ${SUITE_USAGE}
 
-  --quick                 seconds-long smoke version (≤ 60 s; does not touch docs/ unless --docs)
+  --quick                 short smoke version (≤ 3 min; does not touch docs/ unless --docs)
   --systems <list>        comma-separated, default ${SYSTEM_NAMES.join(',')} (suite: roomwire,baseline,baseline-pubsub)
   --scenarios <list>      comma-separated, default ${SCENARIO_NAMES.join(',')}
   --out <dir>             results directory, default bench/results
   --docs / --no-docs      regenerate docs/benchmarks.md (default: on for full runs, off for --quick)
   --node-env KEY=VALUE    extra environment of the Roomwire nodes, repeatable (e.g. COMPRESSION_THRESHOLD_BYTES=1024)
   --from <results.json>   run nothing: re-judge the bars of a saved run and rewrite its JSON and Markdown
-  --help`;
+  --top <n>               profile-summary: functions listed, default 25
+  --skip-ms <ms>          profile-summary: leave out the profile's first ms (the process's start-up), default 0
+  --help
+
+  BENCH_CPU_PROFILE_DIR=<dir> npm run bench -- ...   the servers and load workers write .cpuprofile files there when they exit`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -62,6 +68,8 @@ async function main(): Promise<number> {
       'no-docs': { type: 'boolean' },
       'node-env': { type: 'string', multiple: true, default: [] },
       from: { type: 'string' },
+      top: { type: 'string', default: '25' },
+      'skip-ms': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -70,6 +78,21 @@ async function main(): Promise<number> {
     return 0;
   }
   const [benchmark, ...rest] = positionals;
+  if (benchmark === 'profile-summary') {
+    const top = Number(values.top);
+    const skipMs = Number(values['skip-ms']);
+    if (rest.length === 0 || !Number.isInteger(top) || top < 1 || !Number.isFinite(skipMs) || skipMs < 0) {
+      console.error(`profile-summary expects one or more .cpuprofile files, --top a positive integer and --skip-ms a number ≥ 0\n\n${USAGE}`);
+      return 2;
+    }
+    for (const file of rest) {
+      const profile = JSON.parse(await readFile(path.resolve(file), 'utf8')) as CpuProfile;
+      const title = skipMs > 0 ? `${path.basename(file)}, after its first ${skipMs} ms` : path.basename(file);
+      console.log(renderProfileSummary(summarizeProfile(profile, { skipMs }), { title, top }));
+      console.log('');
+    }
+    return 0;
+  }
   if (benchmark === 'history-cost' && rest.length === 0) {
     return runHistoryCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }

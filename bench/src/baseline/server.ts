@@ -5,6 +5,7 @@
  * `PORT`, `REDIS_URL`, and `BASELINE_ADAPTER=pubsub` for plain Socket.IO on `@socket.io/redis-adapter`
  * (Redis pub/sub) without recovery. Serves `GET /healthz` for readiness.
  */
+import '../measure/cpu-profile';
 import '../measure/memory-probe';
 import { createServer } from 'node:http';
 import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';

@@ -18,9 +18,18 @@ export interface ReconnectPolicy {
   jitter: number;
 }
 
+/**
+ * Which clients a load worker opens: the systems' own client libraries (socket.io-client,
+ * `@roomwire/client`), or lean protocol-level clients (`lean-client.ts`) that cost the load generator
+ * far less per delivery.
+ */
+export type ClientKind = 'library' | 'lean';
+
 /** Everything a load worker needs to open its clients. */
 export interface LoadWorkerInit {
   system: SystemName;
+  /** @default 'library' */
+  clientKind?: ClientKind;
   nodeUrls: string[];
   /** HS256 secret of the Roomwire nodes, to sign client tokens (unused by the baseline). */
   jwtSecret: string;

@@ -5,6 +5,7 @@ import type { SystemName } from '../systems/system-names';
 import { clientsPerRoom, layoutClients } from './layout';
 import type {
   BeginPhase,
+  ClientKind,
   DeliveryTimeline,
   EndPhase,
   EventLoopDelay,
@@ -21,6 +22,8 @@ const WORKER_ENTRY = path.join(__dirname, 'load-worker.ts');
 /** Options of {@link LoadPool.start}. */
 export interface LoadPoolOptions {
   system: SystemName;
+  /** @default 'library' */
+  clientKind?: ClientKind;
   nodeUrls: string[];
   jwtSecret: string;
   clients: number;
@@ -66,6 +69,7 @@ export class LoadPool {
         workers.map((worker, i) =>
           worker.call('init', {
             system: options.system,
+            clientKind: options.clientKind ?? 'library',
             nodeUrls: options.nodeUrls,
             jwtSecret: options.jwtSecret,
             clients: layout[i] ?? [],

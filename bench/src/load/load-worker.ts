@@ -2,17 +2,20 @@
  * A load worker process: owns a share of the benchmark's clients, accounts for what they receive
  * phase by phase, and answers the orchestrator over IPC (see {@link LoadWorkerApi}).
  */
+import '../measure/cpu-profile';
 import { SignJWT } from 'jose';
+import { PROTOCOL_VERSION } from '@roomwire/shared';
 import { startTcpProxy, type TcpProxy } from '../../../test/harness';
 import { openBaselineClient } from '../baseline/client';
 import { serve } from '../ipc/rpc';
 import { EventLoopDelayMonitor } from '../measure/event-loop-delay';
-import { orgOf, SERVICE } from '../publish/payload';
+import { orgOf, roomName, SERVICE } from '../publish/payload';
 import { isPlainSocketIo } from '../systems/system-names';
 import type { BenchClient, ClientHooks, ClientTarget } from './bench-client';
 import type { LoadWorkerApi, LoadWorkerInit, WireCounters } from './load-api';
 import { freshSlotState, PhaseTracker, type ClientSlot } from './phase-tracker';
 import { openRoomwireClient } from './roomwire-client';
+import { openLeanClient } from './lean-client';
 import { installWireMeter } from './wire-meter';
 
 const readWire = installWireMeter();
@@ -55,6 +58,18 @@ function hooksFor(slot: ClientSlot): ClientHooks {
   };
 }
 
+function openClient(arg: LoadWorkerInit, target: ClientTarget, token: string | undefined, hooks: ClientHooks): BenchClient {
+  const plain = isPlainSocketIo(arg.system);
+  if (arg.clientKind === 'lean') {
+    return openLeanClient(
+      target,
+      plain ? { kind: 'baseline', room: roomName(target.room) } : { kind: 'roomwire', token: token as string, services: [SERVICE], protocolVersion: PROTOCOL_VERSION },
+      hooks,
+    );
+  }
+  return plain ? openBaselineClient(target, hooks) : openRoomwireClient(target, token as string, hooks);
+}
+
 async function init(arg: LoadWorkerInit): Promise<{ connectMs: number }> {
   const started = Date.now();
   if (arg.clients.some((c) => c.cut)) {
@@ -72,11 +87,7 @@ async function init(arg: LoadWorkerInit): Promise<{ connectMs: number }> {
     for (const slot of slots.slice(i, i + perTick)) {
       const url = slot.spec.cut ? (proxies[slot.spec.node] as TcpProxy).url : (arg.nodeUrls[slot.spec.node] as string);
       const target: ClientTarget = { url, room: slot.spec.room, reconnect: arg.reconnect };
-      clients.push(
-        isPlainSocketIo(arg.system)
-          ? openBaselineClient(target, hooksFor(slot))
-          : openRoomwireClient(target, tokens.get(slot.spec.room) as string, hooksFor(slot)),
-      );
+      clients.push(openClient(arg, target, tokens.get(slot.spec.room), hooksFor(slot)));
     }
     await sleep(50);
   }

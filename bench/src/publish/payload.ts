@@ -28,9 +28,17 @@ export interface BenchPayload {
   amountCents: number;
 }
 
-/** The payload of the `seq`-th event of `room` in `phase`. */
-export function payloadOf(phase: number, room: number, seq: number): BenchPayload {
-  return { invoiceId: `in_${room}_${seq}`, amountCents: phase * PHASE_STRIDE + seq };
+/**
+ * The payload of the `seq`-th event of `room` in `phase`. With `payloadBytes`, `invoiceId` is padded so
+ * that the payload's JSON is that long (spread traffic carries 200 B payloads).
+ */
+export function payloadOf(phase: number, room: number, seq: number, payloadBytes = 0): BenchPayload {
+  const payload = { invoiceId: `in_${room}_${seq}`, amountCents: phase * PHASE_STRIDE + seq };
+  if (payloadBytes > 0) {
+    const pad = payloadBytes - JSON.stringify(payload).length;
+    if (pad > 0) payload.invoiceId += '_'.repeat(pad);
+  }
+  return payload;
 }
 
 /** The phase and sequence number a received payload carries; `null` for anything else. */

@@ -30,6 +30,7 @@ const api: PublisherApi = {
     if (!sink) throw new Error('run before init');
     const target = sink;
     const perRoom: number[] = Array.from({ length: schedule.rooms }, () => 0);
+    const payloadBytes = schedule.kind === 'spread' ? (schedule.payloadBytes ?? 0) : 0;
     let published = 0;
     let failed = 0;
     let firstFailure: string | null = null;
@@ -57,7 +58,7 @@ const api: PublisherApi = {
           const seq = perRoom[room] as number;
           perRoom[room] = seq + 1;
           published += 1;
-          const pending = target.emit(room, payloadOf(phase, room, seq));
+          const pending = target.emit(room, payloadOf(phase, room, seq, payloadBytes));
           if (pending) {
             inFlight += 1;
             pending.then(settled, rejected);

@@ -2,7 +2,7 @@
  * Publishing schedules: pure data, expanded deterministically into ticks, so every system is sent
  * exactly the same events in the same order at the same offsets.
  */
-export type Schedule = SteadySchedule | BurstSchedule;
+export type Schedule = SteadySchedule | SpreadSchedule | BurstSchedule;
 
 /** A steady rate spread over all rooms: every 10 ms the events due, each to the next room in turn. */
 export interface SteadySchedule {
@@ -10,6 +10,22 @@ export interface SteadySchedule {
   eventsPerSecond: number;
   durationMs: number;
   rooms: number;
+}
+
+/**
+ * "Spread" traffic: a steady rate (every 10 ms the events due), each event to a room drawn
+ * at random (seeded, so every system gets the same rooms in the same order). With many rooms a room
+ * rarely gets two events within a batch window, so every frame carries one event.
+ */
+export interface SpreadSchedule {
+  kind: 'spread';
+  eventsPerSecond: number;
+  durationMs: number;
+  rooms: number;
+  /** Seed of the room sequence (any 32-bit integer). */
+  seed: number;
+  /** JSON bytes of each event's `data` (padded). @default 0 (unpadded) */
+  payloadBytes?: number;
 }
 
 /** Every `periodMs`, `eventsPerRoom` events into each of `roomsPerBurst` rooms (the next rooms in turn). */
@@ -34,16 +50,21 @@ export const STEADY_TICK_MS = 10;
 
 /** Expands a schedule into its ticks, lazily. */
 export function* ticksOf(schedule: Schedule): Generator<Tick> {
-  if (schedule.kind === 'steady') {
+  if (schedule.kind === 'steady' || schedule.kind === 'spread') {
     const count = Math.floor(schedule.durationMs / STEADY_TICK_MS);
     const perTick = (schedule.eventsPerSecond * STEADY_TICK_MS) / 1000;
+    const random = schedule.kind === 'spread' ? seededRandom(schedule.seed) : null;
     let room = 0;
     for (let k = 0; k < count; k++) {
       const due = Math.floor(perTick * (k + 1)) - Math.floor(perTick * k);
       const rooms: number[] = [];
       for (let e = 0; e < due; e++) {
-        rooms.push(room);
-        room = (room + 1) % schedule.rooms;
+        if (random) {
+          rooms.push(Math.floor(random() * schedule.rooms));
+        } else {
+          rooms.push(room);
+          room = (room + 1) % schedule.rooms;
+        }
       }
       if (rooms.length > 0) yield { atMs: k * STEADY_TICK_MS, rooms };
     }
@@ -70,7 +91,7 @@ export function eventsIn(schedule: Schedule): number {
 
 /** Nominal published events per second. */
 export function nominalRate(schedule: Schedule): number {
-  return schedule.kind === 'steady'
+  return schedule.kind !== 'bursts'
     ? schedule.eventsPerSecond
     : (schedule.eventsPerRoom * schedule.roomsPerBurst * 1000) / schedule.periodMs;
 }
@@ -78,7 +99,23 @@ export function nominalRate(schedule: Schedule): number {
 /** One line for progress and reports. */
 export function describeSchedule(schedule: Schedule): string {
   const seconds = `${schedule.durationMs / 1000} s`;
+  if (schedule.kind === 'spread') return `${schedule.eventsPerSecond} events/s, each to a random one of ${schedule.rooms} rooms, for ${seconds}`;
   return schedule.kind === 'steady'
     ? `${schedule.eventsPerSecond} events/s spread over ${schedule.rooms} rooms for ${seconds}`
     : `every ${schedule.periodMs} ms ${schedule.eventsPerRoom} events into each of ${schedule.roomsPerBurst} rooms (${nominalRate(schedule)} events/s) for ${seconds}`;
+}
+
+/**
+ * A deterministic PRNG (mulberry32) in [0, 1): the same seed gives the same rooms for every system.
+ * Why not Math.random: schedules must be reproducible across systems and runs.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

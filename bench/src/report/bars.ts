@@ -64,8 +64,8 @@ function marginAtMost(id: string, scenario: ScenarioName, key: string, marginMs:
   };
 }
 
-/** subject's highest sustained delivered rate ≥ 2× baseline's, INCONCLUSIVE where a limit is only a lower bound. */
-function saturationBar(id: string, scenario: ScenarioName, requirement: string): Bar {
+/** subject's highest sustained delivered rate ≥ factor × baseline's, INCONCLUSIVE where a limit is only a lower bound. */
+function saturationBar(id: string, scenario: ScenarioName, requirement: string, factor = 2): Bar {
   return {
     id,
     scenario,
@@ -76,7 +76,7 @@ function saturationBar(id: string, scenario: ScenarioName, requirement: string):
       if (subject === null || base === null) return na();
       if (base <= 0) return { measured: `${fmt(subject, 0)}/s vs ${fmt(base, 0)}/s (the baseline passed no step)`, verdict: verdict(subject > 0) };
       const measured = `${fmt(subject, 0)}/s vs ${fmt(base, 0)}/s: ${fmt(subject / base)}×`;
-      const pass = subject >= 2 * base;
+      const pass = subject >= factor * base;
       // A limit that is only a lower bound blocks just the verdict it could flip.
       const who = pass ? BASELINE : SUBJECT;
       const why = lowerBoundReason(outcome(who));
@@ -86,7 +86,51 @@ function saturationBar(id: string, scenario: ScenarioName, requirement: string):
   };
 }
 
+/**
+ * Past its limit (at 2× the baseline's), the subject's delivered rate stays at or above its own limit
+ * (no collapse). Where 2× the baseline's limit is not past the subject's own, it must deliver ≥ 95 %
+ * of what was offered instead.
+ */
+const overloadNoCollapse: Bar = {
+  id: 'overload-no-collapse',
+  scenario: 'overload',
+  requirement: "overload (2× the baseline's limit): Roomwire's delivered rate does not fall below its own limit",
+  judge(metric) {
+    const delivered = metric('deliveredPerS');
+    const limit = metric('limitDeliveriesPerS');
+    const ratio = metric('deliveredRatio');
+    if (delivered === null || limit === null) return na();
+    if (limit <= 0) return { measured: `${fmt(delivered, 0)}/s delivered; no saturation step passed, so no limit to compare with`, verdict: 'N/A' };
+    const measured = `${fmt(delivered, 0)}/s delivered vs its limit ${fmt(limit, 0)}/s: ${fmt(delivered / limit)}×`;
+    if (ratio !== null && ratio >= 0.95) return { measured: `${measured}; ${fmt(ratio * 100, 1)} % of the offered load delivered (not past its limit)`, verdict: 'PASS' };
+    return { measured, verdict: verdict(delivered >= limit) };
+  },
+};
+
+/** From its limit to 2× the baseline's, the subject's p99 grows by no larger a factor than the baseline's. */
+const overloadP99Growth: Bar = {
+  id: 'overload-p99-growth',
+  scenario: 'overload',
+  requirement: "overload (2× the baseline's limit): Roomwire's p99 grows (from its p99 at its limit) no faster than the baseline's",
+  judge(metric) {
+    const subject = metric('p99Growth');
+    const base = metric('p99Growth', BASELINE);
+    if (subject === null || base === null) return na();
+    return {
+      measured: `×${fmt(subject)} (${fmt(metric('p99AtLimitMs'), 0)} → ${fmt(metric('p99Ms'), 0)} ms) vs ×${fmt(base)} (${fmt(metric('p99AtLimitMs', BASELINE), 0)} → ${fmt(metric('p99Ms', BASELINE), 0)} ms)`,
+      verdict: verdict(subject <= base),
+    };
+  },
+};
+
 const BARS: Bar[] = [
+  // Spread traffic (every frame carries one event), saturation in it, and past the limit.
+  ratioAtMost('spread-node-cpu-1000', 'spread', 'nodeCpuSPer100kAt1000', 0.8, 'spread traffic at 1 000 events/s: node CPU per delivery ≤ 0.8× baseline'),
+  ratioAtMost('spread-node-cpu-2000', 'spread', 'nodeCpuSPer100kAt2000', 0.8, 'spread traffic at 2 000 events/s: node CPU per delivery ≤ 0.8× baseline'),
+  ratioAtMost('spread-client-cpu', 'spread', 'clientCpuSPer100k', 1.0, 'spread traffic: client CPU per event (@roomwire/client) ≤ 1.0× socket.io-client'),
+  saturationBar('spread-saturation', 'saturation', 'saturation in spread traffic (lean clients, pinned): highest sustained delivered events/s ≥ 1.5× baseline', 1.5),
+  overloadNoCollapse,
+  overloadP99Growth,
   ratioAtMost('bursts-bytes', 'bursts', 'wireBytesPerDelivery', 0.5, 'bursts: WebSocket bytes per delivered event ≤ 0.5× baseline'),
   ratioAtMost('bursts-cpu', 'bursts', 'nodeCpuSPer100k', 0.5, 'bursts: node CPU per delivered event ≤ 0.5× baseline'),
   marginAtMost('lone-p50', 'lone-events', 'p50Ms', 1, 'lone events: p50 no more than 1 ms above baseline'),

@@ -30,6 +30,33 @@ const METHOD = `
   gives a lower bound (the saturation bar is then INCONCLUSIVE in the direction it could flip). CPU used by processes
   outside the benchmark (machine busy time from \`/proc/stat\` minus every benchmark process) is reported per phase:
   on a shared machine, phases above 15 % are flagged as noisy.
+- **Spread traffic.** 2 000 clients in 200 rooms of 10, 200 B payloads (\`data\` padded to 200 bytes of
+  JSON), each event to a room drawn at random (a seeded PRNG, the same rooms for every system). At 1 000 and 2 000
+  events/s each room gets an event every 100–200 ms, so every frame carries one event and batching cannot help: what is
+  left is the cost per delivery on each path. The \`spread\` scenario runs those two fixed, unsaturated rates (after an
+  unmeasured warm-up) with the systems' own client libraries (\`@roomwire/client\`, \`socket.io-client\`), not pinned, as an
+  app runs them: node CPU (both nodes, /proc) and client CPU (the load workers) per 100 000 deliveries, Redis CPU,
+  delivered rate, p50/p99. The \`--quick\` run uses the same layout with shorter phases.
+- **Lean load clients.** The \`saturation\`, \`saturation-hot-rooms\` and \`overload\` scenarios find limits, so the load
+  generator must not be one. They run in a fresh session of their own with lean protocol-level clients
+  (\`bench/src/load/lean-client.ts\`): one raw \`ws\` WebSocket each that speaks just enough Engine.IO 4 / Socket.IO 5
+  (open, CONNECT, \`rw:subscribe\` for Roomwire or the room in the handshake query for the baseline, ping/pong, event
+  packets, raw-inflate of compressed frames) and scans each packet for the envelopes' \`ts\` and \`amountCents\`
+  instead of parsing it: a small fraction of a client library's CPU per delivery, the same code for both systems. The
+  client libraries' own cost is measured by \`spread\` instead.
+- **CPU pinning.** On a machine with ≥ 2 cores the lean session pins with \`taskset -a -p -c\`: the server processes and
+  Redis on the first half of the cores (\`-c 0\` on 2 cores), the load workers and the publisher on the other half
+  (\`-c 1\`), so neither side can take CPU from the other and a saturation limit is the system's, not a scheduling
+  artefact. The saturation and overload notes say what was done (or why not: 1 core, no \`taskset\`).
+- **Saturation and overload.** After an unmeasured warm-up at half the start rate (fresh nodes are slower for their first
+  seconds), the saturation sweep steps spread traffic up (×2 per step, then narrowing) until less than
+  95 % of the offered deliveries arrive within the grace period after the step or p99 exceeds 1 s; the highest passing
+  step is the system's *highest sustained rate*. The baseline runs this session first, then \`overload\` runs spread traffic
+  at 2× the baseline's highest sustained rate on every system: a system that holds up still delivers about its own limit
+  (no collapse) and its p99 grows with the backlog; its p99 growth is overload p99 ÷ its p99 at its limit.
+- **Profiles.** \`BENCH_CPU_PROFILE_DIR=dir npm run bench -- …\` makes every Roomwire node, baseline server and load
+  worker write a V8 \`.cpuprofile\` (via \`node:inspector\`) when it exits; \`npm run bench -- profile-summary <file>\` prints
+  the top 25 functions by self time (with total time) and self time by module, as Markdown.
 - **Ratios** are system ÷ baseline of the same run. Bars judge **${SUBJECT}** (batching on, the default) against **${BASELINE}**.
 `.trim();
 
@@ -127,9 +154,12 @@ export function renderMarkdown(results: DeliveryResults): string {
     '### Run it',
     '',
     '```sh',
-    'npm run bench -- delivery            # full run (≤ 10 min), regenerates this section',
-    'npm run bench -- delivery --quick    # smoke run (≤ 60 s), writes bench/results/delivery-quick-latest.*',
+    'npm run bench -- delivery            # full run (≤ 15 min), regenerates this section',
+    'npm run bench -- delivery --quick    # smoke run (≤ 3 min), writes bench/results/delivery-quick-latest.*',
     'npm run bench -- delivery --systems roomwire,baseline --scenarios bursts,lone-events',
+    'npm run bench -- delivery --systems roomwire,baseline --scenarios spread,saturation,overload   # spread traffic, saturation, overload',
+    'BENCH_CPU_PROFILE_DIR=/tmp/prof npm run bench -- delivery --systems roomwire --scenarios spread',
+    'npm run bench -- profile-summary /tmp/prof/roomwire-0-*.cpuprofile',
     '```',
     '',
     'Raw results: `bench/results/delivery-latest.json` (every phase\'s measurements, timelines and samples).',

@@ -1,7 +1,22 @@
 import { cpuPer100k, deliveriesPerSecond, loadEventLoopP99, LOAD_ELD_WARN_MS, OTHER_LOAD_WARN_SHARE } from './phase-metrics';
 import { runPhase, type PhaseResult } from './run-phase';
 import type { BenchConfig } from '../config';
-import type { Scenario, ScenarioContext } from './scenario';
+import type { Schedule } from '../publish/schedule';
+import type { Scenario, ScenarioContext, SessionShape } from './scenario';
+import { spreadSchedule } from './spread';
+
+/**
+ * The session of the saturation sweeps and the overload: the spread layout, lean protocol-level
+ * clients (so the load generator is not the limit), pinned when the machine has ≥ 2 cores.
+ */
+export function leanShape(config: BenchConfig): SessionShape {
+  return { clients: config.spread.clients, rooms: config.spread.rooms, clientKind: 'lean', pinned: config.leanLoad.cpuPinning };
+}
+
+/** Steps tried below the start rate when the first step fails. */
+const STEP_DOWN_TRIES = 3;
+/** No step below this rate (events/s). */
+const MIN_STEP_EVENTS_PER_S = 50;
 
 /** One rate tried. */
 interface Step {
@@ -32,17 +47,23 @@ interface Step {
 function saturationScenario(spec: {
   name: Scenario['name'];
   title: string;
-  roomsOf: (config: BenchConfig) => number;
+  /** Rooms that get the load, of the session's `sessionRooms`. */
+  roomsOf: (config: BenchConfig, sessionRooms: number) => number;
   intro: (config: BenchConfig) => string;
+  /** The schedule of the step at `eventsPerSecond` (the `index`-th step run). */
+  schedule: (config: BenchConfig, eventsPerSecond: number, durationMs: number, rooms: number, index: number) => Schedule;
+  /** Run `config.saturation.warmupMs` of unmeasured load at half the start rate first. @default false */
+  warmUp?: boolean;
 }): Scenario {
   return {
     name: spec.name,
     title: spec.title,
+    shape: leanShape,
     describe: (c) => {
       const s = c.saturation;
       return (
-        `${spec.intro(c)} In ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
-        `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
+        `${spec.intro(c)}${spec.warmUp === true ? ` After ${s.warmupMs / 1000} s of unmeasured warm-up at half the start rate, in` : ' In'} ${s.stepMs / 1000} s steps from ${s.startEventsPerSecond} events/s, ×${s.factor} per step ` +
+        `(at most ${s.maxSteps} steps, then ${s.refineSteps} narrowing steps; if the first step fails, down ÷${s.factor} up to ${STEP_DOWN_TRIES} times). A step passes when p99 latency ≤ ${s.p99LimitMs} ms, ` +
         `≥ ${s.minDeliveredRatio * 100} % of its deliveries arrive within ${s.graceMs} ms of its end, and the publisher keeps to its schedule.`
       );
     },
@@ -68,12 +89,23 @@ function saturationScenario(spec: {
       const hasTime = (): boolean => Date.now() + s.stepMs + s.graceMs + ctx.config.drainTimeoutMs < ctx.deadline;
 
       const tryRate = async (eventsPerSecond: number): Promise<Step> => {
-        const step = evaluate(await runStep(ctx, eventsPerSecond, spec.roomsOf(ctx.config)), s);
+        const rooms = spec.roomsOf(ctx.config, ctx.shape?.rooms ?? ctx.config.rooms);
+        const schedule = spec.schedule(ctx.config, eventsPerSecond, s.stepMs, rooms, steps.length);
+        const step = evaluate(await runStep(ctx, schedule, rooms), s);
         steps.push(step);
         ctx.log(`${spec.name} ${eventsPerSecond}/s: ${step.pass ? 'PASS' : `FAIL (${step.reason})`}`);
         return step;
       };
 
+      if (spec.warmUp === true && s.warmupMs > 0) {
+        const rooms = spec.roomsOf(ctx.config, ctx.shape?.rooms ?? ctx.config.rooms);
+        const warmRate = Math.max(MIN_STEP_EVENTS_PER_S, Math.round(s.startEventsPerSecond / 2));
+        await runPhase(ctx, {
+          label: `${spec.name} warm-up ${warmRate}/s`,
+          schedule: spec.schedule(ctx.config, warmRate, s.warmupMs, rooms, 99),
+          settle: { idleMs: Math.min(300, s.graceMs), timeoutMs: s.graceMs },
+        });
+      }
       let rate = s.startEventsPerSecond;
       for (let i = 0; i < s.maxSteps; i++) {
         // The first step always runs: a saturation result needs at least one measurement.
@@ -89,6 +121,14 @@ function saturationScenario(spec: {
         best = step;
         rate = Math.round(rate * s.factor);
       }
+      // The first step failed: step down until one passes, so a limit below the start rate is still found.
+      for (let i = 0; i < STEP_DOWN_TRIES && !best && failing && hasTime(); i++) {
+        const lower = Math.round(failing.eventsPerSecond / s.factor);
+        if (lower < MIN_STEP_EVENTS_PER_S) break;
+        const step = await tryRate(lower);
+        if (step.pass) best = step;
+        else failing = step;
+      }
       for (let i = 0; i < s.refineSteps && best && failing && hasTime(); i++) {
         const mid = Math.round(Math.sqrt(best.eventsPerSecond * failing.eventsPerSecond));
         if (mid <= best.eventsPerSecond || mid >= failing.eventsPerSecond) break;
@@ -99,6 +139,7 @@ function saturationScenario(spec: {
       if (!failing && best) notes.push(`no step failed: the system sustained the highest rate tried (${best.eventsPerSecond} events/s); the true limit is higher`);
       if (best && best.loadEldP99Ms > LOAD_ELD_WARN_MS) notes.push(`at the highest passing step the load generator's event-loop delay p99 was ${best.loadEldP99Ms.toFixed(0)} ms: the limit may be the load generator's`);
       if (failing) notes.push(`limited by: ${failing.reason} at ${failing.eventsPerSecond} events/s`);
+      if (ctx.pinning) notes.push(ctx.pinning.description);
       const noisy = steps.filter((step) => step.otherCpuPct > OTHER_LOAD_WARN_SHARE * 100);
       if (noisy.length > 0) notes.push(`processes outside the benchmark used > ${OTHER_LOAD_WARN_SHARE * 100} % of the machine during the ${noisy.map((step) => `${step.eventsPerSecond}/s`).join(', ')} step(s): noisy`);
 
@@ -117,18 +158,35 @@ function saturationScenario(spec: {
           redisCpuSPer100k: best?.cpuPer100k.redis ?? null,
         },
         notes,
-        details: { steps, limitStep: failing, loadBoundAtLimit: isLoadBound(failing) },
+        details: { steps, limitStep: failing, loadBoundAtLimit: isLoadBound(failing), clientKind: ctx.shape?.clientKind ?? 'library', pinning: ctx.pinning ?? null },
       };
     },
   };
 }
 
-/** The issue's saturation scenario: the rate spread evenly over every room. */
+/** The issue's saturation scenario: spread traffic (each event to a random room) over every room. */
 export const saturation = saturationScenario({
   name: 'saturation',
   title: 'Saturation',
-  roomsOf: (c) => c.rooms,
+  roomsOf: (_c, sessionRooms) => sessionRooms,
+  intro: (c) =>
+    `Spread traffic (each event to a random room, ${c.spread.payloadBytes} B payloads) over ${c.spread.rooms} rooms of ${c.spread.clients / c.spread.rooms} lean protocol-level clients, ` +
+    `${c.leanLoad.cpuPinning ? 'servers + Redis and load + publisher pinned to separate cores (when the machine has ≥ 2)' : 'not pinned'}.`,
+  schedule: (c, eventsPerSecond, durationMs, rooms, index) => spreadSchedule(c, eventsPerSecond, durationMs, rooms, 100 + index),
+  warmUp: true,
+});
+
+/**
+ * The saturation stepping as it was before spread traffic: steady round-robin load over every room of the
+ * session, with the benchmark's small payload. The suite's scaling and latency scenarios use it, so
+ * their numbers stay comparable with earlier runs.
+ */
+export const saturationSteady = saturationScenario({
+  name: 'saturation',
+  title: 'Saturation (steady)',
+  roomsOf: (_c, sessionRooms) => sessionRooms,
   intro: (c) => `Steady load spread evenly over all ${c.rooms} rooms.`,
+  schedule: (_c, eventsPerSecond, durationMs, rooms) => ({ kind: 'steady', eventsPerSecond, durationMs, rooms }),
 });
 
 /**
@@ -140,15 +198,17 @@ export const saturationHotRooms = saturationScenario({
   title: 'Saturation, hot rooms',
   roomsOf: (c) => c.saturation.hotRooms,
   intro: (c) =>
-    `Steady load on ${c.saturation.hotRooms} of the ${c.rooms} rooms (the others idle, their clients connected), so each hot room gets ` +
-    `${c.rooms / c.saturation.hotRooms}× the per-room rate of the evenly spread scenario at the same total.`,
+    `Steady load on ${c.saturation.hotRooms} of the ${c.spread.rooms} rooms (the others idle, their lean clients connected), so each hot room gets ` +
+    `${c.spread.rooms / c.saturation.hotRooms}× the per-room rate of the evenly spread scenario at the same total.`,
+  schedule: (_c, eventsPerSecond, durationMs, rooms) => ({ kind: 'steady', eventsPerSecond, durationMs, rooms }),
 });
 
-function runStep(ctx: ScenarioContext, eventsPerSecond: number, rooms: number): Promise<PhaseResult> {
+function runStep(ctx: ScenarioContext, schedule: Schedule, rooms: number): Promise<PhaseResult> {
   const s = ctx.config.saturation;
+  const eventsPerSecond = schedule.kind === 'bursts' ? 0 : schedule.eventsPerSecond;
   return runPhase(ctx, {
-    label: `${rooms < ctx.config.rooms ? `saturation on ${rooms} rooms` : 'saturation'} ${eventsPerSecond}/s`,
-    schedule: { kind: 'steady', eventsPerSecond, durationMs: s.stepMs, rooms },
+    label: `${rooms < (ctx.shape?.rooms ?? ctx.config.rooms) ? `saturation on ${rooms} rooms` : 'saturation'} ${eventsPerSecond}/s`,
+    schedule,
     settle: { idleMs: Math.min(300, s.graceMs), timeoutMs: s.graceMs },
   });
 }
@@ -161,7 +221,7 @@ function evaluate(result: PhaseResult, s: ScenarioContext['config']['saturation'
   if (deliveredRatio < s.minDeliveredRatio) reasons.push(`only ${(deliveredRatio * 100).toFixed(1)} % delivered in time`);
   if (result.publish.maxLagMs > s.p99LimitMs) reasons.push(`publisher ${result.publish.maxLagMs} ms behind schedule`);
   return {
-    eventsPerSecond: (result.schedule.kind === 'steady' ? result.schedule.eventsPerSecond : 0),
+    eventsPerSecond: result.schedule.kind === 'bursts' ? 0 : result.schedule.eventsPerSecond,
     deliveredPerS: deliveriesPerSecond(result),
     p99Ms,
     deliveredRatio,

@@ -93,7 +93,7 @@ export const FULL_SUITE_CONFIG: SuiteConfig = {
     rooms: 200,
     // From 250 events/s (2 500 deliveries/s): on a 2-core machine that runs the load as well, every
     // system's limit is near 1 000–2 000 events/s, and a start at the limit measures nothing.
-    saturation: { ...FULL_CONFIG.saturation, startEventsPerSecond: 250, maxSteps: 6, refineSteps: 1, stepMs: 3000 },
+    saturation: { ...FULL_CONFIG.saturation, startEventsPerSecond: 250, maxSteps: 6, refineSteps: 1, stepMs: 3000, p99LimitMs: 250, minDeliveredRatio: 0.99 },
   },
   latency: { nodeCount: 2, clients: 2000, rooms: 200, fractions: [0.25, 0.5, 0.75], stepMs: 10_000 },
 };

@@ -1,6 +1,6 @@
 import { loadEventLoopP99, phaseNotes } from '../scenarios/phase-metrics';
 import { runPhase } from '../scenarios/run-phase';
-import { saturation } from '../scenarios/saturation';
+import { saturationSteady as saturation } from '../scenarios/saturation';
 import type { ScenarioContext } from '../scenarios/scenario';
 import type { SystemName } from '../systems/system-names';
 import { benchConfigFor } from './config';

@@ -1,7 +1,9 @@
 import type { BenchConfig } from '../config';
+import type { ClientKind } from '../load/load-api';
 import { LoadPool } from '../load/load-pool';
 import { ResourceSampler } from '../measure/resource-sampler';
-import type { ScenarioContext } from '../scenarios/scenario';
+import type { ScenarioContext, ScenarioName, ScenarioOutcome } from '../scenarios/scenario';
+import { pinProcesses, type PinningReport } from './cpu-pinning';
 import { startSystem, type RunningSystem } from './running-system';
 import type { SystemName } from './system-names';
 
@@ -31,6 +33,16 @@ export interface SessionOptions {
   roomwireNodeEnv?: Record<string, string>;
   /** When the scenarios must end (epoch ms); default: `bench.budgetMs` from when the clients are connected. */
   deadline?: number;
+  /** @default 'library' */
+  clientKind?: ClientKind;
+  /** Clients each load worker opens per second. @default bench.connectPerSecondPerWorker */
+  connectPerSecond?: number;
+  /** Longest wait for every client to connect. @default bench.connectTimeoutMs */
+  connectTimeoutMs?: number;
+  /** Pin the processes to cores once the clients are connected (see `cpu-pinning.ts`). @default false */
+  pin?: boolean;
+  /** Earlier results of the run, for scenarios that depend on them. */
+  outcomeOf?: (scenario: ScenarioName, system: SystemName) => ScenarioOutcome | null;
 }
 
 /** Where a session reports to. */
@@ -63,16 +75,22 @@ export async function withSession<T>(env: SessionEnv, name: SystemName, options:
       system: name,
       nodeUrls: system.nodes.map((n) => n.url),
       jwtSecret: system.jwtSecret,
+      clientKind: options.clientKind ?? 'library',
       clients: options.clients,
       rooms: options.rooms,
       workers: options.bench.loadWorkers,
       cutFraction: options.cutFraction,
       reconnect: options.bench.reconnect,
-      connectPerSecond: options.bench.connectPerSecondPerWorker,
-      connectTimeoutMs: options.bench.connectTimeoutMs,
+      connectPerSecond: options.connectPerSecond ?? options.bench.connectPerSecondPerWorker,
+      connectTimeoutMs: options.connectTimeoutMs ?? options.bench.connectTimeoutMs,
     });
     const connectMs = Date.now() - t1;
-    log(`${options.clients} clients in ${options.rooms} rooms connected and subscribed in ${connectMs} ms`);
+    log(`${options.clients} ${options.clientKind === 'lean' ? 'lean ' : ''}clients in ${options.rooms} rooms connected and subscribed in ${connectMs} ms`);
+    let pinning: PinningReport | null = null;
+    if (options.pin === true) {
+      pinning = await pinProcesses({ servers: [...system.nodes.map((n) => n.pid), system.redisPid], load: [...pool.pids, system.publisher.pid] });
+      log(pinning.description);
+    }
     sampler = await ResourceSampler.connect(
       { nodes: system.nodes.map((n) => n.pid), redis: [system.redisPid], publisher: [system.publisher.pid], load: pool.pids },
       system.redisUrl,
@@ -86,6 +104,9 @@ export async function withSession<T>(env: SessionEnv, name: SystemName, options:
       log,
       nextPhase: () => env.nextPhase(),
       deadline: options.deadline ?? Date.now() + options.bench.budgetMs,
+      shape: { clients: options.clients, rooms: options.rooms, clientKind: options.clientKind ?? 'library', pinned: pinning?.pinned ?? false },
+      pinning,
+      ...(options.outcomeOf === undefined ? {} : { outcomeOf: options.outcomeOf }),
     };
     return await fn({ system, pool, sampler, ctx, startMs, connectMs });
   } catch (err) {
