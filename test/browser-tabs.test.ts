@@ -103,6 +103,7 @@ test('window.__realtimeMetrics() reports health in every tab', async () => {
         'reconnectAttempts',
         'recoveries',
         'role',
+        'tokenRefreshes',
         'totalDisconnects',
       ].sort(),
     );
