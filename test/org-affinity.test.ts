@@ -61,7 +61,8 @@ function open(tokenOrg: string, affinityOrg: string, transports: ('websocket' | 
     url: cluster.url,
     token: () => signToken({ org: tokenOrg, services: ['billing'] }),
     services: ['billing'],
-    affinity: { org: affinityOrg, partitions: PARTITIONS },
+    // What a token endpoint returns next to the token: the publisher knows the deployment's partition count.
+    affinity: publisher.affinityFor(affinityOrg),
     transports,
   });
   clients.push(client);
@@ -98,6 +99,11 @@ async function metricsOf(node: LocalNode): Promise<{ partitionsRead: number; ent
     .sort((a, b) => a - b);
   return { partitionsRead: Number(gauge[1]), entriesReadPartitions };
 }
+
+test("the publisher's affinityFor gives the org and its partition count", () => {
+  expect(publisher.affinityFor('acme')).toEqual({ org: 'acme', partitions: PARTITIONS });
+  expect(() => publisher.affinityFor('acme:billing')).toThrow(/affinity\.org/);
+});
 
 test('the affinity config is haproxy.cfg but for the backend balance lines', async () => {
   const plain = directives(await readFile(HAPROXY_CONFIG, 'utf8'));
