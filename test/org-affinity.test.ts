@@ -1,24 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { createClient, type RoomwireClient } from '@roomwire/client';
 import { createPublisher, type Publisher } from '@roomwire/server';
-import { AFFINITY_QUERY_PARAM } from '@roomwire/shared';
+import { AFFINITY_QUERY_PARAM, partitionOfOrg } from '@roomwire/shared';
 import { HAPROXY_AFFINITY_CONFIG, HAPROXY_CONFIG } from '../infra/cluster/haproxy';
 import { startLocalCluster, type LocalCluster, type LocalNode } from '../infra/cluster/launch-cluster';
-import { partitionOf } from '../server/src/stream/partitions';
 import { waitUntil } from './harness';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken } from './support/tokens';
 
 /**
- * Org affinity: HAProxy running infra/haproxy/haproxy-affinity.cfg routes each handshake by
- * its `org` query parameter (consistent hashing), so every client of an org lands on one node and each
- * node reads only the partitions of its orgs. The parameter is a routing hint, never authorization.
+ * Partition affinity: HAProxy running infra/haproxy/haproxy-affinity.cfg routes each handshake by its
+ * `rw_partition` query parameter (consistent hashing), which the client sets to its org's stream
+ * partition (`createClient({ affinity: { org, partitions } })`). So every client of a partition lands on
+ * one node, and each node reads only its partitions, however many orgs share them. The parameter is a
+ * routing hint, never authorization.
  */
 
 const PARTITIONS = 16;
 /** Fixed names: the cluster is private to this file, and fixed names make the hash ring's spread reproducible. */
-const ORGS = Array.from({ length: 12 }, (_, i) => `affinity-${String(i + 1).padStart(2, '0')}`);
-/** Per org: two WebSocket clients and one long-polling one (which needs the stickiness cookie the variant keeps). */
-const TRANSPORTS: ('websocket' | 'polling')[][] = [['websocket'], ['websocket'], ['polling']];
+const ORGS = Array.from({ length: 60 }, (_, i) => `affinity-${String(i + 1).padStart(2, '0')}`);
+/** Per org one WebSocket client; every fifth org also a long-polling one (which needs the stickiness cookie the variant keeps). */
+const transportsOf = (i: number): ('websocket' | 'polling')[][] => (i % 5 === 0 ? [['websocket'], ['polling']] : [['websocket']]);
 
 let cluster: LocalCluster;
 let publisher: Publisher;
@@ -60,7 +61,8 @@ function open(tokenOrg: string, affinityOrg: string, transports: ('websocket' | 
     url: cluster.url,
     token: () => signToken({ org: tokenOrg, services: ['billing'] }),
     services: ['billing'],
-    affinityOrg,
+    // What a token endpoint returns next to the token: the publisher knows the deployment's partition count.
+    affinity: publisher.affinityFor(affinityOrg),
     transports,
   });
   clients.push(client);
@@ -69,16 +71,22 @@ function open(tokenOrg: string, affinityOrg: string, transports: ('websocket' | 
   return watched;
 }
 
-/** Which servers of the backend HAProxy sent the requests carrying each value of the `org` parameter to. */
-async function serversByOrg(): Promise<Map<string, Set<string>>> {
-  const byOrg = new Map<string, Set<string>>();
+/** Which servers of the backend HAProxy sent the requests carrying each value of the `rw_partition` parameter to. */
+async function serversByPartition(): Promise<Map<number, Set<string>>> {
+  const byPartition = new Map<number, Set<string>>();
   for (const line of await cluster.balancer.accessLog()) {
-    const org = new RegExp(`[?&]${AFFINITY_QUERY_PARAM}=([^&\\s"]+)`).exec(line)?.[1];
+    const partition = new RegExp(`[?&]${AFFINITY_QUERY_PARAM}=(\\d+)[&\\s"]`).exec(line)?.[1];
     const server = /roomwire_nodes\/(\S+)/.exec(line)?.[1];
-    if (org === undefined || server === undefined) continue;
-    byOrg.set(org, (byOrg.get(org) ?? new Set()).add(server));
+    if (partition === undefined || server === undefined) continue;
+    byPartition.set(Number(partition), (byPartition.get(Number(partition)) ?? new Set()).add(server));
   }
-  return byOrg;
+  return byPartition;
+}
+
+/** Access-log lines of requests that carried `rw_partition=<partition>`. */
+async function linesOfPartition(partition: number): Promise<number> {
+  const pattern = new RegExp(`[?&]${AFFINITY_QUERY_PARAM}=${partition}[&\\s"]`);
+  return (await cluster.balancer.accessLog()).filter((line) => pattern.test(line)).length;
 }
 
 async function metricsOf(node: LocalNode): Promise<{ partitionsRead: number; entriesReadPartitions: number[] }> {
@@ -92,6 +100,11 @@ async function metricsOf(node: LocalNode): Promise<{ partitionsRead: number; ent
   return { partitionsRead: Number(gauge[1]), entriesReadPartitions };
 }
 
+test("the publisher's affinityFor gives the org and its partition count", () => {
+  expect(publisher.affinityFor('acme')).toEqual({ org: 'acme', partitions: PARTITIONS });
+  expect(() => publisher.affinityFor('acme:billing')).toThrow(/affinity\.org/);
+});
+
 test('the affinity config is haproxy.cfg but for the backend balance lines', async () => {
   const plain = directives(await readFile(HAPROXY_CONFIG, 'utf8'));
   const affinity = directives(await readFile(HAPROXY_AFFINITY_CONFIG, 'utf8'));
@@ -102,12 +115,12 @@ test('the affinity config is haproxy.cfg but for the backend balance lines', asy
   expect(affinity.some((line) => line.startsWith('cookie rw_node insert'))).toBe(true);
 });
 
-test("through HAProxy with org affinity, each org's clients land on one node and each node reads only its orgs' partitions", async () => {
-  const watched = ORGS.flatMap((org) => TRANSPORTS.map((transports) => open(org, org, transports)));
-  await waitUntil(() => watched.every((w) => w.client.state === 'connected'), { what: `${watched.length} clients connected`, timeoutMs: 30_000 });
+test("through HAProxy with partition affinity, each partition's clients land on one node and each node reads only its partitions", async () => {
+  const watched = ORGS.flatMap((org, i) => transportsOf(i).map((transports) => open(org, org, transports)));
+  await waitUntil(() => watched.every((w) => w.client.state === 'connected'), { what: `${watched.length} clients connected`, timeoutMs: 60_000 });
   const sent = new Map<string, string>();
   for (const org of ORGS) sent.set(org, (await publisher.to(org, 'billing').emit('invoice.paid', { invoiceId: `to-${org}`, amountCents: 1 })).id);
-  await waitUntil(() => watched.every((w) => w.received.has(sent.get(w.org) as string)), { what: "every client to get its org's event", timeoutMs: 20_000 });
+  await waitUntil(() => watched.every((w) => w.received.has(sent.get(w.org) as string)), { what: "every client to get its org's event", timeoutMs: 30_000 });
   // Nothing of another org reached anyone.
   expect(watched.filter((w) => [...w.received.values()].some((org) => org !== w.org)).length).toBe(0);
 
@@ -115,34 +128,39 @@ test("through HAProxy with org affinity, each org's clients land on one node and
   for (const client of watched) client.client.close();
   // HAProxy logs a WebSocket when it closes: wait for the handshake line of every WebSocket client.
   const websocketLines = async (): Promise<number> =>
-    (await cluster.balancer.accessLog()).filter((line) => line.includes('transport=websocket') && line.includes(`${AFFINITY_QUERY_PARAM}=affinity-`)).length;
-  const websockets = watched.filter((_, i) => TRANSPORTS[i % TRANSPORTS.length]?.[0] === 'websocket').length;
-  await waitUntil(async () => (await websocketLines()) >= websockets, { what: `the ${websockets} WebSocket handshakes in the access log`, timeoutMs: 10_000 });
-  const byOrg = await serversByOrg();
-  const spread = Object.fromEntries(ORGS.map((org) => [org, [...(byOrg.get(org) ?? [])]]));
-  // Every request of every client of an org (handshakes, polls, upgrades) went to one node.
-  expect(Object.values(spread).filter((servers) => servers.length !== 1)).toEqual([]);
+    (await cluster.balancer.accessLog()).filter((line) => line.includes('transport=websocket') && line.includes(`${AFFINITY_QUERY_PARAM}=`)).length;
+  await waitUntil(async () => (await websocketLines()) >= ORGS.length, { what: `the ${ORGS.length} WebSocket handshakes in the access log`, timeoutMs: 20_000 });
+  const byPartition = await serversByPartition();
+  const usedPartitions = [...new Set(ORGS.map((org) => partitionOfOrg(org, PARTITIONS)))].sort((a, b) => a - b);
+  // 60 orgs cover all 16 partitions: by org name, each node's ~20 orgs would cover nearly all of them.
+  expect(usedPartitions.length).toBe(PARTITIONS);
+  expect([...byPartition.keys()].sort((a, b) => a - b)).toEqual(usedPartitions);
+  // Every request of every client of a partition (handshakes, polls, upgrades) went to one node.
+  expect([...byPartition.entries()].filter(([, servers]) => servers.size !== 1)).toEqual([]);
+  const nodeOfPartition = new Map([...byPartition.entries()].map(([partition, servers]) => [partition, [...servers][0] as string]));
 
-  const usedPartitions = new Set(ORGS.map((org) => partitionOf(org, PARTITIONS)));
-  cluster.nodes.forEach((node, i) => {
-    const orgs = ORGS.filter((org) => spread[org]?.[0] === node.name);
-    const expected = [...new Set(orgs.map((org) => partitionOf(org, PARTITIONS)))].sort((a, b) => a - b);
+  const readByNode = cluster.nodes.map((node, i) => {
+    const expected = usedPartitions.filter((partition) => nodeOfPartition.get(partition) === node.name);
     const metrics = read[i] as Awaited<ReturnType<typeof metricsOf>>;
-    expect({ node: node.name, orgs: orgs.length > 0, partitionsRead: metrics.partitionsRead, entriesRead: metrics.entriesReadPartitions }).toEqual({
+    expect({ node: node.name, partitionsRead: metrics.partitionsRead, entriesRead: metrics.entriesReadPartitions }).toEqual({
       node: node.name,
-      orgs: true,
       partitionsRead: expected.length,
       entriesRead: expected,
     });
-    // A subset: without affinity (leastconn), 36 clients of 12 orgs would have had each node read nearly every partition.
-    expect(metrics.partitionsRead).toBeLessThan(usedPartitions.size);
+    // A strict subset of the partitions.
+    expect(metrics.partitionsRead).toBeLessThan(PARTITIONS);
+    return metrics.entriesReadPartitions;
   });
-}, 90_000);
+  // Disjoint: each partition is read by exactly one node, and together they read every partition.
+  expect(readByNode.flat().sort((a, b) => a - b)).toEqual(usedPartitions);
+  expect(readByNode.filter((partitions) => partitions.length > 0).length).toBeGreaterThan(1);
+}, 150_000);
 
-test('the org parameter routes only: a token for one org with another org as its affinity sees only its own org', async () => {
-  const [orgA, orgB] = ORGS as [string, string];
-  const linesOfB = async (): Promise<number> => (await cluster.balancer.accessLog()).filter((line) => line.includes(`${AFFINITY_QUERY_PARAM}=${orgB} `) || line.includes(`${AFFINITY_QUERY_PARAM}=${orgB}&`)).length;
-  const before = await linesOfB();
+test('the partition parameter routes only: a token for one org with another org as its affinity sees only its own org', async () => {
+  const orgA = ORGS[0] as string;
+  const orgB = ORGS.find((org) => partitionOfOrg(org, PARTITIONS) !== partitionOfOrg(orgA, PARTITIONS)) as string;
+  const partitionB = partitionOfOrg(orgB, PARTITIONS);
+  const before = await linesOfPartition(partitionB);
   const mixed = open(orgA, orgB, ['websocket']);
   const ofB = open(orgB, orgB, ['websocket']);
   await waitUntil(() => mixed.client.state === 'connected' && ofB.client.state === 'connected', { what: 'both clients connected', timeoutMs: 20_000 });
@@ -153,10 +171,10 @@ test('the org parameter routes only: a token for one org with another org as its
   expect([...mixed.received.values()]).toEqual([orgA]);
   mixed.client.close();
   ofB.client.close();
-  await waitUntil(async () => (await linesOfB()) >= before + 2, {
+  await waitUntil(async () => (await linesOfPartition(partitionB)) >= before + 2, {
     what: "the two clients' handshakes in the access log",
     timeoutMs: 10_000,
   });
-  // Both were routed by B: the mixed client's socket sat on B's node and still saw nothing of B.
-  expect((await serversByOrg()).get(orgB)?.size).toBe(1);
+  // Both were routed by B's partition: the mixed client's socket sat on B's node and still saw nothing of B.
+  expect((await serversByPartition()).get(partitionB)?.size).toBe(1);
 }, 60_000);

@@ -5,7 +5,7 @@ import { judgeScaleOut } from '../bench/src/scale-out/report';
 import { ConsistentHashRing } from '../bench/src/scale-out/ring';
 import type { WindowMemoryResult } from '../bench/src/scale-out/window-memory';
 import { orgName, payloadOf } from '../bench/src/scale-out/workload';
-import { partitionOf } from '../server/src/stream/partitions';
+import { partitionOfOrg } from '@roomwire/shared';
 
 const keys = Array.from({ length: 4000 }, (_, i) => orgName(i));
 
@@ -29,7 +29,7 @@ test('routing: round-robin spreads an org, org affinity keeps it on one node, pa
   expect(nodeOf('org-affinity', 7, 0, 2, ring, 16)).toBe(nodeOf('org-affinity', 7, 1, 2, ring, 16));
   const byPartition = new Map<number, Set<number>>();
   for (let org = 0; org < 500; org++) {
-    const partition = partitionOf(orgName(org), 16);
+    const partition = partitionOfOrg(orgName(org), 16);
     byPartition.set(partition, (byPartition.get(partition) ?? new Set()).add(nodeOf('partition-affinity', org, 0, 2, ring, 16)));
   }
   expect(byPartition.size).toBe(16);
@@ -59,7 +59,7 @@ test('metrics text: labels, sums, comments and garbage', () => {
   expect(samples.find((s) => s.name === 'roomwire_label_escapes')?.labels).toEqual({ a: 'x"y', b: 'z' });
 });
 
-test('bars: affinity modes are judged on their worst node, memory on the worst master', () => {
+test('bars: the shipped affinity (by partition) is judged on its worst node, by org name is only explanatory, memory on the worst master', () => {
   const mode = (name: ReadRatioMode['mode'], worst: number): ReadRatioMode => ({
     mode: name,
     eventsPublished: 100,
@@ -74,8 +74,9 @@ test('bars: affinity modes are judged on their worst node, memory on the worst m
   const memory = { masters: 3, perMaster: [{ shareOfEven: 0.8 }, { shareOfEven: 1.3 }, { shareOfEven: 0.9 }], worstDeviation: 0.3 } as WindowMemoryResult;
   const bars = judgeScaleOut([mode('round-robin', 2), mode('org-affinity', 3.9), mode('partition-affinity', 1)], memory);
   expect(bars.map((b) => [b.bar.split(':')[0], b.pass])).toEqual([
-    ['org-affinity', false],
     ['partition-affinity', true],
     ['window memory', false],
   ]);
+  // The bar is judged: partition affinity reading 1.6× its share fails it.
+  expect(judgeScaleOut([mode('partition-affinity', 1.6)], memory)[0]?.pass).toBe(false);
 });

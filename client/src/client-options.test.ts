@@ -18,7 +18,7 @@ test('resolving only url and token gives the documented defaults', () => {
     latencySampleSize: 1000,
     shareConnection: true,
     shareKey: undefined,
-    affinityOrg: undefined,
+    affinity: undefined,
     // Jest runs with NODE_ENV=test: a development build, so the global is exposed (in browsers).
     exposeGlobal: true,
     tokenRefreshRatio: 0.8,
@@ -39,10 +39,20 @@ test.each([
   [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],
   [{ url: 'http://x', token: 't', connectTimeoutMs: 0 }, /connectTimeoutMs/],
   [{ url: 'http://x', token: 't', latencySampleSize: 1.5 }, /latencySampleSize/],
-  [{ url: 'http://x', token: 't', affinityOrg: 'acme:svc' }, /affinityOrg/],
-  [{ url: 'http://x', token: 't', affinityOrg: '' }, /affinityOrg/],
+  [{ url: 'http://x', token: 't', affinityOrg: 'acme' }, /affinityOrg was replaced by affinity/],
+  [{ url: 'http://x', token: 't', affinity: { org: 'acme:svc', partitions: 16 } }, /affinity\.org/],
+  [{ url: 'http://x', token: 't', affinity: { org: '', partitions: 16 } }, /affinity\.org/],
+  [{ url: 'http://x', token: 't', affinity: { org: 'acme' } }, /affinity\.partitions/],
+  [{ url: 'http://x', token: 't', affinity: { org: 'acme', partitions: 0 } }, /affinity\.partitions/],
+  [{ url: 'http://x', token: 't', affinity: { org: 'acme', partitions: 1025 } }, /affinity\.partitions/],
+  [{ url: 'http://x', token: 't', affinity: 'acme' }, /affinity/],
 ])('bad options throw a TypeError: %#', (options, message) => {
   expect(() => resolveClientOptions(options as never)).toThrow(message);
+});
+
+test('a valid affinity is kept as { org, partitions }', () => {
+  const extra = { org: 'acme', partitions: 16, note: 'dropped' };
+  expect(resolveClientOptions({ url: 'http://x', token: 't', affinity: extra }).affinity).toEqual({ org: 'acme', partitions: 16 });
 });
 
 test('exposeGlobal is off by default in production builds', () => {

@@ -1,4 +1,4 @@
-import { isValidName, type Catalog, type CatalogDefinition, type ServiceName } from '@roomwire/shared';
+import { affinityPartition, type Catalog, type PartitionAffinity, type CatalogDefinition, type ServiceName } from '@roomwire/shared';
 
 /** A token, or a function called on every (re)connect to get a fresh one. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -51,12 +51,14 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
    */
   shareKey?: string;
   /**
-   * The org the token is for, sent as the `org` query parameter of every handshake so that a load
-   * balancer with org affinity (infra/README.md, "Org affinity") routes the org's clients to one node.
-   * A routing hint only: the node ignores it and authorizes by the token. The app passes it because the
-   * client cannot read the token. An org name (letters, digits, `_`, `-`, at most 64). @default undefined (no parameter)
+   * Partition affinity: the org the token is for and the deployment's `STREAM_PARTITIONS`. Every
+   * handshake then carries `rw_partition=<partitionOfOrg(org, partitions)>`, so that a load balancer
+   * with partition affinity (infra/README.md, "Partition affinity") routes all clients of a partition
+   * to one node, which then reads only its partitions. A routing hint only: the node ignores it and
+   * authorizes by the token. The app passes it (the client cannot read the token); its token endpoint
+   * can return it (`affinityFor` of `@roomwire/server`). @default undefined (no parameter)
    */
-  affinityOrg?: string;
+  affinity?: PartitionAffinity;
   /** In browsers, expose `window.__realtimeMetrics()`. @default true, except in production builds */
   exposeGlobal?: boolean;
 }
@@ -83,7 +85,7 @@ export const clientDefaults = {
   latencySampleSize: 1000,
   shareConnection: true,
   shareKey: undefined as string | undefined,
-  affinityOrg: undefined as string | undefined,
+  affinity: undefined as PartitionAffinity | undefined,
   exposeGlobal: !isProductionBuild(),
   tokenRefreshRatio: 0.8 as number | false,
 };
@@ -112,8 +114,16 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);
   }
-  if (resolved.affinityOrg !== undefined && !isValidName(resolved.affinityOrg)) {
-    throw new TypeError(`createClient: affinityOrg must be an org name (letters, digits, '_' and '-', at most 64), got ${JSON.stringify(resolved.affinityOrg)}`);
+  if ((options as { affinityOrg?: unknown }).affinityOrg !== undefined) {
+    throw new TypeError('createClient: affinityOrg was replaced by affinity: { org, partitions } (routing by org name does not cut reads; see infra/README.md, "Partition affinity")');
+  }
+  if (resolved.affinity !== undefined) {
+    try {
+      affinityPartition(resolved.affinity);
+    } catch (err) {
+      throw new TypeError(`createClient: ${(err as Error).message}`);
+    }
+    resolved.affinity = { org: resolved.affinity.org, partitions: resolved.affinity.partitions };
   }
   return resolved;
 }

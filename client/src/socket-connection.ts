@@ -1,5 +1,6 @@
 import {
   AFFINITY_QUERY_PARAM,
+  affinityPartition,
   EVENTS,
   PROTOCOL_VERSION,
   RoomwireError,
@@ -213,8 +214,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     withCredentials: true,
     // A new Manager per client: two clients must never share one engine and its backoff.
     forceNew: true,
-    // Org affinity: a balancer may hash the handshake's query parameter to pick the org's node.
-    ...(opts.affinityOrg !== undefined ? { query: { [AFFINITY_QUERY_PARAM]: opts.affinityOrg } } : {}),
+    // Partition affinity: a balancer may hash the handshake's query parameter to pick the partition's node.
+    ...(opts.affinity !== undefined ? { query: { [AFFINITY_QUERY_PARAM]: String(affinityPartition(opts.affinity)) } } : {}),
     ...reconnectOptions(opts),
     // Called on every (re)connect, so a token function yields a fresh token each time.
     auth: (cb) => {

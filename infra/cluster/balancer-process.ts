@@ -5,7 +5,7 @@ import { signalAndWait, track } from '../../test/harness/process-registry';
 
 /**
  * Which load balancer fronts a local cluster; `haproxy-roundrobin` is HAProxy without stickiness,
- * `haproxy-affinity` HAProxy routing new sessions by org (infra/haproxy/haproxy-affinity.cfg).
+ * `haproxy-affinity` HAProxy routing new sessions by their org's partition (infra/haproxy/haproxy-affinity.cfg).
  */
 export type BalancerKind = 'haproxy' | 'nginx' | 'haproxy-roundrobin' | 'haproxy-affinity';
 

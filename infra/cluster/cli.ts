@@ -102,7 +102,7 @@ function launch(): void {
 const USAGE = `usage: npm run cluster -- [flags]
   --balancer haproxy|nginx|haproxy-affinity
                              load balancer in front of the nodes (default haproxy; haproxy-affinity routes
-                             new sessions by their org query parameter, see infra/README.md "Org affinity")
+                             new sessions by their rw_partition parameter, see infra/README.md "Partition affinity")
   --port N                   balancer port clients use (default 8080; 0 = any free port)
   --stats-port N             HAProxy stats page port (default 0 = any free port)
   --node-ports A,B,C         ports of node1, node2, node3 (default 0,0,0 = free ports)
@@ -178,7 +178,7 @@ function banner(cluster: LocalCluster, devToken: string, logs: string): string {
   const body = JSON.stringify({ org: 'dev', service: 'billing', type: 'invoice.paid', data: { invoiceId: 'in_1', amountCents: 4200 } });
   return [
     '',
-    `  Roomwire local cluster: ${cluster.nodes.length} nodes behind ${balancer.kind === 'nginx' ? 'nginx' : balancer.kind === 'haproxy-affinity' ? 'HAProxy (org affinity)' : 'HAProxy'}`,
+    `  Roomwire local cluster: ${cluster.nodes.length} nodes behind ${balancer.kind === 'nginx' ? 'nginx' : balancer.kind === 'haproxy-affinity' ? 'HAProxy (partition affinity)' : 'HAProxy'}`,
     '',
     `  URL          ${url}   (clients, POST /v1/publish)`,
     ...cluster.nodes.map((n) => `  ${n.name.padEnd(12)} ${n.url}/   (status page; pid ${n.pid})`),

@@ -8,7 +8,7 @@ import { spawnBalancer, type BalancerHandle } from './balancer-process';
 /** The committed HAProxy configuration; every HAProxy this repo starts runs this file. */
 export const HAPROXY_CONFIG = path.resolve(__dirname, '../haproxy/haproxy.cfg');
 
-/** The org-affinity variant of {@link HAPROXY_CONFIG}: the same file but for the backend's `balance` lines. */
+/** The partition-affinity variant of {@link HAPROXY_CONFIG}: the same file but for the backend's `balance` lines. */
 export const HAPROXY_AFFINITY_CONFIG = path.resolve(__dirname, '../haproxy/haproxy-affinity.cfg');
 
 /** The backend of {@link HAPROXY_CONFIG} that holds the nodes. */
@@ -24,7 +24,7 @@ export interface HaproxyOptions {
   nodes: readonly [string, string, string];
   /** Keep cookie stickiness; `false` runs a round-robin copy, which long-polling clients cannot use. @default true */
   sticky?: boolean;
-  /** Run {@link HAPROXY_AFFINITY_CONFIG} (new sessions routed by their `org` query parameter) instead. @default false */
+  /** Run {@link HAPROXY_AFFINITY_CONFIG} (new sessions routed by their `rw_partition` query parameter) instead. @default false */
   affinity?: boolean;
 }
 

@@ -8,6 +8,8 @@ export {
   type PublisherOptions,
   type ServiceEmitter,
 } from './publish/publisher';
+export { affinityFor, type AffinityForOptions } from './affinity';
+export type { PartitionAffinity } from '@roomwire/shared';
 export type { PublishResult } from './publish/publish-pipeline';
 export type { PublishRequest } from './publish/publish-request';
 export type { Claims } from './auth/claims';

@@ -45,6 +45,7 @@ export {
   type RefreshAck,
   type RefreshRequest,
 } from './client-requests';
+export { MAX_PARTITIONS, affinityPartition, isValidPartitionCount, partitionOfOrg, type PartitionAffinity } from './partition';
 export { MAX_NAME_LENGTH, NAME_PATTERN, isValidName, orgOfRoom, orgRoom, parseServiceRoom, serviceRoom } from './names';
 export {
   DEFAULT_HISTORY_LIMIT,

@@ -6,11 +6,12 @@ import type { DeliveryFrame, EventEnvelope } from './envelope';
 export const PROTOCOL_VERSION = 1;
 
 /**
- * Query parameter of the Socket.IO handshake that names the org the client belongs to, for a load
- * balancer that routes handshakes by org (org affinity: `balance url_param org` in HAProxy). A routing
- * hint only: nodes never read it; the token decides what a socket may see.
+ * Query parameter of the Socket.IO handshake that carries the stream partition of the client's org
+ * (`partitionOfOrg(org, STREAM_PARTITIONS)`), for a load balancer that routes handshakes by partition
+ * (partition affinity: `balance url_param rw_partition` in HAProxy), so that each node reads only its
+ * partitions. A routing hint only: nodes never read it; the token decides what a socket may see.
  */
-export const AFFINITY_QUERY_PARAM = 'org';
+export const AFFINITY_QUERY_PARAM = 'rw_partition';
 
 /** Socket.IO event names of the protocol. Never emit an event whose last argument is a string. */
 export const EVENTS = {

@@ -1,6 +1,6 @@
 import { createClient, type RoomwireClient } from '@roomwire/client';
 import { createPublisher } from '@roomwire/server';
-import { partitionOf } from '../../../server/src/stream/partitions';
+import { affinityPartition } from '@roomwire/shared';
 import { cpuSeconds } from '../measure/proc-stats';
 import { waitUntil } from '../../../test/harness';
 import { signToken } from '../../../test/support/tokens';
@@ -12,8 +12,10 @@ import { EVENT_TYPE, openStreamProbe, orgName, payloadOf, seededRandom, SERVICE,
 /**
  * How clients reach nodes:
  * - `round-robin`: no affinity, a balancer spreads each org's clients over the nodes in turn;
- * - `org-affinity`: a balancer hashes the org (consistent hashing), so all of an org's clients share one node;
- * - `partition-affinity`: a balancer hashes the org's stream partition, so all orgs of a partition share one node.
+ * - `org-affinity`: a balancer hashes the org NAME (consistent hashing), so all of an org's clients share one
+ *   node; not shipped (it does not cut reads when orgs outnumber partitions), kept as an explanatory row;
+ * - `partition-affinity`: what ships: the client sends its org's partition (`createClient({ affinity })` →
+ *   `rw_partition`) and a balancer hashes it, so all orgs of a partition share one node.
  */
 export type RoutingMode = 'round-robin' | 'org-affinity' | 'partition-affinity';
 export const ROUTING_MODES: readonly RoutingMode[] = ['round-robin', 'org-affinity', 'partition-affinity'];
@@ -91,7 +93,8 @@ export function nodeOf(mode: RoutingMode, org: number, clientIndex: number, clie
     case 'org-affinity':
       return ring.memberOf(orgName(org));
     case 'partition-affinity':
-      return ring.memberOf(`partition-${partitionOf(orgName(org), partitions)}`);
+      // The ring hashes the very value the shipped client sends as its `rw_partition` handshake parameter.
+      return ring.memberOf(String(affinityPartition({ org: orgName(org), partitions })));
   }
 }
 

@@ -241,7 +241,7 @@ class Client:
             connected = False
             try:
                 self._sio.connect(
-                    self._opts.url,
+                    self._opts.connect_url,
                     auth=self._auth,
                     transports=list(self._opts.transports),
                     socketio_path=self._opts.path,

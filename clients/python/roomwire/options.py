@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Callable, List, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
+from urllib.parse import urlencode
 
 #: A token, or a function that returns a fresh one; a function is called again on every (re)connect.
 TokenSource = Union[str, Callable[[], str]]
@@ -16,6 +17,24 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 def is_valid_name(value: object) -> bool:
     """Why: a bad service name fails the whole request on the server; refuse it here, at once."""
     return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
+
+#: Handshake query parameter of partition affinity (``AFFINITY_QUERY_PARAM`` in ``@roomwire/shared``).
+AFFINITY_QUERY_PARAM = "rw_partition"
+#: Most stream partitions a deployment may have (``MAX_PARTITIONS`` in ``@roomwire/shared``).
+MAX_PARTITIONS = 1024
+
+
+def partition_of_org(org: str, partitions: int) -> int:
+    """The stream partition of an org: 32-bit FNV-1a of its UTF-16 code units, modulo the count (``partitionOfOrg``)."""
+    if partitions == 1:
+        return 0
+    h = 0x811C9DC5
+    units = org.encode("utf-16-le")
+    for i in range(0, len(units), 2):
+        h ^= units[i] | (units[i + 1] << 8)
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h % partitions
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,18 @@ class ClientOptions:
     request_timeout_s: float = 30.0
     #: Most received packets waiting for the handler thread; beyond it the client stops reading the socket, so a slow app slows the node's sends instead of growing memory. @default 10000
     max_pending_packets: int = 10_000
+    #: Partition affinity: the org the token is for; with ``affinity_partitions`` (the nodes' ``STREAM_PARTITIONS``) every handshake carries ``rw_partition=<partition of the org>`` for a balancer with partition affinity (infra/README.md). A routing hint only. @default None
+    affinity_org: Optional[str] = None
+    #: The deployment's ``STREAM_PARTITIONS`` (1..1024), set together with ``affinity_org``. @default None
+    affinity_partitions: Optional[int] = None
+
+    @property
+    def connect_url(self) -> str:
+        """The URL handed to Socket.IO: ``url``, plus the ``rw_partition`` parameter with partition affinity."""
+        if self.affinity_org is None or self.affinity_partitions is None:
+            return self.url
+        query = urlencode({AFFINITY_QUERY_PARAM: partition_of_org(self.affinity_org, self.affinity_partitions)})
+        return f"{self.url}{'&' if '?' in self.url else '?'}{query}"
 
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url.startswith(("http://", "https://")):
@@ -70,3 +101,10 @@ class ClientOptions:
             raise TypeError("roomwire.Client: max_reconnect_delay_s must be at least min_reconnect_delay_s")
         if not 0 <= self.reconnect_jitter <= 1:
             raise TypeError(f"roomwire.Client: reconnect_jitter must be within [0, 1], got {self.reconnect_jitter!r}")
+        if (self.affinity_org is None) != (self.affinity_partitions is None):
+            raise TypeError("roomwire.Client: affinity_org and affinity_partitions go together (partition affinity)")
+        if self.affinity_org is not None and not is_valid_name(self.affinity_org):
+            raise TypeError(f"roomwire.Client: affinity_org must be an org name, got {self.affinity_org!r}")
+        partitions = self.affinity_partitions
+        if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or not 1 <= partitions <= MAX_PARTITIONS):
+            raise TypeError(f"roomwire.Client: affinity_partitions must be an integer in 1..{MAX_PARTITIONS} (STREAM_PARTITIONS), got {partitions!r}")

@@ -1,6 +1,6 @@
 import unittest
 
-from roomwire.options import ClientOptions
+from roomwire.options import ClientOptions, partition_of_org
 
 
 class OptionsTest(unittest.TestCase):
@@ -38,6 +38,25 @@ class OptionsTest(unittest.TestCase):
         for kwargs, named in cases:
             with self.assertRaises(TypeError, msg=repr(kwargs)) as caught:
                 ClientOptions(**kwargs)
+            self.assertIn(named, str(caught.exception))
+
+    def test_partition_affinity_adds_the_org_partition_to_the_url(self):
+        self.assertEqual(ClientOptions(url="http://x", token="t").connect_url, "http://x")
+        options = ClientOptions(url="http://x", token="t", affinity_org="acme", affinity_partitions=16)
+        self.assertEqual(options.connect_url, f"http://x?rw_partition={partition_of_org('acme', 16)}")
+        # Reference values of 32-bit FNV-1a, as partitionOfOrg of @roomwire/shared computes it.
+        self.assertEqual(partition_of_org("", 1024), 0x811C9DC5 % 1024)
+        self.assertEqual(partition_of_org("a", 1000), 0xE40C292C % 1000)
+        self.assertEqual(partition_of_org("acme", 1), 0)
+        for kwargs, named in [
+            (dict(affinity_org="acme"), "go together"),
+            (dict(affinity_partitions=16), "go together"),
+            (dict(affinity_org="acme:svc", affinity_partitions=16), "affinity_org"),
+            (dict(affinity_org="acme", affinity_partitions=0), "affinity_partitions"),
+            (dict(affinity_org="acme", affinity_partitions=1025), "affinity_partitions"),
+        ]:
+            with self.assertRaises(TypeError, msg=repr(kwargs)) as caught:
+                ClientOptions(url="http://x", token="t", **kwargs)
             self.assertIn(named, str(caught.exception))
 
     def test_a_token_function_is_accepted(self):

@@ -1,6 +1,7 @@
 import { catalog as exampleCatalog, type BatchItemResult, type Catalog, type CatalogDefinition, type EventData, type EventType, type ServiceName } from '@roomwire/shared';
 import { publishBatch } from './publish-batch';
-import { orgOfRoom } from '@roomwire/shared';
+import { orgOfRoom, type PartitionAffinity } from '@roomwire/shared';
+import { affinityFor } from '../affinity';
 import { connectRedis, standaloneHandle, type RedisClient, type RedisHandle } from '../stream/redis-client';
 import { RedisStreamLog } from '../stream/redis-stream-log';
 import { allPartitionKeys, partitionOf } from '../stream/partitions';
@@ -74,6 +75,11 @@ export interface Publisher<C extends CatalogDefinition = Catalog> {
    * ]);
    */
   emitMany(events: readonly BatchEvent<C>[]): Promise<BatchItemResult[]>;
+  /**
+   * `{ org, partitions }` with this publisher's `streamPartitions`, for a token endpoint to return to
+   * clients with partition affinity (`createClient({ affinity })`); see `affinityFor`.
+   */
+  affinityFor(org: string): PartitionAffinity;
   /** Sends what is batched, then closes the Redis connection the publisher opened. */
   close(): Promise<void>;
 }
@@ -123,6 +129,7 @@ export async function createPublisher<C extends CatalogDefinition = Catalog>(opt
       };
     },
     emitMany: (events) => publishBatch(publish, events),
+    affinityFor: (org) => affinityFor(org, { streamPartitions: count }),
     async close() {
       await flush();
       await redis.close();

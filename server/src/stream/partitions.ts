@@ -1,9 +1,10 @@
+import { MAX_PARTITIONS as SHARED_MAX_PARTITIONS, partitionOfOrg } from '@roomwire/shared';
 import calculateSlot from 'cluster-key-slot';
 
 /** Redis Cluster's number of hash slots. */
 const SLOTS = 16384;
 /** Most partitions a cluster may have (the keys of each sit on a slot of their own). */
-export const MAX_PARTITIONS = 1024;
+export const MAX_PARTITIONS: number = SHARED_MAX_PARTITIONS;
 
 /** The Redis keys and channel of one partition; all share one hash tag, so one slot and one master. */
 export interface PartitionKeys {
@@ -25,18 +26,10 @@ export interface PartitionKeys {
 }
 
 /**
- * Which partition an org's events go to: FNV-1a of the org name, modulo the partition count. Stable
- * across processes and releases: a node and a publisher must agree on it without talking.
+ * Which partition an org's events go to: `partitionOfOrg` of `@roomwire/shared` (FNV-1a of the org name,
+ * modulo the count), the one function nodes, publishers and affinity clients share.
  */
-export function partitionOf(org: string, count: number): number {
-  if (count === 1) return 0;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < org.length; i++) {
-    hash ^= org.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % count;
-}
+export const partitionOf: (org: string, count: number) => number = partitionOfOrg;
 
 /** Why: partitions spread evenly over a cluster's masters only if their slots spread evenly over the slot range. */
 function targetSlot(index: number, count: number): number {
