@@ -165,7 +165,14 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
       reader = await PartitionReader.start(
         log,
         connection,
-        { blockMs: READ_BLOCK_MS, readCount: READ_COUNT, heartbeatIntervalMs, checkIntervalMs: STREAM_CHECK_INTERVAL_MS, nodeId: opts.nodeId },
+        {
+          blockMs: READ_BLOCK_MS,
+          readCount: READ_COUNT,
+          heartbeatIntervalMs,
+          checkIntervalMs: STREAM_CHECK_INTERVAL_MS,
+          nodeId: opts.nodeId,
+          reconnect: () => redis.dedicated(`roomwire-reader-${opts.nodeId}-${index}`),
+        },
         {
           frame(offset, frame, batch) {
             tail.append(offset, frame);

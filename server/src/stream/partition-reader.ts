@@ -31,6 +31,33 @@ export interface PartitionReaderOptions {
   checkIntervalMs: number;
   /** Written into heartbeats. */
   nodeId: string;
+  /**
+   * Longest wait for a reply, in ms, past a read's `blockMs` (and for a check). A read that gets none is
+   * taken as failed: its connection is given up and replaced (see `reconnect`), and the stream is
+   * checked before reading on. @default 5000
+   */
+  replyTimeoutMs?: number;
+  /**
+   * Opens a new connection for the reader, in place of one that gave no reply in time. Without it the
+   * reader keeps its connection (and waits for its reply again after the check).
+   */
+  reconnect?: () => Promise<RedisHandle>;
+}
+
+/** Why: a reply that never comes (a command stuck on a connection after a failover) must not stop the reader. */
+class NoReplyError extends Error {}
+
+async function withDeadline<T>(running: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoReplyError(`no reply to ${what} within ${ms} ms`)), ms);
+  });
+  running.catch(() => undefined);
+  try {
+    return await Promise.race([running, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type XReadReply = [string, [string, unknown[]][]][] | null;
@@ -46,8 +73,8 @@ type XReadReply = [string, [string, unknown[]][]][] | null;
  */
 export class PartitionReader {
   readonly #log: RedisStreamLog;
-  readonly #connection: RedisHandle;
-  readonly #opts: PartitionReaderOptions;
+  #connection: RedisHandle;
+  readonly #opts: PartitionReaderOptions & { replyTimeoutMs: number };
   readonly #listener: ReaderListener;
   #epoch = '';
   #offset = '0-0';
@@ -60,7 +87,7 @@ export class PartitionReader {
   private constructor(log: RedisStreamLog, connection: RedisHandle, options: PartitionReaderOptions, listener: ReaderListener) {
     this.#log = log;
     this.#connection = connection;
-    this.#opts = options;
+    this.#opts = { replyTimeoutMs: 5000, ...options };
     this.#listener = listener;
   }
 
@@ -103,7 +130,7 @@ export class PartitionReader {
     while (this.#running) {
       try {
         if (this.#mustCheck || Date.now() >= this.#checkDue) await this.#check();
-        const reply = await this.#connection.send<XReadReply>(this.#log.keys.stream, [
+        const reading = this.#connection.send<XReadReply>(this.#log.keys.stream, [
           'XREAD',
           'COUNT',
           String(this.#opts.readCount),
@@ -113,6 +140,7 @@ export class PartitionReader {
           this.#log.keys.stream,
           this.#offset,
         ]);
+        const reply = await withDeadline(reading, this.#opts.blockMs + this.#opts.replyTimeoutMs, 'a stream read');
         failures = 0;
         if (!this.#running) break;
         if (reply === null) await this.#idle();
@@ -123,8 +151,27 @@ export class PartitionReader {
         this.#mustCheck = true;
         this.#listener.failed(err instanceof Error ? err : new Error(String(err)));
         failures += 1;
+        if (err instanceof NoReplyError) await this.#replaceConnection();
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** failures, 1000)));
       }
+    }
+  }
+
+  /**
+   * Gives up a connection whose read got no reply (node-redis would deliver that reply, or send the read
+   * again after a MOVED, whenever it comes, and queue every later read behind it) for a new one.
+   */
+  async #replaceConnection(): Promise<void> {
+    if (this.#opts.reconnect === undefined) return;
+    const stuck = this.#connection;
+    try {
+      const fresh = await withDeadline(this.#opts.reconnect(), this.#opts.replyTimeoutMs * 2, 'a new reader connection');
+      this.#connection = fresh;
+      // Closing waits for the stuck reply: not awaited, it ends when that connection does.
+      void stuck.close().catch(() => undefined);
+      if (!this.#running) await fresh.close().catch(() => undefined);
+    } catch {
+      // Redis is still away: the next failure tries again.
     }
   }
 
@@ -146,7 +193,7 @@ export class PartitionReader {
   }
 
   async #check(): Promise<void> {
-    const state = await this.#log.state(this.#epoch, this.#offset, 'advance');
+    const state = await withDeadline(this.#log.state(this.#epoch, this.#offset, 'advance'), this.#opts.replyTimeoutMs, 'a stream check');
     this.#mustCheck = false;
     this.#checkDue = Date.now() + this.#opts.checkIntervalMs;
     switch (state.status) {

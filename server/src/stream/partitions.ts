@@ -23,6 +23,8 @@ export interface PartitionKeys {
   presencePrefix: string;
   /** Prefix of the history indexes of the partition's service rooms (`…history:<room>`). */
   historyPrefix: string;
+  /** Prefix of the append fences of the partition's writers (`…writer:<writer id>`: its last stored append's sequence number). */
+  writerPrefix: string;
 }
 
 /**
@@ -84,6 +86,7 @@ export function partitionKeys(keyPrefix: string, index: number, count: number): 
     volatileChannel: `${base}:volatile`,
     presencePrefix: `${base}:presence:`,
     historyPrefix: `${base}:history:`,
+    writerPrefix: `${base}:writer:`,
   };
 }
 

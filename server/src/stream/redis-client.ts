@@ -200,6 +200,19 @@ async function connectCluster(urls: readonly string[], options: ConnectOptions, 
   };
   cluster.on('node-error', rediscover);
   cluster.on('node-reconnecting', rediscover);
+  /**
+   * Any failed command also refreshes the slot map (at most once per TOPOLOGY_REFRESH_MS). Why: a map
+   * learned from a node while a failover was under way can have no owner for the failed-over slots
+   * (`CLUSTERDOWN Hash slot not served`); node-redis then fails every command of those slots (a
+   * TypeError, "reading 'master'") without a MOVED, an error or a reconnect that would make it look
+   * again, so a partition reader failed for ever: its clients were sent nothing, and no resync (the
+   * chaos cluster-failover scenario).
+   */
+  const refreshOnFailure = <T>(sending: Promise<T>): Promise<T> =>
+    sending.catch((err: unknown) => {
+      rediscover();
+      throw err;
+    });
   await withConnectTimeout({ clusterUrls: urls }, cluster.connect(), () => cluster.destroy());
   const listeners = new Set<() => void>();
   cluster.on('node-ready', () => {
@@ -211,13 +224,13 @@ async function connectCluster(urls: readonly string[], options: ConnectOptions, 
     get isOpen() {
       return cluster.isOpen;
     },
-    send: (key, args, opts) => cluster.sendCommand(key, false, [...args], opts),
-    run: scriptRunner((key, args, opts) => cluster.sendCommand(key, false, args, opts)),
+    send: (key, args, opts) => refreshOnFailure(cluster.sendCommand(key, false, [...args], opts)),
+    run: scriptRunner((key, args, opts) => refreshOnFailure(cluster.sendCommand(key, false, args, opts))),
     async publish(channel, message) {
-      await cluster.sPublish(channel, message);
+      await refreshOnFailure(cluster.sPublish(channel, message));
     },
     async subscribe(channel, listener) {
-      await cluster.sSubscribe(channel, listener);
+      await refreshOnFailure(cluster.sSubscribe(channel, listener));
     },
     async unsubscribe(channel) {
       await cluster.sUnsubscribe(channel);

@@ -59,11 +59,14 @@ export class RedisStreamLog implements EventLog {
   #latest: { seq: number; epoch: string; offset: string } | undefined;
   /** Set after a failed append: the next one also checks that the stream still has the latest entry. */
   #verify = false;
+  /** This writer's fence key: the number of its last stored append (see {@link APPEND_SCRIPT}). */
+  readonly #fenceKey: string;
 
   constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
     this.#redis = redis;
     this.#keys = keys;
     this.#opts = { commandTimeoutMs: 5000, historyMaxEntries: 1000, ...options };
+    this.#fenceKey = keys.writerPrefix + randomUUID();
   }
 
   /** The partition's keys. */
@@ -83,7 +86,7 @@ export class RedisStreamLog implements EventLog {
     const verify = this.#verify;
     // Only service rooms have a history (org-wide notices are not a service's events).
     const indexed = parseServiceRoom(room) !== undefined;
-    const keys = [this.#keys.stream, this.#keys.epoch, indexed ? this.#keys.historyPrefix + room : this.#keys.historyPrefix];
+    const keys = [this.#keys.stream, this.#keys.epoch, indexed ? this.#keys.historyPrefix + room : this.#keys.historyPrefix, this.#fenceKey];
     if (options.idempotency) keys.push(this.#keys.idempotencyPrefix + options.idempotency.key);
     const args = [
       String(retentionMs(this.#opts.replayWindowMs)),
@@ -95,10 +98,16 @@ export class RedisStreamLog implements EventLog {
       latest?.offset ?? '',
       verify ? '1' : '',
       indexed ? String(this.#opts.historyMaxEntries) : '',
+      String(seq),
       ...frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes }),
     ];
     const [fresh, value, record] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
     if (verify) this.#verify = false;
+    if (fresh === 2) {
+      // A later append of this writer was stored first (this one was sent again after a failover).
+      this.#verify = true;
+      throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: the append reached Redis after a later one (append ${seq}, stored up to ${value}); not stored, retry`);
+    }
     if (fresh !== 1) {
       const [id = '', offset = ''] = value.split(' ');
       return { offset, duplicateOf: { id, offset } };
@@ -110,8 +119,8 @@ export class RedisStreamLog implements EventLog {
 
   /** Writes a heartbeat entry (moves idle readers forward); resolves with its offset. */
   async heartbeat(nodeId: string): Promise<string> {
-    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', '', FIELD.heartbeat, nodeId];
-    const keys = [this.#keys.stream, this.#keys.epoch, this.#keys.historyPrefix];
+    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', '', '', FIELD.heartbeat, nodeId];
+    const keys = [this.#keys.stream, this.#keys.epoch, this.#keys.historyPrefix, this.#keys.historyPrefix];
     const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
     return offset;
   }

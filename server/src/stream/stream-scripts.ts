@@ -58,11 +58,20 @@ end
  * A service room's entry is also added to the room's history index (a sorted set of zero-padded offsets,
  * in the same slot, trimmed by the window and a length cap), so a history request reads the entries of
  * one room without scanning the other orgs' entries of the partition (see {@link HISTORY_SCRIPT}).
- * KEYS: stream, epoch, history index (any key of the slot when not indexed)[, idempotency key]. ARGV:
- * retentionMs, maxLen, new epoch id, event id, idempotency TTL ms, the writer's epoch ('' for none), its
- * latest offset ('' for none), verify ('1' or ''), the history index's length cap ('' = not indexed), then
- * the entry's fields. Returns `{1, offset, epoch record}`, or for a repeated idempotency key
- * `{0, "<event id> <offset>", epoch record}`.
+ *
+ * Appends of one writer are stored in the order the writer issued them, or not at all (the fence): the
+ * writer numbers its appends, and the script refuses one whose number is not above the last one stored
+ * (kept in the writer's fence key, expiring after the retention). Why: a writer pipelines its appends,
+ * and the Redis Cluster client sends a command again on its own after a `MOVED` (a failover): those
+ * queued on the old master reach the new one after newer appends sent there directly. Such a late
+ * append is refused rather than stored after the newer ones, so the stream's order is the issue order.
+ * KEYS: stream, epoch, history index (any key of the slot when not indexed), the writer's fence key (any
+ * key of the slot when not fenced)[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id,
+ * idempotency TTL ms, the writer's epoch ('' for none), its latest offset ('' for none), verify ('1' or
+ * ''), the history index's length cap ('' = not indexed), the append's number in the writer's issue order
+ * ('' = not fenced), then the entry's fields. Returns `{1, offset, epoch record}`, for a repeated
+ * idempotency key `{0, "<event id> <offset>", epoch record}`, and for an append refused by the fence
+ * `{2, "<number of the last append stored>", epoch record}` (nothing written).
  */
 export const APPEND_SCRIPT = luaScript(`${COMPARE}${INSPECT}
 local function before(id)
@@ -71,9 +80,13 @@ local function before(id)
   return string.format('%d-18446744073709551615', ms - 1)
 end
 local record = redis.call('GET', KEYS[2])
-if #KEYS > 3 then
-  local prior = redis.call('GET', KEYS[4])
+if #KEYS > 4 then
+  local prior = redis.call('GET', KEYS[5])
   if prior then return {0, prior, record or ''} end
+end
+if ARGV[10] ~= '' then
+  local stored = redis.call('GET', KEYS[4])
+  if stored and tonumber(stored) >= tonumber(ARGV[10]) then return {2, stored, record or ''} end
 end
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
@@ -92,7 +105,7 @@ if mine and ARGV[8] == '1' then
     mine = false
   end
 end
-local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 10))
+local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 11))
 redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
 if ARGV[9] ~= '' then
   redis.call('ZADD', KEYS[3], 0, pad(offset))
@@ -105,8 +118,11 @@ if mine and cmp(offset, ARGV[7]) <= 0 then
   record = ARGV[3] .. ' ' .. before(offset)
   redis.call('SET', KEYS[2], record)
 end
-if #KEYS > 3 then
-  redis.call('SET', KEYS[4], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
+if ARGV[10] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[10], 'PX', ARGV[1])
+end
+if #KEYS > 4 then
+  redis.call('SET', KEYS[5], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
 end
 return {1, offset, record}
 `);
