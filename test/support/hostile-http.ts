@@ -21,6 +21,7 @@ export function sendRequest(
   const { port } = new URL(url);
   return new Promise((resolve) => {
     let settled = false;
+    let responded = false;
     const done = (value: RawResponse): void => {
       if (settled) return;
       settled = true;
@@ -30,6 +31,7 @@ export function sendRequest(
     const req = request(
       { host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/v1/publish', headers: options.headers ?? {}, agent: options.agent ?? false },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -41,7 +43,11 @@ export function sendRequest(
       req.destroy();
       done({ status: 0, headers: {}, body: '', error: `no response within ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms` });
     }, options.timeoutMs ?? DEFAULT_WAIT_MS);
-    req.on('error', (err) => done({ status: 0, headers: {}, body: '', error: String(err) }));
+    // A node that refuses a body answers and closes while the client may still be writing it: the write
+    // then fails (EPIPE, ECONNRESET) after the answer arrived, and the answer is what counts.
+    req.on('error', (err) => {
+      if (!responded) done({ status: 0, headers: {}, body: '', error: String(err) });
+    });
     const chunks = options.chunks ?? [];
     let i = 0;
     const writeNext = (): void => {
