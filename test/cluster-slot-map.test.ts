@@ -1,7 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
-import { createClient as createRedisClient } from 'redis';
 import { connectRedis, type RedisHandle } from '../server/src/stream/redis-client';
-import { startRedisCluster, waitUntil, type RedisClusterHandle } from './harness';
+import { clusterNodeCommand, startRedisCluster, waitUntil, type RedisClusterHandle } from './harness';
 
 /**
  * The slot map of a Redis Cluster client must heal by itself. Found by the chaos cluster-failover
@@ -25,16 +24,7 @@ afterAll(async () => {
   await redis?.cleanup();
 }, 30_000);
 
-async function on(port: number, args: string[]): Promise<string> {
-  const client = createRedisClient({ url: `redis://127.0.0.1:${port}` });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return String(await client.sendCommand(args));
-  } finally {
-    client.destroy();
-  }
-}
+const on = clusterNodeCommand;
 
 test('commands of a slot the client’s map has no owner for fail only until the slot is served again', async () => {
   // The first seed is where the client learns the map from.

@@ -65,7 +65,8 @@ async function clusterPort(): Promise<number> {
   throw new Error('no free port pair (port, port + 10000) for a cluster node');
 }
 
-async function command(port: number, args: string[]): Promise<string> {
+/** Runs one command on the cluster node at `port` (not routed: that node answers). */
+export async function command(port: number, args: string[]): Promise<string> {
   const client = createClient({ url: `redis://127.0.0.1:${port}` });
   client.on('error', () => undefined);
   await client.connect();
