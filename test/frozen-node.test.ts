@@ -1,11 +1,13 @@
 import { clientDefaults, createClient, type RoomwireClient, type StateChange } from '@roomwire/client';
+import { io as ioClient } from 'socket.io-client';
 import { createPublisher, nodeDefaults, type Publisher } from '@roomwire/server';
 import { freePort, spawnNode, startRedis, startTcpProxy, waitUntil, type ChildNodeHandle, type RedisServerHandle, type TcpProxy } from './harness';
 import { TEST_JWT_SECRET, TEST_PUBLISH_KEY, signToken, uniqueOrg } from './support/tokens';
 
 // Issue 12, item 9: a client of a frozen node (SIGSTOP: the process holds its sockets open but answers
-// nothing) notices within pingIntervalMs + pingTimeoutMs, with the node's default ping settings, and
-// is on another node within 10 s.
+// nothing) notices within its livenessTimeoutMs (plus one check), with the node's default heartbeat,
+// and is on another node within 10 s. Issue 13: that liveness costs no ping per connection: a node
+// sends only silent connections a heartbeat (an Engine.IO noop), which nobody answers.
 
 /** The bound of issue 12: from SIGSTOP until the node's clients are connected elsewhere. */
 const MOVED_WITHIN_MS = 10_000;
@@ -88,8 +90,35 @@ test('the ping settings in force reach clients in the handshake: the defaults, o
   expect(await pingSettings(b.url)).toEqual({ pingInterval: 2000, pingTimeout: 1500 });
 });
 
-test('a client of a SIGSTOPped node notices within pingIntervalMs + pingTimeoutMs and is on another node within 10 s, missing nothing', async () => {
-  const noticeWithinMs = nodeDefaults.pingIntervalMs + nodeDefaults.pingTimeoutMs;
+test.each([
+  // A WebSocket is silent for at most heartbeatMs; a parked long-poll for at most 1.5 × heartbeatMs.
+  ['websocket', 1],
+  ['polling', 1.5],
+] as const)('an idle %s connection hears from the node at least every HEARTBEAT_MS (a noop it does not answer), and is never pinged at that pace', async (transport, bound) => {
+  const heartbeatMs = 500;
+  const c = await startChild({ HEARTBEAT_MS: String(heartbeatMs) });
+  const token = await signToken({ org: uniqueOrg(), services: ['billing'] });
+  const socket = ioClient(c.url, { transports: [transport], auth: { token, v: 1 }, reconnection: false, forceNew: true });
+  const packets: { type: string; at: number }[] = [];
+  socket.io.on('open', () => socket.io.engine.on('packet', (packet: { type: string }) => packets.push({ type: packet.type, at: Date.now() })));
+  try {
+    await waitUntil(() => socket.connected, { what: 'a plain Socket.IO client connected' });
+    const from = Date.now();
+    await waitUntil(() => packets.filter((p) => p.type === 'noop' && p.at > from).length >= 6, { what: 'six heartbeats', timeoutMs: 10 * heartbeatMs + 5000 });
+    const seen = packets.filter((p) => p.at > from);
+    const gaps = seen.slice(1).map((p, i) => p.at - (seen[i] as { at: number }).at);
+    // Silent for at most heartbeatMs (plus the timer's own delay on a busy machine); never a ping.
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(bound * heartbeatMs + 400);
+    expect(seen.map((p) => p.type).filter((t) => t !== 'noop')).toEqual([]);
+  } finally {
+    socket.close();
+  }
+}, 30_000);
+
+test('a client of a SIGSTOPped node notices within livenessTimeoutMs and is on another node within 10 s, missing nothing', async () => {
+  const livenessTimeoutMs = clientDefaults.livenessTimeoutMs as number;
+  // The shared liveness timer checks once a second.
+  const noticeWithinMs = livenessTimeoutMs + 1000;
   // The proxy stands in for the load balancer: new connections go to B once A is frozen.
   const proxy = await proxyTo(a.port);
   const org = uniqueOrg();
@@ -112,10 +141,10 @@ test('a client of a SIGSTOPped node notices within pingIntervalMs + pingTimeoutM
   const movedMs = (changes.at(-1)?.at as number) - frozenAt;
   await waitUntil(() => received.includes('during'), { what: 'the event published while A was frozen' });
 
-  // The last ping came at most one interval before the freeze, so the silence can only be called
-  // after pingTimeoutMs at the earliest; the timer of pingInterval + pingTimeout fires at the latest
+  // The last packet came at most one heartbeat before the freeze, so the silence can only be called
+  // after livenessTimeoutMs − heartbeatMs at the earliest; at the latest one check after the timeout
   // (plus the timer's own delay on a busy machine).
-  expect(noticedMs).toBeGreaterThanOrEqual(nodeDefaults.pingTimeoutMs - 100);
+  expect(noticedMs).toBeGreaterThanOrEqual(livenessTimeoutMs - nodeDefaults.heartbeatMs - 100);
   expect(noticedMs).toBeLessThanOrEqual(noticeWithinMs + 500);
   expect(movedMs).toBeLessThanOrEqual(MOVED_WITHIN_MS);
   expect(changes.map(({ from, to }) => `${from}→${to}`)).toEqual(['connecting→connected', 'connected→reconnecting', 'reconnecting→connected']);

@@ -73,8 +73,8 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   },
   'node-stop': {
     promise:
-      'A frozen node (SIGSTOP, a stop-the-world pause, a hung VM) loses nothing, and its clients leave it: having heard no ping for `pingInterval + pingTimeout` (4 s + 3 s by default), each drops its connection, reconnects through HAProxy to another node and resumes from its position there (an attempt that still reaches the frozen node is given up after the client\'s 3 s `connectTimeoutMs`). Checked: every client of the frozen node is on another node within 10 s of the freeze (the times are under the scenario). HAProxy takes the node out of rotation once two `/readyz` checks have timed out (the time measured is in the fault\'s label above), so new sessions go to the other nodes. When the node runs again it reads the stream from where it stopped and goes on. Clients of the other nodes notice nothing.',
-    not: 'For up to 7 s (until the ping deadline) the clients of the frozen node get nothing (the stall column); events are delayed, not lost. HAProxy does not close established WebSocket tunnels when it marks a node down, so the ping deadline is what moves them: a freeze shorter than 7 s may go unnoticed, and the clients then stall for the freeze. The short deadline costs pings (one ping and pong per connection every 4 s, see docs/decisions.md) and drops clients that cannot answer a ping within 3 s (they reconnect and recover).',
+      'A frozen node (SIGSTOP, a stop-the-world pause, a hung VM) loses nothing, and its clients leave it: having heard nothing for the client\'s `livenessTimeoutMs` (6 s by default; a node sends every silent connection a heartbeat every 2.5 s), each drops its connection, reconnects through HAProxy to another node and resumes from its position there (an attempt that still reaches the frozen node is given up after the client\'s 3 s `connectTimeoutMs`). Checked: every client of the frozen node is on another node within 10 s of the freeze (the times are under the scenario). HAProxy takes the node out of rotation once two `/readyz` checks have timed out (the time measured is in the fault\'s label above), so new sessions go to the other nodes. When the node runs again it reads the stream from where it stopped and goes on. Clients of the other nodes notice nothing.',
+    not: 'For up to 7 s (until the liveness deadline) the clients of the frozen node get nothing (the stall column); events are delayed, not lost. HAProxy does not close established WebSocket tunnels when it marks a node down, so the liveness deadline is what moves them: a freeze shorter than 6 s may go unnoticed, and the clients then stall for the freeze. A client whose own main thread is blocked for longer than 6 s takes its node for dead and reconnects (and recovers). Clients other than Roomwire\'s notice only by Engine.IO\'s ping (45 s by default; see docs/decisions.md).',
   },
   'redis-restart': {
     promise:
@@ -119,7 +119,7 @@ const PROMISES: Record<ScenarioName, { promise: string; not: string }> = {
   'client-cuts': {
     promise:
       'A client whose network drops for seconds (1–20 s here) reconnects when it can and gets every durable event it missed, in order and once: by Socket.IO connection-state recovery (its session was saved when the node saw the connection close) or by `rw:resume` from its position, for up to the replay window (5 min by default). Other clients are unaffected.',
-    not: 'Volatile events are lost during the cut. A client away for longer than the replay window gets a resync instead of a replay. A silent black hole shorter than the ping deadline (`pingInterval + pingTimeout`, 7 s by default) is not noticed at all: delivery resumes from the buffers when packets flow again.',
+    not: 'Volatile events are lost during the cut. A client away for longer than the replay window gets a resync instead of a replay. A silent black hole shorter than the liveness deadline (the client\'s `livenessTimeoutMs`, 6 s by default) is not noticed at all: delivery resumes from the buffers when packets flow again.',
   },
 };
 
@@ -271,7 +271,7 @@ ${chaos.scenarios.map(details).join('\n\n')}
 
 - Redis Sentinel failover, and a Redis host crash with AOF (\`appendfsync everysec\` may lose the last second).
 - HAProxy itself failing (run two, with a VIP or DNS failover in front), and long-polling clients (these clients use WebSocket).
-- One node cut off from Redis while the others are fine (its clients stay on it and stall: its pings
+- One node cut off from Redis while the others are fine (its clients stay on it and stall: its heartbeats
   go on), several faults at once.
 - Clients connecting or resuming *during* a Redis outage (here they are all connected before it);
   with a black hole, a subscribe or resume waits for Redis with no deadline of its own.

@@ -94,7 +94,7 @@ const random = (min: number, max: number): number => min + Math.random() * (max 
 
 /**
  * Issue 12, item 9: the clients of a frozen node are connected to another node within this long of
- * the freeze (they notice it after at most pingIntervalMs + pingTimeoutMs, 7 s with the defaults).
+ * the freeze (they notice it after the client's livenessTimeoutMs plus one check, at most 7 s with the defaults).
  */
 export const FROZEN_NODE_LEFT_WITHIN_MS = 10_000;
 

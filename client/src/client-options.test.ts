@@ -22,6 +22,7 @@ test('resolving only url and token gives the documented defaults', () => {
     // Jest runs with NODE_ENV=test: a development build, so the global is exposed (in browsers).
     exposeGlobal: true,
     tokenRefreshRatio: 0.8,
+    livenessTimeoutMs: 6000,
   });
   // The cap is far below the server's default replay window (5 minutes), so a reconnecting client comes back before it closes.
   expect(clientDefaults.maxReconnectDelayMs * 5).toBeLessThan(DEFAULT_REPLAY_WINDOW_MS);
@@ -34,6 +35,7 @@ test.each([
   [{ url: 'http://x', token: 3 }, /token/],
   [{ url: 'http://x', token: 't', randomizationFactor: 2 }, /randomizationFactor/],
   [{ url: 'http://x', token: 't', tokenRefreshRatio: 1 }, /tokenRefreshRatio/],
+  [{ url: 'http://x', token: 't', livenessTimeoutMs: 500 }, /livenessTimeoutMs/],
   [{ url: 'http://x', token: 't', minReconnectDelayMs: 5000, maxReconnectDelayMs: 1000 }, /minReconnectDelayMs/],
   [{ url: 'http://x', token: 't', latencySampleSize: 0 }, /latencySampleSize/],
   [{ url: 'http://x', token: 't', requestTimeoutMs: -1 }, /requestTimeoutMs/],

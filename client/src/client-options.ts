@@ -41,6 +41,13 @@ export interface ClientOptions<C extends CatalogDefinition = Catalog> {
    * Past it the promise rejects with `RW_ERR_TIMEOUT` and the client keeps trying. @default 10000
    */
   requestTimeoutMs?: number;
+  /**
+   * How long the connection may stay silent before the client takes its node for gone (frozen,
+   * partitioned away) and reconnects, in ms. A Roomwire node sends every connection something at least
+   * every `HEARTBEAT_MS` (2 500 by default; keep this above twice the node's). `false` leaves it to
+   * Engine.IO's ping timeout (the node's `pingIntervalMs + pingTimeoutMs`, 45 s by default). @default 6000
+   */
+  livenessTimeoutMs?: number | false;
   /** Number of most recent events the latency percentiles are computed over, in events. @default 1000 */
   latencySampleSize?: number;
   /** In browsers, share one connection among the tabs of this origin (one leader tab holds it). @default true */
@@ -88,6 +95,7 @@ export const clientDefaults = {
   affinity: undefined as PartitionAffinity | undefined,
   exposeGlobal: !isProductionBuild(),
   tokenRefreshRatio: 0.8 as number | false,
+  livenessTimeoutMs: 6000 as number | false,
 };
 
 /** Options after defaults are merged. */
@@ -110,6 +118,9 @@ export function resolveClientOptions<C extends CatalogDefinition>(options: Clien
   }
   if (resolved.tokenRefreshRatio !== false && !(resolved.tokenRefreshRatio > 0 && resolved.tokenRefreshRatio < 1)) {
     throw new TypeError('createClient: tokenRefreshRatio must be false or a number between 0 and 1 (exclusive)');
+  }
+  if (resolved.livenessTimeoutMs !== false && !(Number.isInteger(resolved.livenessTimeoutMs) && resolved.livenessTimeoutMs >= 1000)) {
+    throw new TypeError('createClient: livenessTimeoutMs must be false or an integer of milliseconds, at least 1000');
   }
   for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'latencySampleSize'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) throw new TypeError(`createClient: ${key} must be a positive integer`);

@@ -33,6 +33,7 @@ import { createFrameDecoder } from './frame-decoder';
 import { PositionTracker } from './position-tracker';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { createReconcileWaiters } from './reconcile-waiters';
+import { watchLiveness } from './liveness';
 import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 import { asRoomwireError, closedError, fromPayload, timeoutError } from './request-errors';
 import { refreshDelayMs } from './token-refresh';
@@ -493,6 +494,7 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
   const stop = (error: RoomwireError): void => {
     stoppedWith ??= error;
     clearTimers();
+    liveness?.stop();
     signal('stopped');
     waiters.rejectAll(stoppedWith);
     for (const waiter of [...connectWaiters]) waiter.reject(stoppedWith);
@@ -551,7 +553,21 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     status.reconnectAttempts += 1;
     report();
   });
-  socket.io.on('open', () => socket.io.timeout(opts.connectTimeoutMs));
+  // A node that went silent (frozen, cut off) is noticed by the heartbeats it no longer sends.
+  const liveness =
+    opts.livenessTimeoutMs === false
+      ? undefined
+      : watchLiveness(
+          opts.livenessTimeoutMs,
+          () => socket.io.engine?.readyState === 'open',
+          // Engine.IO's "forced close": the Manager reconnects, with its backoff, as after a ping timeout.
+          () => socket.io.engine?.close(),
+        );
+  socket.io.on('open', () => {
+    socket.io.timeout(opts.connectTimeoutMs);
+    // Engine.IO emits `heartbeat` for every packet it receives (events, acks, its pings, the node's noops).
+    if (liveness !== undefined) socket.io.engine.on('heartbeat', liveness.heard);
+  });
 
   // One ordered decoder: compressed frames are inflated without reordering events.
   const decodeFrame = createFrameDecoder<string | null, string | null>(
@@ -584,14 +600,15 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     }, refusedHandshakeDelayMs(socket.io, refusals));
   });
 
-  socket.on(EVENTS.event, (frame, offset) => {
+  const onEvent = (frame: unknown, offset: unknown): void => {
     if (!isDeliveryFrame(frame)) return;
     // A durable frame carries its offset; a volatile one none. Nothing here allocates (see PositionTracker).
     // An offset the server did not write must not move the position or poison deduplication.
     const at = isValidOffset(offset) ? offset : null;
     if (at !== null) position.advanceOffset(at);
     decodeFrame(frame, position.epoch, at);
-  });
+  };
+  socket.on(EVENTS.event, onEvent);
 
   socket.on(EVENTS.position, (notice, offset) => {
     if (!synced || typeof notice?.epoch !== 'string' || typeof offset !== 'string') return;

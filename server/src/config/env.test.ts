@@ -95,6 +95,7 @@ describe('parseEnv in development', () => {
       RECOVERY_CACHE_BYTES: '1048576',
       COMPRESSION_THRESHOLD_BYTES: '1024',
       FRAME_COMPRESSION_MIN_BYTES: '2048',
+      HEARTBEAT_MS: '2000',
       PING_INTERVAL_MS: '10000',
       PING_TIMEOUT_MS: '5000',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
@@ -138,6 +139,7 @@ describe('parseEnv in development', () => {
       recoveryCacheBytes: 1048576,
       compressionThresholdBytes: 1024,
       compressFramesMinBytes: 2048,
+      heartbeatMs: 2000,
       pingIntervalMs: 10_000,
       pingTimeoutMs: 5000,
       rateLimits: { handshakesPerIpPer10s: 1000, clientEventsPerSocketPerSecond: 20, publishesPerKeyPerSecond: 5000, clientPublishesPerSocketPerSecond: 10, clientPublishBurstPerSocket: 20 },
@@ -153,9 +155,13 @@ describe('parseEnv in development', () => {
     });
   });
 
-  test('PING_INTERVAL_MS and PING_TIMEOUT_MS default to the node defaults, which notice a frozen node within 7 s', () => {
+  test('HEARTBEAT_MS, PING_INTERVAL_MS and PING_TIMEOUT_MS default to the node defaults', () => {
     const { options } = parseEnv({});
-    expect({ pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs }).toEqual({ pingIntervalMs: 4000, pingTimeoutMs: 3000 });
+    expect({ heartbeatMs: options.heartbeatMs, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs }).toEqual({
+      heartbeatMs: 2500,
+      pingIntervalMs: 25_000,
+      pingTimeoutMs: 20_000,
+    });
   });
 
   test.each([

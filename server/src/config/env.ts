@@ -147,6 +147,7 @@ const schema = z.object({
   RECOVERY_CACHE_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(67_108_864),
   FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
+  HEARTBEAT_MS: integer(100, 60_000, 'expected an integer of milliseconds from 100 to 60000').default(nodeDefaults.heartbeatMs),
   PING_INTERVAL_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingIntervalMs),
   PING_TIMEOUT_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingTimeoutMs),
   ADMIN_UI_USERNAME: z.string().regex(/^[^:\s]{1,64}$/, { error: 'expected a user name without ":" or spaces' }).optional(),
@@ -289,6 +290,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     recoveryCacheBytes: e.RECOVERY_CACHE_BYTES,
     compressionThresholdBytes: e.COMPRESSION_THRESHOLD_BYTES,
     compressFramesMinBytes: e.FRAME_COMPRESSION_MIN_BYTES,
+    heartbeatMs: e.HEARTBEAT_MS,
     pingIntervalMs: e.PING_INTERVAL_MS,
     pingTimeoutMs: e.PING_TIMEOUT_MS,
     rateLimits:

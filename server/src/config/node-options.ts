@@ -65,13 +65,20 @@ export interface NodeOptions {
   /** How often each socket is sent a position watermark, in ms; capped at a tenth of the window. @default 15000 */
   positionIntervalMs?: number;
   /**
-   * How often the node pings each connection (Engine.IO `pingInterval`), in ms. A client that hears
-   * nothing for `pingIntervalMs + pingTimeoutMs` drops the connection and reconnects elsewhere: with
-   * the defaults a frozen node is noticed within 7 s. Costs one ping and one pong per connection per
-   * interval (docs/decisions.md). @default 4000
+   * Longest a connection goes without hearing from the node, in ms: a connection that was sent nothing
+   * for this long gets an Engine.IO `noop` (nothing per busy connection, no answer). A Roomwire client
+   * that hears nothing for its `livenessTimeoutMs` (default 6 000, keep it above twice this) takes the
+   * node for gone and reconnects elsewhere: with the defaults a frozen node is noticed within 7 s
+   * (docs/decisions.md, "Liveness by idle heartbeats"). @default 2500
+   */
+  heartbeatMs?: number;
+  /**
+   * How often Engine.IO pings each connection (`pingInterval`), in ms: how the node notices clients
+   * that vanished without closing (within `pingIntervalMs + pingTimeoutMs`). Clients notice a frozen
+   * node by `heartbeatMs` instead, so this can stay at Socket.IO's default. @default 25000
    */
   pingIntervalMs?: number;
-  /** How long the node waits for a pong before dropping the connection (Engine.IO `pingTimeout`), in ms. @default 3000 */
+  /** How long the node waits for a pong before dropping the connection (Engine.IO `pingTimeout`), in ms. @default 20000 */
   pingTimeoutMs?: number;
   /** Grace before `close()` cuts sockets after it stops accepting, in ms. @default 0 */
   drainDelayMs?: number;
@@ -138,8 +145,9 @@ export const nodeDefaults = {
   maxBatchBodyBytes: 1_048_576,
   maxSubscriptionsPerSocket: 100,
   positionIntervalMs: 15_000,
-  pingIntervalMs: 4000,
-  pingTimeoutMs: 3000,
+  heartbeatMs: 2500,
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
   drainDelayMs: 0,
   corsOrigins: [] as string[],
   maxBufferedBytes: 1_048_576,
@@ -209,6 +217,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     'maxBatchBodyBytes',
     'maxSubscriptionsPerSocket',
     'positionIntervalMs',
+    'heartbeatMs',
     'pingIntervalMs',
     'pingTimeoutMs',
     'maxBufferedBytes',

@@ -23,6 +23,7 @@ import { attachConnectionHandlers } from './connection';
 import { createClientPublish } from './client-requests';
 import { openEventTransport } from './event-transport';
 import { CorkedWrites } from '../delivery/corked-writes';
+import { startIdleHeartbeats } from '../delivery/idle-heartbeats';
 import { broadcastToRoom, encodeForBroadcast } from '../delivery/room-broadcast';
 import { syncedRoom, type PartitionView } from '../stream/partition-view';
 import { encodeEventPacket, type EncodedFrame } from '../stream/stream-entry';
@@ -388,9 +389,11 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     softLimitRatio: 0.5,
     slowConsumerGraceMs: opts.slowConsumerGraceMs,
     sweepIntervalMs: 50,
+    calmSweepIntervalMs: 250,
     logger,
     onEvict: () => metrics.evicted(),
   });
+  const heartbeats = startIdleHeartbeats(io as unknown as Server, { heartbeatMs: opts.heartbeatMs });
 
   // Watermarks keep quiet clients' positions recent: each partition's synced sockets get its reader's
   // position (each reader checks its stream's epoch on its own, every second and after any failure).
@@ -421,6 +424,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
       draining = true;
       clearInterval(positionTimer);
       slowConsumers.stop();
+      heartbeats.stop();
       connections.stop();
       logger.info({ drainDelayMs: opts.drainDelayMs }, 'draining');
       await pipeline.flush();
