@@ -33,6 +33,7 @@ import { createFrameDecoder } from './frame-decoder';
 import { PositionTracker } from './position-tracker';
 import { nextState, type ConnectionSignal, type ConnectionState } from './connection-state';
 import { createReconcileWaiters } from './reconcile-waiters';
+import { installEventFastPath } from './event-fast-path';
 import { watchLiveness } from './liveness';
 import { connectTimeoutFor, reconnectOptions, refusedHandshakeDelayMs, retryDelayMs, watchWakeEvents } from './reconnect-policy';
 import { asRoomwireError, closedError, fromPayload, timeoutError } from './request-errors';
@@ -609,6 +610,8 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
     decodeFrame(frame, position.epoch, at);
   };
   socket.on(EVENTS.event, onEvent);
+  // The common packet skips socket.io-client's generic decoding and dispatch (order and recovery kept).
+  installEventFastPath(socket, onEvent);
 
   socket.on(EVENTS.position, (notice, offset) => {
     if (!synced || typeof notice?.epoch !== 'string' || typeof offset !== 'string') return;
