@@ -188,17 +188,18 @@ export function createClient<C extends CatalogDefinition = Catalog>(options: Cli
         counters.duplicatesDetected += events.length;
         return;
       }
+      // One clock read per frame: the events of a frame arrived together.
+      const now = Date.now();
       for (let i = 0; i < events.length; i++) {
         const envelope = events[i] as EventEnvelope;
         // The connection may carry other tabs' services, and a service just unsubscribed.
         if (!desired.has(envelope.service)) continue;
-        const now = Date.now();
         counters.eventsReceived += 1;
         counters.lastEventAt = now;
         latency.record(now - envelope.ts);
         const listeners = typed.get(envelope.service)?.get(envelope.type);
         if (listeners !== undefined) for (const listener of listeners) listener(envelope);
-        for (const listener of anyEvent) listener(envelope);
+        if (anyEvent.size > 0) for (const listener of anyEvent) listener(envelope);
       }
       if (epoch !== null && offset !== null) position.advanceTo(epoch, offset);
     },

@@ -215,9 +215,15 @@ export function compareOffsets(a: string, b: string): number {
   if (a === b) return 0;
   const ia = dash(a);
   const ib = dash(b);
-  // The usual case (offsets of one stream, close in time): parts of equal lengths compare as text, natively.
-  if (ia === ib && a.length === b.length) return a < b ? -1 : 1;
-  return comparePart(a, 0, ia, b, 0, ib) || comparePart(a, ia + 1, a.length, b, ib + 1, b.length);
+  // A longer time part is a later time; times of equal length compare digit by digit, then the
+  // sequence parts the same way (by length, then as text). No slices, no allocation.
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  for (let i = 0; i < ia; i++) {
+    const diff = a.charCodeAt(i) - b.charCodeAt(i);
+    if (diff !== 0) return diff < 0 ? -1 : 1;
+  }
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : 1;
 }
 
 function dash(offset: string): number {
@@ -226,12 +232,3 @@ function dash(offset: string): number {
   return at;
 }
 
-function comparePart(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
-  const lengthDiff = aEnd - aStart - (bEnd - bStart);
-  if (lengthDiff !== 0) return lengthDiff < 0 ? -1 : 1;
-  for (let i = 0; i < aEnd - aStart; i++) {
-    const diff = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
-    if (diff !== 0) return diff < 0 ? -1 : 1;
-  }
-  return 0;
-}
