@@ -215,15 +215,17 @@ export function compareOffsets(a: string, b: string): number {
   if (a === b) return 0;
   const ia = dash(a);
   const ib = dash(b);
-  // A longer time part is a later time; times of equal length compare digit by digit, then the
-  // sequence parts the same way (by length, then as text). No slices, no allocation.
+  // A longer time part is a later time.
   if (ia !== ib) return ia < ib ? -1 : 1;
+  // The usual case (offsets of one stream, close in time): parts of equal lengths compare as text, natively.
+  if (a.length === b.length) return a < b ? -1 : 1;
+  // Times of equal length but sequences of different lengths: the times digit by digit, then the
+  // longer sequence is the larger. No slices, no allocation.
   for (let i = 0; i < ia; i++) {
     const diff = a.charCodeAt(i) - b.charCodeAt(i);
     if (diff !== 0) return diff < 0 ? -1 : 1;
   }
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : 1;
+  return a.length < b.length ? -1 : 1;
 }
 
 function dash(offset: string): number {
