@@ -101,7 +101,7 @@ describe.each(['roomwire', 'baseline'] as const)('lean client against %s', (name
     expect(received.map((r) => tagOf({ amountCents: r.amountCents }))).toEqual(Array.from({ length: 60 }, (_, seq) => ({ phase: p, seq })));
     const stats = client.stats();
     expect(stats.connections).toBe(1);
-    // Roomwire batches the burst into frames of ≥ 512 B, sent compressed; the baseline sends one packet per event.
+    // Roomwire batches the burst into frames of ≥ 2 KiB, sent compressed; the baseline sends one packet per event.
     if (name === 'roomwire') expect(stats.compressedFrames).toBeGreaterThan(0);
     else expect(stats.eventPackets).toBe(60);
   });

@@ -145,7 +145,7 @@ const schema = z.object({
   SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
   RECOVERY_CACHE_MS: integer(1, MAX_TIMER_MS, `expected a positive integer of milliseconds, at most ${MAX_TIMER_MS}`).default(60_000),
   RECOVERY_CACHE_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(67_108_864),
-  FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(512),
+  FRAME_COMPRESSION_MIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns frame compression off').default(nodeDefaults.compressFramesMinBytes),
   COMPRESSION_THRESHOLD_BYTES: integer(0, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes; 0 turns compression off').default(0),
   HEARTBEAT_MS: integer(100, 60_000, 'expected an integer of milliseconds from 100 to 60000').default(nodeDefaults.heartbeatMs),
   PING_INTERVAL_MS: integer(...PING_RANGE_MS, `expected an integer of milliseconds from ${PING_RANGE_MS[0]} to ${PING_RANGE_MS[1]}`).default(nodeDefaults.pingIntervalMs),

@@ -94,7 +94,7 @@ export interface NodeOptions {
   slowConsumerGraceMs?: number;
   /** Compress WebSocket messages (permessage-deflate) of at least this many bytes; 0 turns compression off. @default 0 */
   compressionThresholdBytes?: number;
-  /** Frames whose JSON is at least this many bytes are compressed once when published (raw DEFLATE, sent as binary); 0 turns it off. @default 512 */
+  /** Frames whose JSON is at least this many bytes are compressed once when published (raw DEFLATE, sent as binary); 0 turns it off. Below 2 KiB the bytes saved do not pay for each client's inflate (docs/decisions.md). @default 2048 */
   compressFramesMinBytes?: number;
   /** How long recent stream entries stay in this node's memory to replay reconnecting clients, in ms. @default 60000 */
   recoveryCacheMs?: number;
@@ -153,7 +153,7 @@ export const nodeDefaults = {
   maxBufferedBytes: 1_048_576,
   slowConsumerGraceMs: 1000,
   compressionThresholdBytes: 0,
-  compressFramesMinBytes: 512,
+  compressFramesMinBytes: 2048,
   trustProxy: false as TrustProxy,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,

@@ -29,7 +29,7 @@ export interface PublisherOptions<C extends CatalogDefinition = Catalog> {
   keyPrefix?: string;
   /** Largest accepted event, in bytes. @default 65536 */
   maxPayloadBytes?: number;
-  /** Frames whose JSON is at least this many bytes are stored compressed; 0 turns it off. @default 512 */
+  /** Frames whose JSON is at least this many bytes are stored compressed; 0 turns it off. @default 2048 */
   compressFramesMinBytes?: number;
   /** Adaptive batching per room, or `false` to send every event in a frame of its own. @default batchingDefaults */
   batching?: BatchingOptions | false;
