@@ -10,7 +10,8 @@ export interface Corkable {
  * together once the code that is running now has finished (a microtask), so every frame a socket got
  * from one XREAD batch leaves in one `writev` instead of one `write` each. Order is kept (corking only
  * delays bytes on one socket, it never reorders them) and no latency is added when idle: a read of one
- * entry is sent as before, uncorked (the caller corks only for reads of several entries). This is
+ * entry is sent as before, uncorked (the caller corks only for reads with several frames for one org:
+ * frames of different orgs never share a socket). This is
  * natural batching: the busier the stream, the larger the reads and the fewer the system calls.
  *
  * @example

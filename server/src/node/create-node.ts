@@ -158,7 +158,7 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
    * A durable frame read from a partition: kept for replays, held back from sockets being replayed to,
    * and sent to every other socket of its rooms, encoded once.
    */
-  const deliverFrame = (_view: PartitionView, offset: string, frame: EncodedFrame, batch: number): void => {
+  const deliverFrame = (_view: PartitionView, offset: string, frame: EncodedFrame, coalesceWrites: boolean): void => {
     let except: Set<string> | undefined;
     if (gate.size > 0) {
       except = new Set();
@@ -166,8 +166,8 @@ async function startNode(opts: ResolvedNodeOptions, options: InternalOptions, op
     }
     const encoded = encodeForBroadcast(encodeEventPacket(frame, offset), directWrites);
     let sockets = 0;
-    // A read of several entries: each socket's frames of that read leave in one write.
-    const coalesce = batch > 1 ? corkedWrites : undefined;
+    // A read with several frames for one org: each socket's frames of that read leave in one write.
+    const coalesce = coalesceWrites ? corkedWrites : undefined;
     for (const room of frame.rooms) sockets += broadcastToRoom(io.of('/'), room, encoded, except, coalesce);
     metrics.delivered(frame.events, frame.firstTs, sockets);
   };

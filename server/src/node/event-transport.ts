@@ -61,10 +61,10 @@ export interface TransportDeps {
   /** Keeps track of a session being saved, so closing waits for it. */
   trackSession(saving: Promise<void>): void;
   /**
-   * Delivers a durable frame read from a partition to the local sockets of its rooms; `batch` is the
-   * number of entries the read that returned it returned (more than one: its writes may be coalesced).
+   * Delivers a durable frame read from a partition to the local sockets of its rooms; with `coalesce`,
+   * other frames of the same read go to the same org, and each socket's writes of the read are coalesced.
    */
-  deliverFrame(view: PartitionView, offset: string, frame: EncodedFrame, batch: number): void;
+  deliverFrame(view: PartitionView, offset: string, frame: EncodedFrame, coalesce: boolean): void;
   /** A reader of partition `index` read `count` entries. */
   entriesRead(index: number, count: number): void;
   /** Sends a volatile frame to the local sockets of a room. */
@@ -174,9 +174,9 @@ async function redisTransport(target: RedisTarget, opts: ResolvedNodeOptions, de
           reconnect: () => redis.dedicated(`roomwire-reader-${opts.nodeId}-${index}`),
         },
         {
-          frame(offset, frame, batch) {
+          frame(offset, frame, coalesce) {
             tail.append(offset, frame);
-            deps.deliverFrame(view, offset, frame, batch);
+            deps.deliverFrame(view, offset, frame, coalesce);
           },
           read(entries) {
             deps.entriesRead(index, entries);

@@ -4,8 +4,12 @@ import { decodeEntry, type EncodedFrame } from './stream-entry';
 
 /** What a reader tells its node. Each call is made before the reader reads on. */
 export interface ReaderListener {
-  /** A durable frame of the partition, in offset order; `batch` is the number of entries its read returned. */
-  frame(offset: string, frame: EncodedFrame, batch: number): void;
+  /**
+   * A durable frame of the partition, in offset order. `coalesce` is true when the read that returned
+   * it holds other frames for the same org (so some socket gets several frames of this read: worth
+   * coalescing its writes into one).
+   */
+  frame(offset: string, frame: EncodedFrame, coalesce: boolean): void;
   /** A read returned `count` entries (frames and heartbeats), all handed over. */
   read(count: number): void;
   /**
@@ -42,6 +46,27 @@ export interface PartitionReaderOptions {
    * reader keeps its connection (and waits for its reply again after the check).
    */
   reconnect?: () => Promise<RedisHandle>;
+}
+
+/**
+ * Whether two frames of one read are for the same org. A connection belongs to one org, so frames of
+ * different orgs never reach the same socket: coalescing their writes (corking every socket until the
+ * read is handed over) would cost without saving a system call, which is the usual case in spread
+ * traffic (many orgs, a few events each).
+ */
+export function sharesAnOrg(frames: readonly (EncodedFrame | 'heartbeat' | undefined)[]): boolean {
+  const orgs = new Set<string>();
+  for (const frame of frames) {
+    if (frame === undefined || frame === 'heartbeat') continue;
+    for (const room of frame.rooms) {
+      // `org:<org>:svc:<service>`: everything before `:svc:` names the org (other rooms count whole).
+      const at = room.indexOf(':svc:');
+      const org = at < 0 ? room : room.slice(0, at);
+      if (orgs.has(org)) return true;
+      orgs.add(org);
+    }
+  }
+  return false;
 }
 
 /** Why: a reply that never comes (a command stuck on a connection after a failover) must not stop the reader. */
@@ -176,10 +201,20 @@ export class PartitionReader {
   }
 
   #deliver(entries: [string, unknown[]][]): void {
-    for (const [id, fields] of entries) {
+    if (entries.length === 1) {
+      const [id, fields] = entries[0] as [string, unknown[]];
       const decoded = decodeEntry(fields);
-      if (decoded !== undefined && decoded !== 'heartbeat') this.#listener.frame(id, decoded, entries.length);
+      if (decoded !== undefined && decoded !== 'heartbeat') this.#listener.frame(id, decoded, false);
       this.#offset = id;
+    } else {
+      const decoded = entries.map(([, fields]) => decodeEntry(fields));
+      const coalesce = sharesAnOrg(decoded);
+      for (let i = 0; i < entries.length; i++) {
+        const frame = decoded[i];
+        const id = (entries[i] as [string, unknown[]])[0];
+        if (frame !== undefined && frame !== 'heartbeat') this.#listener.frame(id, frame, coalesce);
+        this.#offset = id;
+      }
     }
     this.#lastEntryAt = Date.now();
     this.#listener.read(entries.length);
