@@ -21,6 +21,8 @@ export interface LivenessWatch {
 
 interface Watched {
   timeoutMs: number;
+  /** A number that moves whenever something arrives, where the transport has one (bytes read); else `undefined`. */
+  progress: (() => number | undefined) | undefined;
   /** Whether the connection is open now (only open connections are judged). */
   isOpen(): boolean;
   onSilent(): void;
@@ -38,8 +40,9 @@ let timer: ReturnType<typeof setInterval> | undefined;
 function check(): void {
   const now = Date.now();
   for (const w of watched) {
-    if (w.count !== w.seen || !w.isOpen()) {
-      w.seen = w.count;
+    const count = w.progress?.() ?? w.count;
+    if (count !== w.seen || !w.isOpen()) {
+      w.seen = count;
       w.silentSinceMs = now;
       continue;
     }
@@ -53,13 +56,15 @@ function check(): void {
 
 /**
  * Watches one connection: `onSilent` is called when it is open and nothing was heard for `timeoutMs`.
+ * What was heard is `progress()` where it gives a number (in Node, the bytes the TCP socket has read:
+ * nothing to do per packet), else the count of `heard()` calls.
  *
  * @example
  * const watch = watchLiveness(6000, () => engine.readyState === 'open', () => engine.close());
  * engine.on('heartbeat', watch.heard);
  */
-export function watchLiveness(timeoutMs: number, isOpen: () => boolean, onSilent: () => void): LivenessWatch {
-  const entry: Watched = { timeoutMs, isOpen, onSilent, count: 0, seen: 0, silentSinceMs: Date.now() };
+export function watchLiveness(timeoutMs: number, isOpen: () => boolean, onSilent: () => void, progress?: () => number | undefined): LivenessWatch {
+  const entry: Watched = { timeoutMs, progress, isOpen, onSilent, count: 0, seen: 0, silentSinceMs: Date.now() };
   watched.add(entry);
   if (timer === undefined) {
     timer = setInterval(check, CHECK_EVERY_MS);

@@ -165,6 +165,13 @@ function isLostWithConnection(socket: Socket, connectionAtStart: number, connect
  * policy, connection-state recovery, then `rw:resume` from `position` when Socket.IO could not
  * recover by itself, and subscriptions kept in line with `wanted()`.
  */
+/** Bytes read by the WebSocket's TCP socket (Node's `ws`), `undefined` elsewhere (browsers, long-polling). */
+function tcpBytesRead(socket: Socket): number | undefined {
+  const transport = socket.io.engine?.transport as { ws?: { _socket?: { bytesRead?: unknown } } } | undefined;
+  const bytes = transport?.ws?._socket?.bytesRead;
+  return typeof bytes === 'number' ? bytes : undefined;
+}
+
 export function openConnection(opts: ResolvedClientOptions, start: ConnectionStart): SocketConnection {
   const { hooks, wanted } = start;
   /** Services the server has confirmed on the current connection. */
@@ -563,11 +570,13 @@ export function openConnection(opts: ResolvedClientOptions, start: ConnectionSta
           () => socket.io.engine?.readyState === 'open',
           // Engine.IO's "forced close": the Manager reconnects, with its backoff, as after a ping timeout.
           () => socket.io.engine?.close(),
+          () => tcpBytesRead(socket),
         );
   socket.io.on('open', () => {
     socket.io.timeout(opts.connectTimeoutMs);
-    // Engine.IO emits `heartbeat` for every packet it receives (events, acks, its pings, the node's noops).
-    if (liveness !== undefined) socket.io.engine.on('heartbeat', liveness.heard);
+    // Engine.IO emits `heartbeat` for every packet it receives (events, acks, its pings, the node's
+    // noops): counted only where the transport has no TCP byte count to read (browsers, long-polling).
+    if (liveness !== undefined && tcpBytesRead(socket) === undefined) socket.io.engine.on('heartbeat', liveness.heard);
   });
 
   // One ordered decoder: compressed frames are inflated without reordering events.
