@@ -19,6 +19,9 @@ export interface IdleHeartbeatStats {
   sent: number;
 }
 
+/** How often a slice of the connections is visited, in ms: each visit's writes are a small batch. */
+const TICK_MS = 50;
+
 /**
  * Liveness without per-connection pings: every connection hears from the node at least every
  * `heartbeatMs`, so a client that hears nothing for a few of those knows its node is gone (frozen,
@@ -27,57 +30,86 @@ export interface IdleHeartbeatStats {
  * Why not Engine.IO's ping: a ping costs a write to every connection and a pong back, every interval,
  * whether or not the connection is busy; a frozen node noticed within seconds needs a ping every few
  * seconds, which at the usual traffic (a few events per client per second) was a tenth of the node's
- * and the client's CPU (docs/benchmarks.md). Here a connection that got anything since the last sweep
+ * and the client's CPU (docs/benchmarks.md). Here a connection that got anything since the last visit
  * (an event, an ack, a watermark) gets nothing more; only a silent one gets an Engine.IO `noop`
  * packet, one byte of payload that every Engine.IO client ignores and nobody answers. Engine.IO's own
  * ping stays on at its usual, slow interval: it is how the node notices clients that vanished.
  *
- * The sweep runs every `heartbeatMs / 2`. A WebSocket counts as silent when its TCP socket's
- * `bytesWritten` did not move since the previous sweep (so the longest silence is `heartbeatMs`); a
- * long-polling connection when a poll was parked at two sweeps in a row (at most 1.5 × `heartbeatMs`).
- * Nothing runs per delivery.
+ * Every connection is visited once per `heartbeatMs / 2`, a slice of them every 50 ms (visiting all at
+ * once would write to every idle connection in one go and hold up the events behind it). A WebSocket
+ * counts as silent when its TCP socket's `bytesWritten` did not move since the previous visit (so the
+ * longest silence is `heartbeatMs`, plus a tick); a long-polling connection when a poll was parked at
+ * two visits in a row (at most 1.5 × `heartbeatMs`). Nothing runs per delivery.
  */
 export function startIdleHeartbeats(io: Server, options: { heartbeatMs: number }): { stop(): void; stats: IdleHeartbeatStats } {
   const stats: IdleHeartbeatStats = { sent: 0 };
-  /** Bytes written to each WebSocket connection's TCP socket, as of the previous sweep. */
+  /** Bytes written to each WebSocket connection's TCP socket, as of the previous visit. */
   const written = new WeakMap<object, number>();
-  /** Long-polling connections that had a poll parked at the previous sweep. */
+  /** Long-polling connections that had a poll parked at the previous visit. */
   const parked = new WeakSet<object>();
-  const engine = io.engine as unknown as { clients: Record<string, EngineConn> };
+  /** Every open connection, in the order they came (a Set's iterator survives deletions and additions). */
+  const conns = new Set<EngineConn>();
+  const engine = io.engine as unknown as {
+    clients: Record<string, EngineConn>;
+    on(event: 'connection', listener: (conn: EngineConn & { once(event: 'close', listener: () => void): void }) => void): void;
+  };
+  for (const id in engine.clients) conns.add(engine.clients[id] as EngineConn);
+  engine.on('connection', (conn) => {
+    conns.add(conn);
+    conn.once('close', () => conns.delete(conn));
+  });
+  const periodMs = Math.max(TICK_MS, Math.floor(options.heartbeatMs / 2));
+  const ticksPerPeriod = Math.max(1, Math.floor(periodMs / TICK_MS));
 
-  const sweep = (): void => {
-    // engine.io keeps its connections in a plain object (read afresh: it may be replaced).
-    const clients = engine.clients;
-    for (const id in clients) {
-      const conn = clients[id] as EngineConn;
-      if (conn.readyState !== 'open' || conn.upgrading === true) continue;
-      const transport = conn.transport;
-      if (transport.name === 'websocket') {
-        const tcp = transport.socket?._socket;
-        const bytes = tcp?.bytesWritten;
-        if (tcp === undefined || bytes === undefined) continue;
-        if (written.get(conn) !== bytes) {
-          written.set(conn, bytes);
-          continue;
-        }
-        conn.sendPacket('noop');
-        stats.sent += 1;
-        written.set(conn, tcp.bytesWritten ?? bytes);
-        continue;
+  const visit = (conn: EngineConn): void => {
+    if (conn.readyState !== 'open' || conn.upgrading === true) return;
+    const transport = conn.transport;
+    if (transport.name === 'websocket') {
+      const tcp = transport.socket?._socket;
+      const bytes = tcp?.bytesWritten;
+      if (tcp === undefined || bytes === undefined) return;
+      if (written.get(conn) !== bytes) {
+        written.set(conn, bytes);
+        return;
       }
-      if (transport.writable !== true) {
-        parked.delete(conn);
-      } else if (parked.has(conn)) {
-        parked.delete(conn);
-        conn.sendPacket('noop');
-        stats.sent += 1;
-      } else {
-        parked.add(conn);
-      }
+      conn.sendPacket('noop');
+      stats.sent += 1;
+      written.set(conn, tcp.bytesWritten ?? bytes);
+      return;
+    }
+    if (transport.writable !== true) {
+      parked.delete(conn);
+    } else if (parked.has(conn)) {
+      parked.delete(conn);
+      conn.sendPacket('noop');
+      stats.sent += 1;
+    } else {
+      parked.add(conn);
     }
   };
 
-  const timer = setInterval(sweep, Math.max(1, Math.floor(options.heartbeatMs / 2)));
+  let cursor: Iterator<EngineConn> = conns.values();
+  let leftThisPeriod = 0;
+  let tick = 0;
+  const step = (): void => {
+    // A period starts: every connection there is now gets its visit within it.
+    if (tick % ticksPerPeriod === 0) {
+      cursor = conns.values();
+      leftThisPeriod = conns.size;
+    }
+    const ticksLeft = ticksPerPeriod - (tick % ticksPerPeriod);
+    let quota = Math.ceil(leftThisPeriod / ticksLeft);
+    leftThisPeriod -= quota;
+    tick += 1;
+    while (quota > 0) {
+      const next = cursor.next();
+      if (next.done === true) break;
+      visit(next.value);
+      quota -= 1;
+    }
+  };
+
+  const timer = setInterval(step, TICK_MS);
   timer.unref();
   return { stop: () => clearInterval(timer), stats };
 }
