@@ -136,6 +136,27 @@ test('after a connection cut the Python client resumes: missed events arrive onc
   expect(subs).toEqual(['second-token']);
 });
 
+test('the Python client takes a silent connection (a frozen node, a black hole) for dead within its liveness timeout, not the 45 s ping timeout, and resumes', async () => {
+  const org = uniqueOrg('pysilent');
+  const { client, proxy } = (await open(org, ['billing'], 'proxy')) as { client: PythonClient; proxy: TcpProxy };
+  const before = (await publishSequentially(cluster.publisher, org, 3)).map((r) => r.id);
+  await waitUntil(() => client.events().length === 3, { what: 'the first 3 events' });
+
+  // Nothing flows either way and nothing is closed: only the silence tells.
+  proxy.blackhole();
+  const silentAt = Date.now();
+  const missed = (await publishSequentially(cluster.publisher, org, 5, 3)).map((r) => r.id);
+  await client.waitForState('reconnecting', 20_000);
+  const noticedMs = Date.now() - silentAt;
+  proxy.heal();
+  await client.waitForState('connected', 20_000);
+  await waitUntil(() => idsOf(client).length === 8, { what: 'the events published during the silence' });
+
+  // The default liveness_timeout_s (6 s), plus the last heartbeat's age and a busy machine's slack.
+  expect(noticedMs).toBeLessThan(12_000);
+  expect(idsOf(client)).toEqual([...before, ...missed]);
+}, 60_000);
+
 test('when the missed range cannot be replayed the Python client reports a resync of its services, and live delivery goes on', async () => {
   const org = uniqueOrg('pyresync');
   const { client, proxy } = (await open(org, ['billing'], 'proxy')) as { client: PythonClient; proxy: TcpProxy };

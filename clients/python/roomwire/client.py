@@ -101,7 +101,9 @@ class Client:
             ("events", "duplicates", "frames", "compressed_frames", "bad_frames", "connects", "resumes", "recovered", "resyncs", "token_calls"), 0
         )
 
-        self._sio = OrderedSocketIOClient(reconnection=False, handle_sigint=False, logger=False, engineio_logger=False)
+        self._sio = OrderedSocketIOClient(
+            reconnection=False, handle_sigint=False, logger=False, engineio_logger=False, liveness_timeout_s=self._opts.liveness_timeout_s
+        )
         # These run on the reading thread: they only queue, in order.
         self._sio.on("connect", lambda: self._inbox.put_packet(("connect", self._sio.get_sid())))
         self._sio.on("connect_error", self._on_connect_error)

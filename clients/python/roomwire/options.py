@@ -65,6 +65,8 @@ class ClientOptions:
     connect_timeout_s: float = 10.0
     #: A request whose ack has not come, while nothing else arrives either, for this long drops the connection (it reconnects and resumes). @default 30.0
     request_timeout_s: float = 30.0
+    #: A connection that receives nothing for this long is taken for dead (its node frozen or cut off) and reconnects: a node sends every connection something at least every ``HEARTBEAT_MS`` (2.5 s). @default 6.0
+    liveness_timeout_s: float = 6.0
     #: Most received packets waiting for the handler thread; beyond it the client stops reading the socket, so a slow app slows the node's sends instead of growing memory. @default 10000
     max_pending_packets: int = 10_000
     #: Partition affinity: the org the token is for; with ``affinity_partitions`` (the nodes' ``STREAM_PARTITIONS``) every handshake carries ``rw_partition=<partition of the org>`` for a balancer with partition affinity (infra/README.md). A routing hint only. @default None

@@ -16,7 +16,23 @@ import socketio
 
 
 class OrderedEngineIOClient(engineio.Client):
-    """An Engine.IO client that handles each received message on the reading thread, in arrival order."""
+    """An Engine.IO client that handles each received message on the reading thread, in arrival order.
+
+    With ``liveness_timeout_s``, a WebSocket that receives nothing (no event, no heartbeat) for that
+    long is given up: python-engineio's read then times out ("Server has stopped communicating") and
+    the connection closes, instead of after Engine.IO's ``pingInterval + pingTimeout`` (45 s by default).
+    A Roomwire node sends every connection something at least every ``HEARTBEAT_MS`` (PROTOCOL.md §1).
+    """
+
+    def __init__(self, *args, liveness_timeout_s=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._liveness_timeout_s = liveness_timeout_s
+
+    def _connect_websocket(self, *args, **kwargs):  # type: ignore[override]
+        connected = super()._connect_websocket(*args, **kwargs)
+        if connected and self._liveness_timeout_s is not None and getattr(self, "ws", None) is not None:
+            self.ws.settimeout(self._liveness_timeout_s)
+        return connected
 
     def _trigger_event(self, event, *args, **kwargs):  # type: ignore[override]
         if event == "message":

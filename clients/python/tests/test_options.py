@@ -19,8 +19,9 @@ class OptionsTest(unittest.TestCase):
                 options.connect_timeout_s,
                 options.request_timeout_s,
                 options.max_pending_packets,
+                options.liveness_timeout_s,
             ),
-            ((), "socket.io", ["websocket"], 1.0, 30.0, 0.5, 300.0, 10_000, 10.0, 30.0, 10_000),
+            ((), "socket.io", ["websocket"], 1.0, 30.0, 0.5, 300.0, 10_000, 10.0, 30.0, 10_000, 6.0),
         )
 
     def test_bad_options_fail_at_once_with_a_type_error_naming_them(self):
@@ -31,6 +32,7 @@ class OptionsTest(unittest.TestCase):
             (dict(url="http://x", token="t", services=["../billing"]), "service name"),
             (dict(url="http://x", token="t", transports=["carrier-pigeon"]), "transports"),
             (dict(url="http://x", token="t", dedup_ttl_s=0), "dedup_ttl_s"),
+            (dict(url="http://x", token="t", liveness_timeout_s=0), "liveness_timeout_s"),
             (dict(url="http://x", token="t", max_pending_packets=True), "max_pending_packets"),
             (dict(url="http://x", token="t", min_reconnect_delay_s=5, max_reconnect_delay_s=1), "max_reconnect_delay_s"),
             (dict(url="http://x", token="t", reconnect_jitter=2), "reconnect_jitter"),
