@@ -155,6 +155,13 @@ export function shouldRetryRefusal(code: ErrorCode | undefined, tokenIsFunction:
   return code !== undefined && code !== 'RW_ERR_TOKEN_EXPIRED' && isRetryable(code);
 }
 
+/** Bytes read by the WebSocket's TCP socket (Node's `ws`), `undefined` elsewhere (browsers, long-polling). */
+function tcpBytesRead(socket: Socket): number | undefined {
+  const transport = socket.io.engine?.transport as { ws?: { _socket?: { bytesRead?: unknown } } } | undefined;
+  const bytes = transport?.ws?._socket?.bytesRead;
+  return typeof bytes === 'number' ? bytes : undefined;
+}
+
 /** Why: a request can only be answered on the connection it was sent on; one sent offline would be buffered and sent, out of order, on the next. */
 function isLostWithConnection(socket: Socket, connectionAtStart: number, connectionNow: number): boolean {
   return connectionAtStart !== connectionNow || !socket.connected;
@@ -165,13 +172,6 @@ function isLostWithConnection(socket: Socket, connectionAtStart: number, connect
  * policy, connection-state recovery, then `rw:resume` from `position` when Socket.IO could not
  * recover by itself, and subscriptions kept in line with `wanted()`.
  */
-/** Bytes read by the WebSocket's TCP socket (Node's `ws`), `undefined` elsewhere (browsers, long-polling). */
-function tcpBytesRead(socket: Socket): number | undefined {
-  const transport = socket.io.engine?.transport as { ws?: { _socket?: { bytesRead?: unknown } } } | undefined;
-  const bytes = transport?.ws?._socket?.bytesRead;
-  return typeof bytes === 'number' ? bytes : undefined;
-}
-
 export function openConnection(opts: ResolvedClientOptions, start: ConnectionStart): SocketConnection {
   const { hooks, wanted } = start;
   /** Services the server has confirmed on the current connection. */
