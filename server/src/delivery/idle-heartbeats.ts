@@ -49,15 +49,15 @@ export function startIdleHeartbeats(io: Server, options: { heartbeatMs: number }
   const parked = new WeakSet<object>();
   /** Every open connection, in the order they came (a Set's iterator survives deletions and additions). */
   const conns = new Set<EngineConn>();
-  const engine = io.engine as unknown as {
-    clients: Record<string, EngineConn>;
-    on(event: 'connection', listener: (conn: EngineConn & { once(event: 'close', listener: () => void): void }) => void): void;
-  };
-  for (const id in engine.clients) conns.add(engine.clients[id] as EngineConn);
-  engine.on('connection', (conn) => {
+  type Closable = EngineConn & { once(event: 'close', listener: () => void): void };
+  const engine = io.engine as unknown as { clients: Record<string, Closable>; on(event: 'connection', listener: (conn: Closable) => void): void };
+  const track = (conn: Closable): void => {
     conns.add(conn);
     conn.once('close', () => conns.delete(conn));
-  });
+  };
+  // Connections already open (none when the node starts it) are tracked like new ones, or they would never leave the set.
+  for (const id in engine.clients) track(engine.clients[id] as Closable);
+  engine.on('connection', track);
   const periodMs = Math.max(TICK_MS, Math.floor(options.heartbeatMs / 2));
   const ticksPerPeriod = Math.max(1, Math.floor(periodMs / TICK_MS));
 
