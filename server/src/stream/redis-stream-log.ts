@@ -7,6 +7,10 @@ import type { RedisHandle } from './redis-client';
 import { retentionMs } from './retention';
 import { APPEND_SCRIPT, HISTORY_SCRIPT, STATE_SCRIPT } from './stream-scripts';
 import { decodeEntry, FIELD, frameFields } from './stream-entry';
+import { DeadlineSlots } from './deadline-slots';
+
+/** Commands whose deadlines fall within this many ms share one timer (a deadline is up to this much late). */
+const DEADLINE_GRANULARITY_MS = 50;
 
 /** Options of {@link RedisStreamLog}. */
 export interface RedisStreamLogOptions {
@@ -61,12 +65,14 @@ export class RedisStreamLog implements EventLog {
   #verify = false;
   /** This writer's fence key: the number of its last stored append (see {@link APPEND_SCRIPT}). */
   readonly #fenceKey: string;
+  readonly #deadlines: DeadlineSlots;
 
   constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
     this.#redis = redis;
     this.#keys = keys;
     this.#opts = { commandTimeoutMs: 5000, historyMaxEntries: 1000, ...options };
     this.#fenceKey = keys.writerPrefix + randomUUID();
+    this.#deadlines = new DeadlineSlots(this.#opts.commandTimeoutMs, Math.min(DEADLINE_GRANULARITY_MS, this.#opts.commandTimeoutMs));
   }
 
   /** The partition's keys. */
@@ -195,30 +201,18 @@ export class RedisStreamLog implements EventLog {
    * written; one already written waits for its reply as long as the connection lives, which is for
    * ever when packets are dropped (a partition, a dead host). The command may still run later: the
    * caller gets a retryable error and retries with its idempotency key. The same deadline aborts the
-   * command, so one not yet written is dropped from node-redis's queue (one timer per append, not two).
+   * command, so one not yet written is dropped from node-redis's queue. Deadlines are shared by the
+   * commands that expire within the same {@link DEADLINE_GRANULARITY_MS} (see {@link DeadlineSlots}).
    * A failure also means the next append first checks that the stream still has what this writer wrote.
    */
   async #withUnavailable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new Error(`no reply from Redis within ${this.#opts.commandTimeoutMs} ms`));
-      }, this.#opts.commandTimeoutMs);
-    });
-    const running = fn(controller.signal);
-    // A reply (or error) after the deadline has no one waiting for it.
-    running.catch(() => undefined);
     try {
-      return await Promise.race([running, deadline]);
+      return await this.#deadlines.run(fn);
     } catch (err) {
       this.#verify = true;
       if (err instanceof RoomwireError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: ${reason}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
