@@ -41,6 +41,7 @@ function roomwireEnv(system: SystemName, index: number, redisUrl: string, jwtSec
           BATCH_WINDOW_MS: String(batching.batchWindowMs),
           MAX_BATCH_EVENTS: String(batching.maxBatchEvents),
           MAX_BATCH_BYTES: String(batching.maxBatchBytes),
+          BATCH_LEADING_EVENTS: String(batching.leadingEvents),
         }),
     ...extra,
   };

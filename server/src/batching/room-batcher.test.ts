@@ -43,8 +43,11 @@ test('a lone event is sent at once, not after the window', async () => {
   expect(batcher.openRooms).toBe(0);
 });
 
+/** The window alone: every event after the first waits for it. */
+const holdAfterFirst = { ...batchingDefaults, leadingEvents: 1 };
+
 test('events within the window after the first are coalesced into one frame, in order', async () => {
-  const { batcher, sent } = setup();
+  const { batcher, sent } = setup(holdAfterFirst);
   const first = batcher.submit(event());
   const rest = [batcher.submit(event()), batcher.submit(event()), batcher.submit(event())];
   expect(sent.map((s) => s.ids)).toEqual([['e1']]);
@@ -57,8 +60,37 @@ test('events within the window after the first are coalesced into one frame, in 
   expect(await Promise.all(rest)).toEqual([{ offset: '1-2' }, { offset: '1-2' }, { offset: '1-2' }]);
 });
 
-test('a steady stream flows as one frame per window; a quiet window lets the room go idle', async () => {
+test('by default the first two events of a window go at once: a room with a few events a second never waits', async () => {
   const { batcher, sent } = setup();
+  const results = [batcher.submit(event()), batcher.submit(event())];
+  expect(sent.map((s) => s.ids)).toEqual([['e1'], ['e2']]);
+  await expect(Promise.all(results)).resolves.toEqual([{ offset: '1-1' }, { offset: '1-2' }]);
+  jest.advanceTimersByTime(20);
+  // The window held nothing back: the room is idle again, and its next event leads a new window.
+  expect(batcher.openRooms).toBe(0);
+  void batcher.submit(event());
+  void batcher.submit(event());
+  expect(sent.map((s) => s.ids)).toEqual([['e1'], ['e2'], ['e3'], ['e4']]);
+});
+
+test('from the third event of a window on, a burst is coalesced, and a busy room keeps batching', () => {
+  const { batcher, sent } = setup();
+  for (let i = 0; i < 6; i++) void batcher.submit(event());
+  expect(sent.map((s) => s.ids)).toEqual([['e1'], ['e2']]);
+  jest.advanceTimersByTime(20);
+  expect(sent.map((s) => s.ids)).toEqual([['e1'], ['e2'], ['e3', 'e4', 'e5', 'e6']]);
+  // The window after a busy one sends nothing at once.
+  void batcher.submit(event());
+  void batcher.submit(event());
+  expect(sent).toHaveLength(3);
+  jest.advanceTimersByTime(20);
+  expect(sent.map((s) => s.ids.length)).toEqual([1, 1, 4, 2]);
+  jest.advanceTimersByTime(20);
+  expect(batcher.openRooms).toBe(0);
+});
+
+test('a steady stream flows as one frame per window; a quiet window lets the room go idle', async () => {
+  const { batcher, sent } = setup(holdAfterFirst);
   void batcher.submit(event());
   for (let w = 0; w < 3; w++) {
     void batcher.submit(event());
@@ -73,7 +105,7 @@ test('a steady stream flows as one frame per window; a quiet window lets the roo
 });
 
 test('a frame is sent early when it reaches maxBatchEvents', () => {
-  const { batcher, sent } = setup({ ...batchingDefaults, maxBatchEvents: 3 });
+  const { batcher, sent } = setup({ ...holdAfterFirst, maxBatchEvents: 3 });
   for (let i = 0; i < 8; i++) void batcher.submit(event());
   expect(sent.map((s) => s.ids.length)).toEqual([1, 3, 3]);
   jest.advanceTimersByTime(20);
@@ -81,7 +113,7 @@ test('a frame is sent early when it reaches maxBatchEvents', () => {
 });
 
 test('a frame never exceeds maxBatchBytes', () => {
-  const { batcher, sent } = setup({ ...batchingDefaults, maxBatchBytes: 250 });
+  const { batcher, sent } = setup({ ...holdAfterFirst, maxBatchBytes: 250 });
   for (let i = 0; i < 6; i++) void batcher.submit(event());
   jest.advanceTimersByTime(20);
   // 100 bytes each: the leading event alone, then frames of two (a third would pass 250).
@@ -89,7 +121,7 @@ test('a frame never exceeds maxBatchBytes', () => {
 });
 
 test('rooms are batched independently', () => {
-  const { batcher, sent } = setup();
+  const { batcher, sent } = setup(holdAfterFirst);
   void batcher.submit(event('org:a:svc:billing'));
   void batcher.submit(event('org:b:svc:billing'));
   void batcher.submit(event('org:a:svc:billing'));
@@ -105,7 +137,7 @@ test('rooms are batched independently', () => {
 });
 
 test('an event with an idempotency key goes alone, after what the room had queued', () => {
-  const { batcher, sent } = setup();
+  const { batcher, sent } = setup(holdAfterFirst);
   void batcher.submit(event());
   void batcher.submit(event());
   void batcher.submit(event('org:a:svc:billing', { idempotencyKey: 'k' }));
@@ -115,7 +147,7 @@ test('an event with an idempotency key goes alone, after what the room had queue
 });
 
 test('flushAll sends everything queued at once (close)', async () => {
-  const { batcher, sent } = setup();
+  const { batcher, sent } = setup(holdAfterFirst);
   void batcher.submit(event());
   const queued = [batcher.submit(event()), batcher.submit(event())];
   await batcher.flushAll();
@@ -127,7 +159,7 @@ test('flushAll sends everything queued at once (close)', async () => {
 test('a failed append rejects every event of its frame', async () => {
   const batcher = new RoomBatcher(async () => {
     throw new Error('redis down');
-  }, batchingDefaults);
+  }, holdAfterFirst);
   const first = batcher.submit(event());
   const rest = [batcher.submit(event()), batcher.submit(event())];
   await expect(first).rejects.toThrow('redis down');
@@ -136,7 +168,8 @@ test('a failed append rejects every event of its frame', async () => {
 });
 
 test('batching options are checked, and false turns batching off', () => {
-  expect(resolveBatchingOptions(undefined, 'x')).toEqual({ batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536 });
+  expect(resolveBatchingOptions(undefined, 'x')).toEqual({ batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536, leadingEvents: 2 });
+  expect(() => resolveBatchingOptions({ leadingEvents: 0 }, 'createPublisher')).toThrow('createPublisher: batching.leadingEvents must be a positive integer');
   expect(resolveBatchingOptions(false, 'x')).toBe(false);
   expect(() => resolveBatchingOptions({ batchWindowMs: 0 }, 'createNode')).toThrow('createNode: batching.batchWindowMs must be a positive integer');
 });

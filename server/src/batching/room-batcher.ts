@@ -10,10 +10,17 @@ export interface BatchingOptions {
   maxBatchEvents?: number;
   /** Most bytes (JSON of the envelopes) in one frame. @default 65536 */
   maxBatchBytes?: number;
+  /**
+   * Events of an idle room that are sent at once, each in a frame of its own, before its window holds
+   * events back: 1 holds every event after the first. At 2, a room that gets a few events a second (the
+   * common case: many orgs, a low rate in each) never waits for a window, while a burst is still
+   * coalesced from its third event on. @default 2
+   */
+  leadingEvents?: number;
 }
 
 /** Defaults of {@link BatchingOptions}. */
-export const batchingDefaults: Required<BatchingOptions> = { batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536 };
+export const batchingDefaults: Required<BatchingOptions> = { batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536, leadingEvents: 2 };
 
 /** Checks batching options; a bad one is a programmer error. */
 export function resolveBatchingOptions(options: BatchingOptions | false | undefined, owner: string): Required<BatchingOptions> | false {
@@ -41,13 +48,17 @@ interface RoomState {
   bytes: number;
   /** Set while the room's window is open: events then wait for the window's end. */
   timer: ReturnType<typeof setTimeout> | null;
+  /** Events of this window sent at once (a window after a busy one sends none at once). */
+  leading: number;
 }
 
 /**
  * Coalesces bursts per room before the stream, without delaying a lone event: the first event after an
- * idle period is sent at once and opens a window; events inside the window are sent together when it
- * ends (or earlier, when the frame is full). A window that carried events opens another, so a steady
- * stream flows as one frame per window; a window that carried none lets the room go idle.
+ * idle period is sent at once and opens a window; the next `leadingEvents - 1` events inside it are sent
+ * at once too (a room with a few events a second never waits), later ones are sent together when it
+ * ends (or earlier, when the frame is full). A window that held events back opens another that holds
+ * back every event, so a steady stream flows as one frame per window; a window that held none back lets
+ * the room go idle.
  *
  * One frame is one stream entry and one recovery offset. Order within a room is kept: frames are
  * appended in order on one connection. Volatile events and events with an idempotency key are not
@@ -78,9 +89,14 @@ export class RoomBatcher {
     }
     if (!state) {
       // Leading edge: an idle room sends at once and opens a window for what follows.
-      state = { queue: [], bytes: 0, timer: null };
+      state = { queue: [], bytes: 0, timer: null, leading: 1 };
       this.#rooms.set(room, state);
       this.#openWindow(room, state);
+      return this.#append(room, frameOf([event.envelope]), { volatile: false });
+    }
+    if (state.queue.length === 0 && state.leading < this.#opts.leadingEvents) {
+      // Not a burst yet: nothing is queued, so sending now keeps the room's order.
+      state.leading += 1;
       return this.#append(room, frameOf([event.envelope]), { volatile: false });
     }
     if (state.queue.length > 0 && state.bytes + event.bytes > this.#opts.maxBatchBytes) this.#flush(room, state);
@@ -110,6 +126,8 @@ export class RoomBatcher {
         return;
       }
       void this.#flush(room, state);
+      // The room is busy: the next window holds back every event.
+      state.leading = this.#opts.leadingEvents;
       this.#openWindow(room, state);
     }, this.#opts.batchWindowMs);
   }

@@ -88,6 +88,7 @@ describe('parseEnv in development', () => {
       MAX_PAYLOAD_BYTES: '1024',
       BATCH_WINDOW_MS: '5',
       MAX_BATCH_EVENTS: '50',
+      BATCH_LEADING_EVENTS: '1',
       MAX_BATCH_BYTES: '32768',
       MAX_BUFFERED_BYTES: '2097152',
       SLOW_CONSUMER_GRACE_MS: '500',
@@ -132,7 +133,7 @@ describe('parseEnv in development', () => {
       drainDelayMs: 250,
       maxPayloadBytes: 1024,
       maxBatchBodyBytes: 1_048_576,
-      batching: { batchWindowMs: 5, maxBatchEvents: 50, maxBatchBytes: 32_768 },
+      batching: { batchWindowMs: 5, maxBatchEvents: 50, maxBatchBytes: 32_768, leadingEvents: 1 },
       maxBufferedBytes: 2_097_152,
       slowConsumerGraceMs: 500,
       recoveryCacheMs: 15000,
@@ -179,7 +180,7 @@ describe('parseEnv in development', () => {
 
   test('BATCH_WINDOW_MS=0 turns batching off', () => {
     expect(parseEnv({ BATCH_WINDOW_MS: '0' }).options.batching).toBe(false);
-    expect(parseEnv({}).options.batching).toEqual({ batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536 });
+    expect(parseEnv({}).options.batching).toEqual({ batchWindowMs: 20, maxBatchEvents: 100, maxBatchBytes: 65_536, leadingEvents: 2 });
   });
 
   test('treats empty variables as unset', () => {

@@ -140,6 +140,7 @@ const schema = z.object({
   MAX_BATCH_BODY_BYTES: integer(1, Number.MAX_SAFE_INTEGER, 'expected a positive integer of bytes').default(1_048_576),
   BATCH_WINDOW_MS: integer(0, 60_000, 'expected an integer of milliseconds from 0 (batching off) to 60000').default(20),
   MAX_BATCH_EVENTS: integer(1, 10_000, 'expected an integer from 1 to 10000').default(100),
+  BATCH_LEADING_EVENTS: integer(1, 10_000, 'expected an integer from 1 to 10000').default(2),
   MAX_BATCH_BYTES: integer(1, 16_777_216, 'expected a positive integer of bytes, at most 16 MiB').default(65_536),
   MAX_BUFFERED_BYTES: integer(1024, Number.MAX_SAFE_INTEGER, 'expected an integer of bytes, at least 1024').default(1_048_576),
   SLOW_CONSUMER_GRACE_MS: integer(1, MAX_TIMER_MS, 'expected a positive integer of milliseconds').default(1000),
@@ -283,7 +284,10 @@ export function parseEnv(env: NodeJS.ProcessEnv): NodeConfig {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
-    batching: e.BATCH_WINDOW_MS === 0 ? false : { batchWindowMs: e.BATCH_WINDOW_MS, maxBatchEvents: e.MAX_BATCH_EVENTS, maxBatchBytes: e.MAX_BATCH_BYTES },
+    batching:
+      e.BATCH_WINDOW_MS === 0
+        ? false
+        : { batchWindowMs: e.BATCH_WINDOW_MS, maxBatchEvents: e.MAX_BATCH_EVENTS, maxBatchBytes: e.MAX_BATCH_BYTES, leadingEvents: e.BATCH_LEADING_EVENTS },
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     slowConsumerGraceMs: e.SLOW_CONSUMER_GRACE_MS,
     recoveryCacheMs: e.RECOVERY_CACHE_MS,
