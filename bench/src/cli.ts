@@ -7,6 +7,7 @@
  *   npm run bench -- delivery --from bench/results/delivery-latest.json   (re-judge and re-render a saved run)
  *   npm run bench -- slow-consumer [--quick]   (a client that stops reading; writes docs/benchmarks-slow-consumer.md)
  *   npm run bench -- http-publish [--quick]   (events/s over HTTP, single vs batch; writes its section of docs/benchmarks.md)
+ *   npm run bench -- append-cost [--quick]   (Redis and publisher CPU per durable event; writes its section of docs/benchmarks.md)
  *   npm run bench -- suite [--quick] [--systems roomwire,baseline,baseline-pubsub] [--out dir] [--docs | --no-docs]
  *   npm run bench -- memory|replay-window|reconnect-storm|scaling|latency [same options]   (one scenario of the suite)
  *   npm run bench -- scale-out [--quick] [--out bench/results]   (read ratio per node, window memory per master, publish rates)
@@ -20,6 +21,7 @@ import { runSlowConsumer } from './slow-consumer';
 import { runVolatileCost } from './volatile-cost';
 import { runHttpPublish } from './http-publish';
 import { runHistoryCost } from './history-cost';
+import { runAppendCost } from './append-cost';
 import { runScaleOut } from './scale-out/run';
 import { judgeBars } from './report/bars';
 import { renderProfileSummary, summarizeProfile, type CpuProfile } from './report/profile-summary';
@@ -38,6 +40,7 @@ const USAGE = `usage: npm run bench -- delivery [options]
        npm run bench -- slow-consumer [--quick]
        npm run bench -- volatile-cost [--quick]
        npm run bench -- http-publish [--quick]
+       npm run bench -- append-cost [--quick]
        npm run bench -- history-cost [--quick]
        npm run bench -- scale-out [--quick] [--out dir]
        npm run bench -- profile-summary <file.cpuprofile> [--top 25] [--skip-ms 0]
@@ -92,6 +95,9 @@ async function main(): Promise<number> {
       console.log('');
     }
     return 0;
+  }
+  if (benchmark === 'append-cost' && rest.length === 0) {
+    return runAppendCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });
   }
   if (benchmark === 'history-cost' && rest.length === 0) {
     return runHistoryCost({ quick: values.quick, docs: values['no-docs'] ? false : (values.docs ?? !values.quick) });

@@ -46,20 +46,20 @@ describe('on a controlled clock', () => {
 
   test('commands started within one slot share it: one expires, the one that answered does not', async () => {
     const slots = new DeadlineSlots(40, 1000);
-  const answered = pending<number>();
-  const silent = pending<number>();
-  const first = slots.run(answered.start);
-  const second = slots.run(silent.start);
-  expect(slots.open).toBe(1);
-  expect(answered.signal()).toBe(silent.signal());
-  answered.settle(1);
-  await expect(first).resolves.toBe(1);
-  const late = expect(second).rejects.toBeInstanceOf(DeadlineExpired);
-  await jest.advanceTimersByTimeAsync(1040);
-  await late;
-  // A reply after the deadline changes nothing.
-  silent.settle(2);
-  await expect(second).rejects.toBeInstanceOf(DeadlineExpired);
+    const answered = pending<number>();
+    const silent = pending<number>();
+    const first = slots.run(answered.start);
+    const second = slots.run(silent.start);
+    expect(slots.open).toBe(1);
+    expect(answered.signal()).toBe(silent.signal());
+    answered.settle(1);
+    await expect(first).resolves.toBe(1);
+    const late = expect(second).rejects.toBeInstanceOf(DeadlineExpired);
+    await jest.advanceTimersByTimeAsync(1040);
+    await late;
+    // A reply after the deadline changes nothing.
+    silent.settle(2);
+    await expect(second).rejects.toBeInstanceOf(DeadlineExpired);
   });
 });
 

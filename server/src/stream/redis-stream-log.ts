@@ -41,6 +41,29 @@ export interface PartitionState {
   first: string | null;
 }
 
+/** Most appends, and most bytes of entry fields, sent in one call (a larger group starts another). */
+const MAX_GROUP_APPENDS = 100;
+const MAX_GROUP_BYTES = 1_048_576;
+
+/** An append waiting for its group to be sent. */
+interface PendingAppend {
+  /** Its place in this writer's issue order (the fence). */
+  seq: number;
+  /** The event id an idempotency record keeps ('' without one). */
+  eventId: string;
+  historyKey: string | undefined;
+  idempotencyKey: string | undefined;
+  fields: string[];
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+function frameBytes(fields: readonly string[]): number {
+  let bytes = 0;
+  for (const field of fields) bytes += field.length;
+  return bytes;
+}
+
 function parseRecord(record: string): EpochRecord {
   const space = record.indexOf(' ');
   return space < 0 ? { epoch: record, start: '0-0' } : { epoch: record.slice(0, space), start: record.slice(space + 1) };
@@ -65,6 +88,8 @@ export class RedisStreamLog implements EventLog {
   #verify = false;
   /** This writer's fence key: the number of its last stored append (see {@link APPEND_SCRIPT}). */
   readonly #fenceKey: string;
+  /** Appends issued in the current synchronous run, sent together when it ends. */
+  #group: { appends: PendingAppend[]; bytes: number } | undefined;
   readonly #deadlines: DeadlineSlots;
 
   constructor(redis: RedisHandle, keys: PartitionKeys, options: RedisStreamLogOptions) {
@@ -87,48 +112,98 @@ export class RedisStreamLog implements EventLog {
       await this.#withUnavailable(() => this.#redis.publish(this.#keys.volatileChannel, JSON.stringify({ room, frame })));
       return { offset: null };
     }
-    const seq = ++this.#issued;
+    const fields = frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes });
+    return new Promise<AppendResult>((resolve, reject) => {
+      const pending: PendingAppend = {
+        seq: ++this.#issued,
+        eventId: options.idempotency?.eventId ?? '',
+        // Only service rooms have a history (org-wide notices are not a service's events).
+        historyKey: parseServiceRoom(room) !== undefined ? this.#keys.historyPrefix + room : undefined,
+        idempotencyKey: options.idempotency ? this.#keys.idempotencyPrefix + options.idempotency.key : undefined,
+        fields,
+        resolve,
+        reject,
+      };
+      let group = this.#group;
+      if (group !== undefined && (group.appends.length >= MAX_GROUP_APPENDS || group.bytes + frameBytes(fields) > MAX_GROUP_BYTES)) {
+        this.#group = undefined;
+        void this.#send(group.appends);
+        group = undefined;
+      }
+      if (group === undefined) {
+        group = { appends: [], bytes: 0 };
+        this.#group = group;
+        queueMicrotask(() => {
+          if (this.#group !== group || group === undefined) return;
+          this.#group = undefined;
+          void this.#send(group.appends);
+        });
+      }
+      group.appends.push(pending);
+      group.bytes += frameBytes(fields);
+    });
+  }
+
+  /**
+   * Sends a group of appends in one call (see {@link APPEND_SCRIPT}) and settles each. Groups are sent in
+   * issue order on one connection; the fence keeps their entries in that order after a failover.
+   */
+  async #send(appends: PendingAppend[]): Promise<void> {
     const latest = this.#latest;
     const verify = this.#verify;
-    // Only service rooms have a history (org-wide notices are not a service's events).
-    const indexed = parseServiceRoom(room) !== undefined;
-    const keys = [this.#keys.stream, this.#keys.epoch, indexed ? this.#keys.historyPrefix + room : this.#keys.historyPrefix, this.#fenceKey];
-    if (options.idempotency) keys.push(this.#keys.idempotencyPrefix + options.idempotency.key);
+    const keys = [this.#keys.stream, this.#keys.epoch, this.#fenceKey];
     const args = [
       String(retentionMs(this.#opts.replayWindowMs)),
       String(this.#opts.maxStreamLength),
       randomUUID(),
-      options.idempotency?.eventId ?? '',
       String(this.#opts.replayWindowMs),
       latest?.epoch ?? '',
       latest?.offset ?? '',
       verify ? '1' : '',
-      indexed ? String(this.#opts.historyMaxEntries) : '',
-      String(seq),
-      ...frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes }),
+      String(this.#opts.historyMaxEntries),
+      String(appends.length),
     ];
-    const [fresh, value, record] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
+    for (const append of appends) {
+      // Any key of the partition's slot stands in for a key an append does not have.
+      keys.push(append.historyKey ?? this.#keys.historyPrefix, append.idempotencyKey ?? this.#keys.idempotencyPrefix);
+      args.push(append.eventId, append.historyKey === undefined ? '' : '1', String(append.seq), append.idempotencyKey === undefined ? '' : '1', String(append.fields.length));
+      for (const field of append.fields) args.push(field);
+    }
+    let reply: (string | number)[];
+    try {
+      reply = await this.#withUnavailable((signal) => this.#redis.run<(string | number)[]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
+    } catch (err) {
+      for (const append of appends) append.reject(err);
+      return;
+    }
     if (verify) this.#verify = false;
-    if (fresh === 2) {
-      // A later append of this writer was stored first (this one was sent again after a failover).
-      this.#verify = true;
-      throw new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: the append reached Redis after a later one (append ${seq}, stored up to ${value}); not stored, retry`);
-    }
-    if (fresh !== 1) {
-      const [id = '', offset = ''] = value.split(' ');
-      return { offset, duplicateOf: { id, offset } };
-    }
-    // Replies can complete out of issue order (a call sent again after NOSCRIPT): keep the latest issued.
-    if (seq > (this.#latest?.seq ?? 0)) this.#latest = { seq, epoch: parseRecord(record).epoch, offset: value };
-    return { offset: value };
+    const epoch = parseRecord(String(reply[0])).epoch;
+    appends.forEach((append, i) => {
+      const status = Number(reply[1 + 2 * i]);
+      const value = String(reply[2 + 2 * i]);
+      if (status === 2) {
+        // A later append of this writer was stored first (this one was sent again after a failover).
+        this.#verify = true;
+        append.reject(
+          new RoomwireError('RW_ERR_UNAVAILABLE', `the event stream is unavailable: the append reached Redis after a later one (append ${append.seq}, stored up to ${value}); not stored, retry`),
+        );
+      } else if (status !== 1) {
+        const [id = '', offset = ''] = value.split(' ');
+        append.resolve({ offset, duplicateOf: { id, offset } });
+      } else {
+        // Replies can complete out of issue order (a call sent again after NOSCRIPT): keep the latest issued.
+        if (append.seq > (this.#latest?.seq ?? 0)) this.#latest = { seq: append.seq, epoch, offset: value };
+        append.resolve({ offset: value });
+      }
+    });
   }
 
   /** Writes a heartbeat entry (moves idle readers forward); resolves with its offset. */
   async heartbeat(nodeId: string): Promise<string> {
-    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '', '0', '', '', '', '', '', FIELD.heartbeat, nodeId];
-    const keys = [this.#keys.stream, this.#keys.epoch, this.#keys.historyPrefix, this.#keys.historyPrefix];
-    const [, offset] = await this.#withUnavailable((signal) => this.#redis.run<[number, string, string]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
-    return offset;
+    const args = [String(retentionMs(this.#opts.replayWindowMs)), String(this.#opts.maxStreamLength), randomUUID(), '0', '', '', '', '0', '1', '', '', '', '', '2', FIELD.heartbeat, nodeId];
+    const keys = [this.#keys.stream, this.#keys.epoch, this.#keys.historyPrefix, this.#keys.historyPrefix, this.#keys.historyPrefix];
+    const reply = await this.#withUnavailable((signal) => this.#redis.run<(string | number)[]>(APPEND_SCRIPT, keys, args, { abortSignal: signal }));
+    return String(reply[2]);
   }
 
   /**

@@ -44,17 +44,19 @@ end
 `;
 
 /**
- * Appends one entry to a partition's stream, atomically with its idempotency record, and trims the
- * stream by time (MINID, on Redis's own clock) and by a hard length cap; trimming is approximate (`~`),
- * so the stream keeps at least the window.
+ * Appends a group of entries to a partition's stream, in order, each atomically with its idempotency
+ * record, and trims the stream by time (MINID, on Redis's own clock) and by a hard length cap; trimming
+ * is approximate (`~`), so the stream keeps at least the window. A writer sends the appends it issued in
+ * one synchronous run as one group (see `RedisStreamLog.append`): one call, one round trip, and one
+ * wake-up of every reader for all of them, instead of one each.
  *
  * It also keeps the writer's side of the promise that the stream never moves backwards silently. The
- * writer passes the epoch and offset of its latest append: if the new entry's offset is not past it,
- * the stream lost that entry (its clock or its data went back), and a new epoch starts just before the
- * new entry. After a failure the writer also asks (`verify`) whether the stream still has that entry at
- * all, which covers a stream that lost it and then moved past it again. A missing epoch record (a new
- * partition, or a Redis that lost its data) is created, starting at a marker entry (an epoch starts at a
- * real offset, never at `0-0`, which has no age).
+ * writer passes the epoch and offset of its latest append: if the group's first new entry's offset is
+ * not past it, the stream lost that entry (its clock or its data went back), and a new epoch starts just
+ * before the new entry. After a failure the writer also asks (`verify`) whether the stream still has
+ * that entry at all, which covers a stream that lost it and then moved past it again. A missing epoch
+ * record (a new partition, or a Redis that lost its data) is created, starting at a marker entry (an
+ * epoch starts at a real offset, never at `0-0`, which has no age).
  * A service room's entry is also added to the room's history index (a sorted set of zero-padded offsets,
  * in the same slot, trimmed by the window and a length cap), so a history request reads the entries of
  * one room without scanning the other orgs' entries of the partition (see {@link HISTORY_SCRIPT}).
@@ -65,13 +67,16 @@ end
  * and the Redis Cluster client sends a command again on its own after a `MOVED` (a failover): those
  * queued on the old master reach the new one after newer appends sent there directly. Such a late
  * append is refused rather than stored after the newer ones, so the stream's order is the issue order.
- * KEYS: stream, epoch, history index (any key of the slot when not indexed), the writer's fence key (any
- * key of the slot when not fenced)[, idempotency key]. ARGV: retentionMs, maxLen, new epoch id, event id,
- * idempotency TTL ms, the writer's epoch ('' for none), its latest offset ('' for none), verify ('1' or
- * ''), the history index's length cap ('' = not indexed), the append's number in the writer's issue order
- * ('' = not fenced), then the entry's fields. Returns `{1, offset, epoch record}`, for a repeated
- * idempotency key `{0, "<event id> <offset>", epoch record}`, and for an append refused by the fence
- * `{2, "<number of the last append stored>", epoch record}` (nothing written).
+ *
+ * KEYS: stream, epoch, the writer's fence key (any key of the slot when not fenced), then for each
+ * entry its history index and its idempotency key (for either, any key of the slot when it has none).
+ * ARGV: retentionMs, maxLen, new epoch id, idempotency TTL ms, the writer's epoch ('' for none), its
+ * latest offset ('' for none), verify ('1' or ''), the history indexes' length cap, the number of
+ * entries; then for each entry: its event id, indexed ('1' or ''), its number in the writer's issue
+ * order ('' = not fenced), idempotent ('1' or ''), its field count, its fields.
+ * Returns `{epoch record, status, value, status, value, …}`, a status and value per entry: `1, offset`;
+ * for a repeated idempotency key `0, "<event id> <offset>"`; for an append refused by the fence
+ * `2, "<number of the last append stored>"` (nothing written).
  */
 export const APPEND_SCRIPT = luaScript(`${COMPARE}${INSPECT}
 local function before(id)
@@ -80,14 +85,6 @@ local function before(id)
   return string.format('%d-18446744073709551615', ms - 1)
 end
 local record = redis.call('GET', KEYS[2])
-if #KEYS > 4 then
-  local prior = redis.call('GET', KEYS[5])
-  if prior then return {0, prior, record or ''} end
-end
-if ARGV[10] ~= '' then
-  local stored = redis.call('GET', KEYS[4])
-  if stored and tonumber(stored) >= tonumber(ARGV[10]) then return {2, stored, record or ''} end
-end
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -96,35 +93,60 @@ if not record then
   record = ARGV[3] .. ' ' .. redis.call('XADD', KEYS[1], '*', 'h', 'epoch')
   redis.call('SET', KEYS[2], record)
 end
-local mine = ARGV[6] ~= '' and ARGV[7] ~= '' and string.match(record, '^(%S+)') == ARGV[6]
-if mine and ARGV[8] == '1' then
-  local status, last = inspect(ARGV[7])
+local mine = ARGV[5] ~= '' and ARGV[6] ~= '' and string.match(record, '^(%S+)') == ARGV[5]
+if mine and ARGV[7] == '1' then
+  local status, last = inspect(ARGV[6])
   if status == 'behind' or status == 'missing' then
     record = ARGV[3] .. ' ' .. last
     redis.call('SET', KEYS[2], record)
     mine = false
   end
 end
-local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, 11))
-redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
-if ARGV[9] ~= '' then
-  redis.call('ZADD', KEYS[3], 0, pad(offset))
-  redis.call('ZREMRANGEBYLEX', KEYS[3], '-', '(' .. pad(minId))
-  local extra = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[9])
-  if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, extra - 1) end
-  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+local out = {record}
+local fence = nil
+local fenceMoved = false
+local appended = false
+local at = 10
+for i = 1, tonumber(ARGV[9]) do
+  local eventId, indexed, number, idempotent, count = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], tonumber(ARGV[at + 4])
+  local first, last = at + 5, at + 4 + count
+  at = last + 1
+  local historyKey, idempotencyKey = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local prior = idempotent == '1' and redis.call('GET', idempotencyKey)
+  if number ~= '' and not prior and fence == nil then fence = tonumber(redis.call('GET', KEYS[3]) or '0') end
+  if prior then
+    out[#out + 1] = 0
+    out[#out + 1] = prior
+  elseif number ~= '' and fence >= tonumber(number) then
+    out[#out + 1] = 2
+    out[#out + 1] = tostring(fence)
+  else
+    local offset = redis.call('XADD', KEYS[1], 'MINID', '~', minId, '*', unpack(ARGV, first, last))
+    if mine and not appended and cmp(offset, ARGV[6]) <= 0 then
+      record = ARGV[3] .. ' ' .. before(offset)
+      redis.call('SET', KEYS[2], record)
+      out[1] = record
+    end
+    appended = true
+    if indexed == '1' then
+      redis.call('ZADD', historyKey, 0, pad(offset))
+      redis.call('ZREMRANGEBYLEX', historyKey, '-', '(' .. pad(minId))
+      local extra = redis.call('ZCARD', historyKey) - tonumber(ARGV[8])
+      if extra > 0 then redis.call('ZREMRANGEBYRANK', historyKey, 0, extra - 1) end
+      redis.call('PEXPIRE', historyKey, ARGV[1])
+    end
+    if number ~= '' then
+      fence = tonumber(number)
+      fenceMoved = true
+    end
+    if idempotent == '1' then redis.call('SET', idempotencyKey, eventId .. ' ' .. offset, 'PX', ARGV[4]) end
+    out[#out + 1] = 1
+    out[#out + 1] = offset
+  end
 end
-if mine and cmp(offset, ARGV[7]) <= 0 then
-  record = ARGV[3] .. ' ' .. before(offset)
-  redis.call('SET', KEYS[2], record)
-end
-if ARGV[10] ~= '' then
-  redis.call('SET', KEYS[4], ARGV[10], 'PX', ARGV[1])
-end
-if #KEYS > 4 then
-  redis.call('SET', KEYS[5], ARGV[4] .. ' ' .. offset, 'PX', ARGV[5])
-end
-return {1, offset, record}
+if appended then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2]) end
+if fenceMoved then redis.call('SET', KEYS[3], tostring(fence), 'PX', ARGV[1]) end
+return out
 `);
 
 /**
