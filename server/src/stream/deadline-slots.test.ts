@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { DeadlineExpired, DeadlineSlots } from './deadline-slots';
 
 /** A command that settles only when told to, with the abort signal it was started with. */
@@ -61,6 +62,17 @@ describe('on a controlled clock', () => {
     silent.settle(2);
     await expect(second).rejects.toBeInstanceOf(DeadlineExpired);
   });
+});
+
+test('a slot\'s signal takes any number of listeners (node-redis listens on it once per command not yet written)', async () => {
+  const slots = new DeadlineSlots(1000, 1000);
+  let limit: number | undefined;
+  await slots.run((signal) => {
+    limit = getMaxListeners(signal);
+    return Promise.resolve(1);
+  });
+  // 0 = no limit: no MaxListenersExceededWarning however many commands share the slot.
+  expect(limit).toBe(0);
 });
 
 test('a command that fails (or throws while starting) rejects with its own error', async () => {

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** Why a command was given up: no reply within its deadline. */
 export class DeadlineExpired extends Error {}
 
@@ -71,6 +73,8 @@ export class DeadlineSlots {
     const slot = this.#slots.get(end);
     if (slot !== undefined) return slot;
     const created: Slot = { controller: new AbortController(), waiting: [] };
+    // node-redis listens on the signal of each command not yet written: many at once is the point here.
+    setMaxListeners(0, created.controller.signal);
     this.#slots.set(end, created);
     setTimeout(() => {
       this.#slots.delete(end);
