@@ -80,7 +80,16 @@ export function matchesKey(header: string | undefined, expected: Buffer): boolea
   return match !== null && timingSafeEqual(digest(match[1] as string), expected);
 }
 
-/** Reads a body of at most `maxBytes` and parses it with {@link parseStrictJson}. */
+/** Past the limit, this much more of a body is read and dropped before the refusal (see {@link readJson}). */
+const DRAIN_BYTES = 1_048_576;
+
+/**
+ * Reads a body of at most `maxBytes` and parses it with {@link parseStrictJson}. A body found too long
+ * while it arrives is read on, and dropped, up to {@link DRAIN_BYTES} more before the refusal is thrown.
+ * Why: the refusal closes the connection; closing it while the client is still sending makes the
+ * node's TCP answer the rest with a reset, and a reset can discard the 413 the client has not read yet
+ * (the client then sees only EPIPE). A body far beyond the limit is cut at once.
+ */
 export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -90,9 +99,10 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is more than the limit of ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
+    if (size > maxBytes + DRAIN_BYTES) break;
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
   }
+  if (size > maxBytes) throw new RoomwireError('RW_ERR_PAYLOAD_TOO_LARGE', `the body is more than the limit of ${maxBytes} bytes`);
   return parseStrictJson(Buffer.concat(chunks));
 }
 

@@ -113,6 +113,7 @@ export class RedisStreamLog implements EventLog {
       return { offset: null };
     }
     const fields = frameFields(room, frame, { minBytes: this.#opts.compressFramesMinBytes });
+    const bytes = frameBytes(fields);
     return new Promise<AppendResult>((resolve, reject) => {
       const pending: PendingAppend = {
         seq: ++this.#issued,
@@ -125,7 +126,7 @@ export class RedisStreamLog implements EventLog {
         reject,
       };
       let group = this.#group;
-      if (group !== undefined && (group.appends.length >= MAX_GROUP_APPENDS || group.bytes + frameBytes(fields) > MAX_GROUP_BYTES)) {
+      if (group !== undefined && (group.appends.length >= MAX_GROUP_APPENDS || group.bytes + bytes > MAX_GROUP_BYTES)) {
         this.#group = undefined;
         void this.#send(group.appends);
         group = undefined;
@@ -140,7 +141,7 @@ export class RedisStreamLog implements EventLog {
         });
       }
       group.appends.push(pending);
-      group.bytes += frameBytes(fields);
+      group.bytes += bytes;
     });
   }
 
