@@ -3,6 +3,7 @@ import { connectRedis, type RedisHandle } from '../server/src/stream/redis-clien
 import { RedisStreamLog } from '../server/src/stream/redis-stream-log';
 import { partitionKeys } from '../server/src/stream/partitions';
 import { startRedis, type RedisServerHandle } from './harness';
+import { numberedFrame, storedAmounts } from './support/stream-log';
 
 /**
  * A writer's appends reach Redis in the order it made them, or not at all. Found by the chaos
@@ -43,12 +44,8 @@ function delaying(handle: RedisHandle): RedisHandle & { hold: boolean; release()
   return wrapped;
 }
 
-const frame = (n: number) => ({ events: [{ id: `e${n}`, org: 'o', service: 'billing', type: 'invoice.paid', ts: Date.now(), data: { invoiceId: `in_${n}`, amountCents: n } }] });
-
-async function stored(): Promise<number[]> {
-  const entries = await client.send<[string, string[]][]>(KEYS.stream, ['XRANGE', KEYS.stream, '-', '+']);
-  return entries.filter(([, fields]) => fields[0] === 'r').map(([, fields]) => Number(/"amountCents":(\d+)/.exec(String(fields[7]))?.[1]));
-}
+const frame = numberedFrame;
+const stored = (): Promise<number[]> => storedAmounts(client, KEYS);
 
 test('an append that reaches Redis after a later append of the same writer is refused (retryable), not stored after it', async () => {
   const handle = delaying(client);

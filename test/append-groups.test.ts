@@ -3,6 +3,7 @@ import { connectRedis, type RedisHandle } from '../server/src/stream/redis-clien
 import { RedisStreamLog } from '../server/src/stream/redis-stream-log';
 import { partitionKeys } from '../server/src/stream/partitions';
 import { startRedis, type RedisServerHandle } from './harness';
+import { numberedFrame, storedAmounts } from './support/stream-log';
 
 /**
  * The appends a writer issues in one synchronous run (a publisher's burst, `emitMany`, a batch over
@@ -36,12 +37,8 @@ function counting(handle: RedisHandle): RedisHandle & { calls: number } {
   return wrapped;
 }
 
-const frame = (n: number) => ({ events: [{ id: `e${n}`, org: 'o', service: 'billing', type: 'invoice.paid', ts: Date.now(), data: { invoiceId: `in_${n}`, amountCents: n } }] });
-
-async function storedAmounts(): Promise<number[]> {
-  const entries = await client.send<[string, string[]][]>(KEYS.stream, ['XRANGE', KEYS.stream, '-', '+']);
-  return entries.filter(([, fields]) => fields[0] === 'r').map(([, fields]) => Number(/"amountCents":(\d+)/.exec(String(fields[7]))?.[1]));
-}
+const frame = numberedFrame;
+const stored = (): Promise<number[]> => storedAmounts(client, KEYS);
 
 test('appends of one synchronous run go in one call, stored in issue order, each with its own result', async () => {
   await client.send(KEYS.stream, ['DEL', KEYS.stream]);
@@ -56,7 +53,7 @@ test('appends of one synchronous run go in one call, stored in issue order, each
     log.append('org:o:svc:billing', frame(5), { volatile: false }),
   ]);
   expect(handle.calls).toBe(1);
-  expect(await storedAmounts()).toEqual([1, 2, 3, 5]);
+  expect(await stored()).toEqual([1, 2, 3, 5]);
   const [first, second, third, repeat, fifth] = results;
   expect(repeat).toEqual({ offset: second?.offset, duplicateOf: { id: 'e2', offset: second?.offset } });
   const offsets = [first, second, third, fifth].map((r) => r?.offset as string);
@@ -75,7 +72,7 @@ test('a run of more appends than one call carries is split into calls, still in 
   const amounts = Array.from({ length: 250 }, (_, i) => 1000 + i);
   const results = await Promise.all(amounts.map((n) => log.append('org:o:svc:billing', frame(n), { volatile: false })));
   expect(handle.calls).toBe(3);
-  expect(await storedAmounts()).toEqual(amounts);
+  expect(await stored()).toEqual(amounts);
   expect(new Set(results.map((r) => r.offset)).size).toBe(250);
 });
 
