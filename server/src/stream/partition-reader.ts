@@ -1,3 +1,4 @@
+import { orgOfRoom } from '@roomwire/shared';
 import type { EpochRecord, PartitionState, RedisStreamLog } from './redis-stream-log';
 import type { RedisHandle } from './redis-client';
 import { decodeEntry, type EncodedFrame } from './stream-entry';
@@ -59,9 +60,8 @@ export function sharesAnOrg(frames: readonly (EncodedFrame | 'heartbeat' | undef
   for (const frame of frames) {
     if (frame === undefined || frame === 'heartbeat') continue;
     for (const room of frame.rooms) {
-      // `org:<org>:svc:<service>`: everything before `:svc:` names the org (other rooms count whole).
-      const at = room.indexOf(':svc:');
-      const org = at < 0 ? room : room.slice(0, at);
+      // An org's own room and its service rooms reach the same sockets.
+      const org = orgOfRoom(room);
       if (orgs.has(org)) return true;
       orgs.add(org);
     }

@@ -10,6 +10,8 @@ test('frames of different orgs never share a socket: no coalescing', () => {
 test('two frames of one org (one room, or two services of it) may reach one socket: coalesce', () => {
   expect(sharesAnOrg([frame('org:a:svc:billing'), frame('org:b:svc:billing'), frame('org:a:svc:billing')])).toBe(true);
   expect(sharesAnOrg([frame('org:a:svc:billing'), frame('org:a:svc:tickets')])).toBe(true);
+  // An org-wide notice and a service's event of that org reach the same sockets too.
+  expect(sharesAnOrg([frame('org:a'), frame('org:a:svc:billing')])).toBe(true);
 });
 
 test('an org whose name ends like another org\'s prefix is another org', () => {
