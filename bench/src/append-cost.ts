@@ -45,6 +45,16 @@ async function calls(client: Client, command: 'evalsha' | 'xadd'): Promise<numbe
   return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
 }
 
+/** Calls `send` `count` times (with 0, 1, …) keeping `parallel` calls waiting at all times. */
+async function inFlight(parallel: number, count: number, send: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await send(next++);
+    }),
+  );
+}
+
 /** Redis's own CPU while idle (its timers, the INFO reads), µs per ms: subtracted from each row. */
 async function idleRedisUsPerMs(client: Client): Promise<number> {
   const before = await redisCpuUs(client);
@@ -102,31 +112,15 @@ export async function runAppendCost(options: { quick: boolean; docs: boolean }):
       }),
     );
     rows.push(
-      await measure(client, idle, '50 in flight', events, 'evalsha', async () => {
-        let left = events;
-        await Promise.all(
-          Array.from({ length: 50 }, async () => {
-            while (left > 0) {
-              left -= 1;
-              await emit();
-            }
-          }),
-        );
-      }),
+      await measure(client, idle, '50 in flight', events, 'evalsha', () => inFlight(50, events, () => emit())),
     );
     rows.push(
-      await measure(client, idle, 'plain XADD, 50 in flight (contrast)', events, 'xadd', async () => {
-        let left = events;
-        await Promise.all(
-          Array.from({ length: 50 }, async () => {
-            while (left > 0) {
-              const i = (left -= 1);
-              const data = JSON.stringify({ rooms: [roomName(i % ROOMS)], data: ['event', payloadOf(1, i % ROOMS, i, PAYLOAD_BYTES)] });
-              await client.sendCommand(['XADD', 'contrast', 'MAXLEN', '~', '10000', '*', 'uid', 'bench', 'nsp', '/', 'type', '3', 'data', data]);
-            }
-          }),
-        );
-      }),
+      await measure(client, idle, 'plain XADD, 50 in flight (contrast)', events, 'xadd', () =>
+        inFlight(50, events, (i) => {
+          const data = JSON.stringify({ rooms: [roomName(i % ROOMS)], data: ['event', payloadOf(1, i % ROOMS, i, PAYLOAD_BYTES)] });
+          return client.sendCommand(['XADD', 'contrast', 'MAXLEN', '~', '10000', '*', 'uid', 'bench', 'nsp', '/', 'type', '3', 'data', data]);
+        }),
+      ),
     );
   } finally {
     await publisher.close();
