@@ -5,6 +5,8 @@
  * for `seconds` seconds after a short warm-up. Prints node CPU per 100k deliveries and client CPU per
  * 100k events. With `--prof DIR`, the server processes and the client process run under
  * `node --cpu-prof` and the top self-time functions of each profile are printed.
+ * The client's collector pauses and its read system calls per event are printed beside its CPU;
+ * `--client-node-options` adds NODE_OPTIONS to the client process alone (a heap profiler preload, say).
  *
  *   node --conditions=roomwire-source --import tsx bench/src/profile-spread.ts --system roomwire --seconds 20
  *   node --conditions=roomwire-source --import tsx bench/src/profile-spread.ts --system baseline --prof /tmp/prof-base
@@ -13,6 +15,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { openBaselineClient } from './baseline/client';
@@ -26,7 +29,7 @@ import type { SystemName } from './systems/system-names';
 
 interface ClientsApi {
   open(arg: { system: SystemName; urls: string[]; rooms: number; clients: number; jwtSecret: string }): Promise<number>;
-  mark(arg: Record<string, never>): Promise<{ events: number; downs: number; resyncs: number; cpuS: number }>;
+  mark(arg: Record<string, never>): Promise<{ events: number; downs: number; resyncs: number; cpuS: number; reads: number; rxBytes: number; gc: GcTotals }>;
   close(arg: Record<string, never>): Promise<void>;
 }
 
@@ -56,7 +59,39 @@ const RECONNECT = { minDelayMs: 1000, maxDelayMs: 5000, jitter: 0.5 };
 const CONNECT_TIMEOUT_MS = 120_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** `syscr` and `rchar` of /proc/self/io (zeros where there is none). */
+function readProcIo(): { syscr: number; rchar: number } {
+  try {
+    const text = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    return { syscr: field('syscr'), rchar: field('rchar') };
+  } catch {
+    return { syscr: 0, rchar: 0 };
+  }
+}
+
+/** Pauses of the garbage collector in this process, by kind: count and total ms. */
+interface GcTotals {
+  scavenges: number;
+  scavengeMs: number;
+  majors: number;
+  majorMs: number;
+}
+
 function serveClients(): void {
+  const gc: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.scavenges += 1;
+        gc.scavengeMs += entry.duration;
+      } else {
+        gc.majors += 1;
+        gc.majorMs += entry.duration;
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
   const clients: BenchClient[] = [];
   let events = 0;
   let downs = 0;
@@ -86,7 +121,9 @@ function serveClients(): void {
     },
     async mark() {
       const cpu = process.cpuUsage();
-      return { events, downs, resyncs, cpuS: (cpu.user + cpu.system) / 1e6 };
+      // Read system calls and bytes read (Linux): a process woken per packet pays for each read.
+      const io = readProcIo();
+      return { events, downs, resyncs, cpuS: (cpu.user + cpu.system) / 1e6, reads: io.syscr, rxBytes: io.rchar, gc: { ...gc } };
     },
     async close() {
       for (const client of clients.splice(0)) client.close();
@@ -133,6 +170,7 @@ async function main(): Promise<void> {
       rooms: { type: 'string', default: '200' },
       prof: { type: 'string' },
       'node-env': { type: 'string', multiple: true, default: [] },
+      'client-node-options': { type: 'string', default: '' },
     },
   });
   const system = values.system as SystemName;
@@ -158,6 +196,9 @@ async function main(): Promise<void> {
   if (profDir !== undefined) process.env.NODE_OPTIONS = profOptions(path.join(profDir, 'nodes'));
   const running = await startSystem(system, { roomwireNodeEnv: nodeEnv });
   if (profDir !== undefined) process.env.NODE_OPTIONS = profOptions(path.join(profDir, 'clients'));
+  // E.g. `--heapsnapshot-signal=SIGUSR1` or `--require ./preload.cjs`, for the client process only (V8
+  // flags are not allowed in NODE_OPTIONS: a preload can set them with v8.setFlagsFromString).
+  if (values['client-node-options'] !== '') process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${values['client-node-options']}`.trim();
   const clients = RpcChild.fork<ClientsApi>(__filename, 'clients');
   if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
   else process.env.NODE_OPTIONS = savedNodeOptions;
@@ -218,6 +259,15 @@ async function main(): Promise<void> {
       clientCpuS: +(after.cpuS - before.cpuS).toFixed(2),
       // Client CPU per event delivered to a client (a delivery), as the issue counts it.
       clientCpuSPer100kEvents: +((1e5 * (after.cpuS - before.cpuS)) / deliveries).toFixed(3),
+      // Where the client's CPU goes: collector pauses, and read system calls and bytes per event.
+      clientGc: {
+        scavenges: after.gc.scavenges - before.gc.scavenges,
+        scavengeMs: Math.round(after.gc.scavengeMs - before.gc.scavengeMs),
+        majors: after.gc.majors - before.gc.majors,
+        majorMs: Math.round(after.gc.majorMs - before.gc.majorMs),
+      },
+      clientReadsPerEvent: +((after.reads - before.reads) / deliveries).toFixed(3),
+      clientBytesPerEvent: Math.round((after.rxBytes - before.rxBytes) / deliveries),
       disconnects: after.downs - before.downs,
       resyncs: after.resyncs - before.resyncs,
     };
