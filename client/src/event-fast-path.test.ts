@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { installEventFastPath } from './event-fast-path';
@@ -105,4 +107,66 @@ test('connection-state recovery keeps counting: the last offset is what socket.i
   expect(fastPair.fast()).toBe(1);
   expect(offsetOf(fastPair.client)).toEqual(expect.any(String));
   expect(offsetOf(fastPair.client)).toBe(offsetOf(plain));
+});
+
+test('in Node, rw:event messages are taken from the WebSocket itself: Engine.IO decodes only the other packets', async () => {
+  const { client, peer, seen, fast } = await connectedPair();
+  const transport = (client.io as unknown as { engine: { transport: { name: string; onData(data: unknown): void } } }).engine.transport;
+  expect(transport.name).toBe('websocket');
+  const decoded: string[] = [];
+  const onData = transport.onData.bind(transport);
+  transport.onData = (data: unknown): void => {
+    decoded.push(String(data).slice(0, 8));
+    onData(data);
+  };
+  const expected: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    if (i % 10 === 0) {
+      peer.emit('rw:position', i);
+      expected.push(`position:${i}`);
+    }
+    peer.emit('rw:event', { n: i }, `1-${i}`);
+    expected.push(`event:${i}:1-${i}`);
+  }
+  await until(() => seen.length === expected.length);
+  expect(seen).toEqual(expected);
+  expect(fast()).toBe(30);
+  // Only the three notices went through Engine.IO's decoding (and socket.io-client's).
+  expect(decoded).toEqual(['42["rw:p', '42["rw:p', '42["rw:p']);
+});
+
+test('a listener that throws is reported as uncaught (as in socket.io-client) and the events after it still arrive', () => {
+  // Jest turns an uncaught error into a failed test (whatever the test registers), so this runs in a
+  // child process of its own, with a server and a client, and reports what it saw.
+  const script = `
+    const { createServer } = require('node:http');
+    const { Server } = require('socket.io');
+    const { io } = require('socket.io-client');
+    const { installEventFastPath } = require(${JSON.stringify(path.join(__dirname, 'event-fast-path.ts'))});
+    const seen = [];
+    const uncaught = [];
+    process.on('uncaughtException', (err) => uncaught.push(String(err)));
+    const http = createServer();
+    const server = new Server(http);
+    http.listen(0, '127.0.0.1', () => {
+      server.once('connection', (peer) => {
+        for (let n = 0; n < 3; n++) peer.emit('rw:event', { n }, '1-' + n);
+      });
+      const client = io('http://127.0.0.1:' + http.address().port, { transports: ['websocket'], reconnection: false });
+      installEventFastPath(client, (frame) => {
+        seen.push(frame.n);
+        if (frame.n === 1) throw new Error('listener failed on 1');
+        if (frame.n === 2) setImmediate(() => {
+          console.log(JSON.stringify({ seen, uncaught, connected: client.connected }));
+          process.exit(0);
+        });
+      });
+    });
+  `;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual({
+    seen: [0, 1, 2],
+    uncaught: ['Error: listener failed on 1'],
+    connected: true,
+  });
 });
